@@ -1,0 +1,75 @@
+"""A disk cache of completions, one entry per sample, so a rerun replays instead of paying twice.
+
+Hand-written over sqlite3 rather than litellm's cache because the key must include the sample index:
+litellm keys a whole `n`-sample response, so asking for 3 samples after 2 would miss entirely.
+Keys hold no credentials; values hold only model text and token counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def cache_key(model: str, messages: list[dict[str, str]], sampling: dict[str, Any], seed: int | None, index: int) -> str:
+    """A stable hash of everything that determines one sample."""
+    payload = json.dumps(
+        {"model": model, "messages": messages, "sampling": sampling, "seed": seed, "sample": index},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedSample:
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class CompletionCache:
+    """A sqlite file of samples; safe to share between threads and processes (WAL mode)."""
+
+    def __init__(self, directory: Path):
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "completions.sqlite"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT,"
+            " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+        )
+        self._db.commit()
+
+    def get(self, key: str) -> CachedSample | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT text, finish_reason, prompt_tokens, completion_tokens FROM samples WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else CachedSample(*row)
+
+    def put(self, key: str, text: str, finish_reason: str | None, usage: Any, samples_in_call: int) -> None:
+        # A call with n samples reports usage for all of them: store each sample's share.
+        share = max(1, samples_in_call)
+        prompt = (getattr(usage, "prompt_tokens", 0) or 0) // share
+        completion = (getattr(usage, "completion_tokens", 0) or 0) // share
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                (key, text, finish_reason, prompt, completion, time.time()),
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]

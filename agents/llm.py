@@ -1,0 +1,361 @@
+"""One async client for every model call: litellm model strings, retries, timeouts, usage, cost, cache.
+
+    python -m agents.llm --model embedded/smollm2-135m --prompt "What is 2+2?"
+
+Any litellm model string works (`openai/gpt-4o-mini`, `hosted_vllm/NAME` with `--api-base`, ...);
+`embedded/smollm2-135m` is served offline by `agents.embedded`. Transient errors (rate limit, timeout,
+connection, 5xx) are retried here and only here: litellm's and the openai client's own retries are
+switched off, since stacked retry layers multiply each other.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before litellm is imported: otherwise it downloads a price list at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import argparse
+import asyncio
+import sys
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import litellm
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from agents import embedded
+from agents.cache import CompletionCache, cache_key
+from protocols.types import Usage
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+litellm.drop_params = True  # a backend that lacks `seed` or `top_p` gets the call without it
+
+DEFAULT_MODEL = embedded.DEFAULT_MODEL
+Message = dict[str, str]
+
+
+class LLMError(RuntimeError):
+    """A model call failed for good (after retries, or with a non-transient error)."""
+
+
+class LLMTimeoutError(TimeoutError):
+    """A model call got no answer within its timeout."""
+
+
+_TRANSIENT = (
+    litellm.RateLimitError,
+    litellm.Timeout,
+    litellm.APIConnectionError,
+    litellm.InternalServerError,
+    litellm.ServiceUnavailableError,
+    litellm.BadGatewayError,
+    LLMTimeoutError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Errors worth retrying: rate limits, timeouts, connection failures and 5xx answers."""
+    if isinstance(error, _TRANSIENT):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How to reach one model and how patiently."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string, or embedded/smollm2-135m"})
+    api_base: str | None = field(default=None, metadata={"help": "base URL of an OpenAI-compatible server"})
+    api_key_env: str | None = field(
+        default=None, metadata={"help": "name of the environment variable holding the API key (never the key)"}
+    )
+    timeout: float = field(default=300.0, metadata={"help": "seconds before one call is abandoned"})
+    max_retries: int = field(default=4, metadata={"help": "retries of transient errors per call"})
+    backoff_initial: float = field(default=1.0, metadata={"help": "first retry delay in seconds"})
+    backoff_max: float = field(default=30.0, metadata={"help": "longest retry delay in seconds"})
+    max_concurrency: int = field(default=8, metadata={"help": "calls in flight per model"})
+    cache_dir: Path | None = field(default=None, metadata={"help": "directory of the replay cache; None disables it"})
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ValueError("model: expected a litellm model string, got an empty string")
+        for name in ("timeout", "backoff_initial", "backoff_max"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)}")
+        if self.max_retries < 0 or self.max_concurrency < 1:
+            raise ValueError("max_retries must be >= 0 and max_concurrency >= 1")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The result of one `complete` call: `n` texts and what they cost."""
+
+    texts: list[str]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    latency_s: float
+    retries: int = 0
+    cache_hits: int = 0
+    finish_reasons: list[str | None] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.texts[0]
+
+    def usage(self) -> Usage:
+        return Usage(
+            calls=1,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost=self.cost,
+            retries=self.retries,
+            cache_hits=self.cache_hits,
+        )
+
+
+class _ConcurrencyGate:
+    """One semaphore per (model, event loop): asyncio primitives cannot cross loops."""
+
+    def __init__(self) -> None:
+        self._gates: dict[str, weakref.WeakKeyDictionary] = defaultdict(weakref.WeakKeyDictionary)
+
+    def get(self, model: str, limit: int) -> asyncio.Semaphore:
+        per_loop = self._gates[model]
+        loop = asyncio.get_running_loop()
+        if loop not in per_loop:
+            per_loop[loop] = asyncio.Semaphore(limit)
+        return per_loop[loop]
+
+
+# Shared by all clients, so a policy and a critic on the same server respect one limit.
+_GATES = _ConcurrencyGate()
+
+
+def _check_messages(messages: Sequence[Message]) -> list[Message]:
+    if not messages:
+        raise ValueError("messages: expected at least one message")
+    for position, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str) or message.get("role") not in {
+            "system", "user", "assistant"
+        }:
+            raise ValueError(f"messages[{position}]: expected {{'role': system|user|assistant, 'content': str}}")
+    return [{"role": message["role"], "content": message["content"]} for message in messages]
+
+
+class LLMClient:
+    """Async completions for one model, with usage totals kept per agent role."""
+
+    def __init__(self, config: LLMConfig | None = None, **overrides: Any):
+        config = config or LLMConfig()
+        self.config = LLMConfig(**{**config.__dict__, **overrides}) if overrides else config
+        self.usage: dict[str, Usage] = defaultdict(Usage)
+        self._cache = CompletionCache(self.config.cache_dir) if self.config.cache_dir else None
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    def total_usage(self) -> Usage:
+        return sum(self.usage.values(), Usage())
+
+    def _route(self) -> dict[str, Any]:
+        """litellm keyword arguments that say where the model lives; the key is read at call time only."""
+        if embedded.is_embedded(self.config.model):
+            model, api_base, api_key = embedded.litellm_route(self.config.model)
+            return {"model": model, "api_base": api_base, "api_key": api_key}
+        route: dict[str, Any] = {"model": self.config.model}
+        if self.config.api_base:
+            route["api_base"] = self.config.api_base
+        if self.config.api_key_env:
+            key = os.environ.get(self.config.api_key_env)
+            if not key:
+                raise LLMError(f"{self.config.model}: environment variable {self.config.api_key_env} is not set")
+            route["api_key"] = key
+        return route
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        temperature: float = 0.7,
+        top_p: float = 1.0,
+        max_tokens: int = 512,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        role: str = "default",
+    ) -> Completion:
+        """Sample `n` completions of `messages`; cached samples are replayed, the rest requested."""
+        if n < 1:
+            raise ValueError(f"n: expected >= 1, got {n}")
+        messages = _check_messages(messages)
+        sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "stop": stop}
+        started = time.perf_counter()
+        keys = [cache_key(self.config.model, messages, sampling, seed, index) for index in range(n)]
+        texts: list[str | None] = [None] * n
+        finish: list[str | None] = [None] * n
+        prompt_tokens = completion_tokens = retries = cache_hits = 0
+        cost: float | None = 0.0
+        if self._cache is not None:
+            for index, key in enumerate(keys):
+                hit = self._cache.get(key)
+                if hit is not None:
+                    texts[index], finish[index] = hit.text, hit.finish_reason
+                    prompt_tokens += hit.prompt_tokens
+                    completion_tokens += hit.completion_tokens
+                    cache_hits += 1
+        missing = [index for index, text in enumerate(texts) if text is None]
+        route = self._route() if missing else {}
+        while missing:
+            # Ask for all missing samples at once; servers that ignore `n` get the rest one by one.
+            call_seed = None if seed is None else seed + missing[0]
+            response, attempts = await self._call_with_retries(route, messages, len(missing), sampling, call_seed)
+            retries += attempts - 1
+            choices = response.choices[: len(missing)]
+            if not choices:
+                raise LLMError(f"{self.config.model}: the server returned no choices")
+            usage = getattr(response, "usage", None)
+            prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
+            completion_tokens += getattr(usage, "completion_tokens", 0) or 0
+            cost = _add_cost(cost, _cost_of(response))
+            for index, choice in zip(missing, choices, strict=False):
+                texts[index] = choice.message.content or ""
+                finish[index] = choice.finish_reason
+                if self._cache is not None:
+                    self._cache.put(keys[index], texts[index], finish[index], usage, len(choices))
+            missing = missing[len(choices) :]
+        completion = Completion(
+            texts=[text or "" for text in texts],
+            model=self.config.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=cost,
+            latency_s=time.perf_counter() - started,
+            retries=retries,
+            cache_hits=cache_hits,
+            finish_reasons=finish,
+        )
+        self.usage[role] = self.usage[role] + completion.usage()
+        return completion
+
+    async def _call_with_retries(
+        self, route: dict[str, Any], messages: list[Message], n: int, sampling: dict[str, Any], seed: int | None
+    ) -> tuple[Any, int]:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential_jitter(initial=self.config.backoff_initial, max=self.config.backoff_max),
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._call_once(route, messages, n, sampling, seed)
+        except Exception as error:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise LLMError(
+                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {_short(error)}"
+            ) from error
+        return response, retrying.statistics.get("attempt_number", 1)
+
+    async def _call_once(
+        self, route: dict[str, Any], messages: list[Message], n: int, sampling: dict[str, Any], seed: int | None
+    ) -> Any:
+        kwargs: dict[str, Any] = {**route, "messages": messages, **sampling}
+        if n > 1:
+            kwargs["n"] = n
+        if seed is not None:
+            kwargs["seed"] = seed
+        if kwargs.get("stop") is None:
+            kwargs.pop("stop", None)
+        gate = _GATES.get(self.config.model, self.config.max_concurrency)
+        async with gate:
+            try:
+                # The outer guard catches a server that accepts the connection and then never answers.
+                return await asyncio.wait_for(
+                    litellm.acompletion(**kwargs, timeout=self.config.timeout, num_retries=0, max_retries=0),
+                    timeout=self.config.timeout + 5,
+                )
+            except TimeoutError as error:
+                raise LLMTimeoutError(f"no answer within {self.config.timeout:g}s") from error
+
+
+def _cost_of(response: Any) -> float | None:
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:  # noqa: BLE001 - litellm raises for models it has no price for: cost unknown
+        return None
+
+
+def _add_cost(total: float | None, cost: float | None) -> float | None:
+    return None if total is None or cost is None else total + cost
+
+
+def _short(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agents.llm", description="Check that a model string works.")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
+    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--system", default=None, help="optional system message")
+    parser.add_argument("--api-base", default=None)
+    parser.add_argument("--api-key-env", default=None, help="environment variable that holds the API key")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--n", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    client = LLMClient(
+        LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env, timeout=args.timeout)
+    )
+    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
+        {"role": "user", "content": args.prompt}
+    ]
+    try:
+        completion = asyncio.run(
+            client.complete(
+                messages, n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
+            )
+        )
+    except (LLMError, ValueError, embedded.EmbeddedModelError) as error:
+        console.print(Text(f"error: {error}", style="red"))
+        return 1
+    finally:
+        embedded.stop_all()
+    for index, text in enumerate(completion.texts):
+        if len(completion.texts) > 1:
+            console.rule(f"sample {index}")
+        console.print(Text(text))
+    cost = "unknown" if completion.cost is None else f"${completion.cost:.6f}"
+    console.print(
+        Text(
+            f"model={completion.model} prompt_tokens={completion.prompt_tokens} "
+            f"completion_tokens={completion.completion_tokens} cost={cost} "
+            f"latency={completion.latency_s:.2f}s retries={completion.retries}",
+            style="dim",
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Measuring models and data."""

@@ -1,0 +1,1 @@
+"""The shared language: data types, the action vocabulary, problem sets, answer checking."""

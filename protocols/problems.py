@@ -1,0 +1,227 @@
+"""Named problem sets and user JSONL files, loaded as `Problem`s.
+
+    LONGTHOUGHT_DATA_DIR=../shared/data python -m protocols.problems math500 --limit 3
+
+Resolution: a path to a `.jsonl` file; else `$LONGTHOUGHT_DATA_DIR/<file>`; else the Hugging Face Hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocols.answers import last_boxed
+from protocols.types import Problem
+
+DATA_DIR_ENV = "LONGTHOUGHT_DATA_DIR"
+MATH_SUBJECTS = (
+    "algebra",
+    "counting_and_probability",
+    "geometry",
+    "intermediate_algebra",
+    "number_theory",
+    "prealgebra",
+    "precalculus",
+)
+
+
+class ProblemSetError(ValueError):
+    """A problem set could not be found or read; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    """Where a named set lives on disk, how it loads from the Hub, and how many problems it holds."""
+
+    name: str
+    relative_path: str
+    size: int
+    from_hub: Callable[[], Iterable[dict[str, Any]]]
+    row_to_problem: Callable[[dict[str, Any], int, str], Problem]
+
+
+def _math_problem(row: dict[str, Any], line: int, source: str) -> Problem:
+    solution = row.get("solution")
+    answer = row.get("answer")
+    if answer is None and solution:
+        answer = last_boxed(solution)
+    level = row.get("level")
+    if isinstance(level, str) and level.startswith("Level "):
+        level = int(level.removeprefix("Level ")) if level.removeprefix("Level ").isdigit() else level
+    meta = {"solution": solution, "subject": row.get("subject") or row.get("type"), "level": level}
+    return Problem(
+        id=row.get("unique_id") or f"{source}/{line}",
+        question=_required(row, "problem", line, source),
+        answer=answer or None,  # a few MATH train solutions have no boxed answer
+        source=source,
+        meta={key: value for key, value in meta.items() if value is not None},
+    )
+
+
+def _gsm8k_problem(row: dict[str, Any], line: int, source: str) -> Problem:
+    worked = _required(row, "answer", line, source)
+    solution, marker, final = worked.rpartition("####")
+    if not marker:
+        raise ProblemSetError(f"{source}:{line}: GSM8K answer has no '#### N' line")
+    return Problem(
+        id=f"{source}/{line}",
+        question=_required(row, "question", line, source),
+        answer=final.strip().replace(",", ""),
+        source=source,
+        meta={"solution": solution.strip()},
+    )
+
+
+def _user_problem(row: dict[str, Any], line: int, source: str) -> Problem:
+    question = row.get("problem", row.get("question"))
+    if not isinstance(question, str) or not question.strip():
+        raise ProblemSetError(f"{source}:{line}: expected a non-empty string field 'problem' or 'question'")
+    answer = row.get("answer")
+    if answer is not None and not isinstance(answer, str | int | float):
+        raise ProblemSetError(f"{source}:{line}: field 'answer' must be a string or number")
+    if isinstance(answer, str) and "####" in answer:  # GSM8K-style worked answer
+        answer = answer.rpartition("####")[2].strip().replace(",", "")
+    known = {"id", "problem", "question", "answer"}
+    return Problem(
+        id=str(row.get("id", f"{Path(source).stem}/{line}")),
+        question=question,
+        answer=None if answer is None else str(answer),
+        source=source,
+        meta={key: value for key, value in row.items() if key not in known},
+    )
+
+
+def _required(row: dict[str, Any], field: str, line: int, source: str) -> str:
+    value = row.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ProblemSetError(f"{source}:{line}: expected a non-empty string field {field!r}")
+    return value
+
+
+def _hub(path: str, split: str, config: str | None = None) -> Iterator[dict[str, Any]]:
+    import datasets  # heavy import, only for the Hub path
+
+    yield from datasets.load_dataset(path, config, split=split)
+
+
+def _hub_math(split: str) -> Iterator[dict[str, Any]]:
+    for subject in MATH_SUBJECTS:
+        yield from _hub("EleutherAI/hendrycks_math", split, subject)
+
+
+def _hub_math_12k() -> Iterator[dict[str, Any]]:
+    # PRM800K's train split is MATH train + test minus the MATH500 test problems.
+    held_out = {row["problem"] for row in _hub("HuggingFaceH4/MATH-500", "test")}
+    for split in ("train", "test"):
+        yield from (row for row in _hub_math(split) if row["problem"] not in held_out)
+
+
+PROBLEM_SETS: dict[str, ProblemSet] = {
+    spec.name: spec
+    for spec in (
+        ProblemSet("math_train", "math/train.jsonl", 7500, lambda: _hub_math("train"), _math_problem),
+        ProblemSet("math_train_12k", "math/prm800k_train_12k.jsonl", 12000, _hub_math_12k, _math_problem),
+        ProblemSet("math_test", "math/test.jsonl", 5000, lambda: _hub_math("test"), _math_problem),
+        ProblemSet("math500", "math500/test.jsonl", 500, lambda: _hub("HuggingFaceH4/MATH-500", "test"), _math_problem),
+        ProblemSet("gsm8k_train", "gsm8k/train.jsonl", 7473, lambda: _hub("openai/gsm8k", "train", "main"), _gsm8k_problem),
+        ProblemSet("gsm8k_test", "gsm8k/test.jsonl", 1319, lambda: _hub("openai/gsm8k", "test", "main"), _gsm8k_problem),
+    )
+}
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a malformed line names file and line."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        raise ProblemSetError(f"{path}: cannot open ({error.strerror})") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ProblemSetError(f"{path}:{number}: invalid JSON ({error.msg} at column {error.colno})") from None
+            if not isinstance(row, dict):
+                raise ProblemSetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            yield number, row
+
+
+def _load_rows(name: str) -> list[Problem]:
+    path = Path(name).expanduser()
+    if name.endswith(".jsonl") or path.is_file():
+        return [_user_problem(row, number, str(path)) for number, row in read_jsonl(path)]
+    spec = PROBLEM_SETS.get(name)
+    if spec is None:
+        known = ", ".join(PROBLEM_SETS)
+        raise ProblemSetError(f"unknown problem set {name!r}: use one of {known}, or a path to a .jsonl file")
+    data_dir = os.environ.get(DATA_DIR_ENV)
+    if data_dir:
+        file = Path(data_dir).expanduser() / spec.relative_path
+        if not file.is_file():
+            raise ProblemSetError(f"{name}: {file} not found (from {DATA_DIR_ENV}={data_dir})")
+        return [spec.row_to_problem(row, number, name) for number, row in read_jsonl(file)]
+    try:
+        rows = list(spec.from_hub())
+    except Exception as error:  # noqa: BLE001 - any Hub failure gets the same actionable message
+        raise ProblemSetError(
+            f"{name}: not found locally and the Hugging Face Hub failed ({type(error).__name__}); "
+            f"set {DATA_DIR_ENV} to a data directory holding {spec.relative_path}"
+        ) from None
+    return [spec.row_to_problem(row, index, name) for index, row in enumerate(rows)]
+
+
+def load(name: str, limit: int | None = None, seed: int | None = None) -> list[Problem]:
+    """Load a named problem set or a `.jsonl` path; `seed` shuffles before `limit` takes the first N."""
+    if limit is not None and limit < 0:
+        raise ProblemSetError(f"limit must be >= 0, got {limit}")
+    problems = _load_rows(name)
+    seen: set[str] = set()
+    for problem in problems:
+        if problem.id in seen:
+            raise ProblemSetError(f"{name}: duplicate problem id {problem.id!r}")
+        seen.add(problem.id)
+    if seed is not None:
+        random.Random(seed).shuffle(problems)
+    return problems if limit is None else problems[:limit]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m protocols.problems", description="Print problems of a set.")
+    parser.add_argument("name", help=f"one of {', '.join(PROBLEM_SETS)}, or a path to a .jsonl file")
+    parser.add_argument("--limit", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=None, help="shuffle with this seed before --limit")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+    args = parser.parse_args(argv)
+    try:
+        problems = load(args.name, limit=args.limit, seed=args.seed)
+    except ProblemSetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        for problem in problems:
+            print(problem.model_dump_json())
+        return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console = Console()
+    for problem in problems:
+        # Problem text is LaTeX full of brackets: print it as plain Text, never as rich markup.
+        subtitle = escape(f"answer: {problem.answer}")
+        console.print(Panel(Text(problem.question), title=escape(problem.id), subtitle=subtitle, subtitle_align="left"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The shared data model: problems, reasoning trees, transcripts and the per-problem record.
+
+Every construction attempt writes the same `Record`, so training, evaluation and the viewer never
+care which attempt produced it. All models forbid unknown fields and round-trip through JSON.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    # extra="forbid": a typo in a hand-written record or a field from a newer schema fails loudly.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Action(StrEnum):
+    """What a critic (or the policy itself, in attempt 2) decides after a step."""
+
+    CONTINUE = "continue"
+    BACKTRACK = "backtrack"
+    REFLECT = "reflect"
+    TERMINATE = "terminate"
+
+
+class Problem(_Strict):
+    """One problem; `answer` is the gold final answer (None when unknown)."""
+
+    id: str
+    question: str
+    answer: str | None = None
+    source: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class Step(_Strict):
+    """One reasoning step as the policy wrote it; `index` is its 1-based number on its path."""
+
+    index: int = Field(ge=0)
+    text: str
+
+
+class Verdict(_Strict):
+    """A judgement of a step: the chosen action, why, and the raw text it was parsed from."""
+
+    action: Action
+    reason: str = ""
+    backtrack_to: int | None = Field(default=None, description="step index to return to, for backtrack")
+    raw: str = ""
+    parsed: bool = Field(default=True, description="False when the raw text was unparseable and a fallback was used")
+
+
+NodeKind = Literal["root", "step", "reflection", "answer"]
+
+
+class ThoughtNode(_Strict):
+    """A node of the reasoning tree. The root holds the problem; every other node holds one step."""
+
+    id: int = Field(ge=0)
+    parent: int | None = None
+    kind: NodeKind = "step"
+    step: Step | None = None
+    action: Action | None = Field(default=None, description="the action taken after this node")
+    score: float | None = None
+    verdict: Verdict | None = None
+    correct: bool | None = Field(default=None, description="known correctness of this step or final answer")
+    answer: str | None = Field(default=None, description="final answer extracted at this node, if any")
+    children: list[int] = Field(default_factory=list)
+
+
+class ThoughtTree(_Strict):
+    """A rooted tree of reasoning steps; node ids are their positions in `nodes`."""
+
+    nodes: list[ThoughtNode] = Field(default_factory=lambda: [ThoughtNode(id=0, kind="root")])
+
+    @model_validator(mode="after")
+    def _check_links(self) -> ThoughtTree:
+        if not self.nodes or self.nodes[0].kind != "root" or self.nodes[0].parent is not None:
+            raise ValueError("tree.nodes[0] must be the root (kind='root', parent=None)")
+        for position, node in enumerate(self.nodes):
+            if node.id != position:
+                raise ValueError(f"tree.nodes[{position}].id is {node.id}, expected {position}")
+            if position and (node.parent is None or not 0 <= node.parent < position):
+                raise ValueError(f"tree.nodes[{position}].parent must name an earlier node, got {node.parent}")
+            if position and position not in self.nodes[node.parent].children:
+                raise ValueError(f"tree.nodes[{position}] is missing from its parent's children")
+        return self
+
+    @property
+    def root(self) -> ThoughtNode:
+        return self.nodes[0]
+
+    def add(self, parent: int, **fields: Any) -> ThoughtNode:
+        """Append a child of `parent` and return it."""
+        if not 0 <= parent < len(self.nodes):
+            raise IndexError(f"no node {parent} in a tree of {len(self.nodes)} nodes")
+        node = ThoughtNode(id=len(self.nodes), parent=parent, **fields)
+        self.nodes.append(node)
+        self.nodes[parent].children.append(node.id)
+        return node
+
+    def count_nodes(self) -> int:
+        return len(self.nodes)
+
+    def path(self, node_id: int) -> list[ThoughtNode]:
+        """The nodes from the root to `node_id`, both included."""
+        path = []
+        current: int | None = node_id
+        while current is not None:
+            node = self.nodes[current]
+            path.append(node)
+            current = node.parent
+        return path[::-1]
+
+    def depth(self, node_id: int) -> int:
+        return len(self.path(node_id)) - 1
+
+    def leaves(self) -> list[ThoughtNode]:
+        return [node for node in self.nodes if not node.children and node.kind != "root"]
+
+
+class Turn(_Strict):
+    """One message of the conversation that built the long thought."""
+
+    role: str = Field(description="policy, critic, judge, rewriter, human, ...")
+    content: str
+    action: Action | None = None
+    node_id: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Usage(_Strict):
+    """Token and cost totals; `cost` stays None when any call's price was unknown."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0
+    retries: int = 0
+    cache_hits: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost=cost,
+            retries=self.retries + other.retries,
+            cache_hits=self.cache_hits + other.cache_hits,
+        )
+
+
+Transcript = list[Turn]
+
+Attempt = Literal["tree_search", "critique_loop", "debate", "human_annotation"]
+
+
+class Record(_Strict):
+    """One finished problem of one attempt: a line of `records.jsonl`."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    problem_id: str
+    attempt: Attempt
+    problem: Problem
+    tree: ThoughtTree = Field(default_factory=ThoughtTree)
+    turns: list[Turn] = Field(default_factory=list)
+    shortcut: str | None = None
+    long_thought: str = ""
+    final_answer: str | None = None
+    correct: bool | None = None
+    stop_reason: str
+    usage: dict[str, Usage] = Field(default_factory=dict, description="totals by agent role")
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_problem_id(self) -> Record:
+        if self.problem_id != self.problem.id:
+            raise ValueError(f"record.problem_id {self.problem_id!r} differs from problem.id {self.problem.id!r}")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, line: str) -> Record:
+        return cls.model_validate_json(line)

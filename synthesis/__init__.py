@@ -1,0 +1,1 @@
+"""The four long-thought construction attempts and the machinery to run them."""

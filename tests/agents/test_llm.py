@@ -1,0 +1,146 @@
+"""The LLM client: retries, timeouts and cache against local stub servers; usage against the real embedded model."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from agents.llm import Completion, LLMClient, LLMConfig, LLMError
+from tests.conftest import chat_completion_body
+
+MESSAGES = [{"role": "user", "content": "What is 2+2? Answer with one number."}]
+
+
+def _stub_client(api_base: str, tmp_path=None, **overrides) -> LLMClient:
+    config = LLMConfig(model="openai/stub", api_base=api_base, api_key_env="LONGTHOUGHT_TEST_KEY",
+                       backoff_initial=0.05, backoff_max=0.1, cache_dir=tmp_path)
+    return LLMClient(config, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def _fake_key(monkeypatch):
+    monkeypatch.setenv("LONGTHOUGHT_TEST_KEY", "sk-test-not-a-real-key")
+
+
+async def test_rate_limited_twice_then_ok_counts_two_retries(stub_server):
+    rate_limited = (429, {"error": {"message": "slow down", "type": "rate_limit_error"}})
+    with stub_server([rate_limited, rate_limited, (200, chat_completion_body("4"))]) as server:
+        client = _stub_client(server.api_base)
+        completion = await client.complete(MESSAGES, role="policy")
+    assert completion.text == "4"
+    assert completion.retries == 2
+    assert len(server.requests) == 3
+    assert client.usage["policy"].retries == 2 and client.usage["policy"].calls == 1
+
+
+async def test_client_errors_are_not_retried(stub_server):
+    with stub_server([(400, {"error": {"message": "bad request", "type": "invalid_request_error"}})]) as server:
+        client = _stub_client(server.api_base)
+        with pytest.raises(LLMError, match="1 attempt"):
+            await client.complete(MESSAGES)
+    assert len(server.requests) == 1
+
+
+async def test_a_server_that_never_answers_times_out(stub_server):
+    with stub_server([], hang=True) as server:
+        client = _stub_client(server.api_base, timeout=0.5, max_retries=1)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(LLMError, match="(?i)timeout|timed out"):
+            await client.complete(MESSAGES)
+        elapsed = asyncio.get_running_loop().time() - started
+    assert elapsed < 15
+    assert len(server.requests) == 2  # the first try and one retry
+
+
+async def test_the_api_key_is_sent_but_never_kept(stub_server, tmp_path):
+    with stub_server([(200, chat_completion_body("4"))]) as server:
+        client = _stub_client(server.api_base, tmp_path)
+        await client.complete(MESSAGES)
+    assert "sk-test-not-a-real-key" not in repr(client.config)
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            assert b"sk-test-not-a-real-key" not in file.read_bytes()
+
+
+async def test_missing_key_variable_is_one_clear_line(stub_server, monkeypatch):
+    monkeypatch.delenv("LONGTHOUGHT_TEST_KEY")
+    with stub_server([(200, chat_completion_body("4"))]) as server:
+        with pytest.raises(LLMError, match="environment variable LONGTHOUGHT_TEST_KEY is not set"):
+            await _stub_client(server.api_base).complete(MESSAGES)
+
+
+async def test_samples_missing_from_a_server_that_ignores_n_are_requested_again(stub_server, tmp_path):
+    with stub_server([(200, chat_completion_body("a", n=1))]) as server:
+        completion = await _stub_client(server.api_base, tmp_path).complete(MESSAGES, n=3, seed=5)
+    assert completion.texts == ["a", "a", "a"]
+    assert len(server.requests) == 3
+    assert [request.get("seed") for request in server.requests] == [5, 6, 7]
+
+
+async def test_cache_replays_per_sample_index(stub_server, tmp_path):
+    with stub_server([(200, chat_completion_body("first", n=2))]) as server:
+        await _stub_client(server.api_base, tmp_path).complete(MESSAGES, n=2, seed=1)
+        again = await _stub_client(server.api_base, tmp_path).complete(MESSAGES, n=3, seed=1)
+    assert len(server.requests) == 2  # the second call asked only for the third sample
+    assert again.cache_hits == 2
+    assert server.requests[1]["seed"] == 3
+
+
+def test_bad_input_is_rejected_before_any_call():
+    with pytest.raises(ValueError, match=r"messages\[0\]"):
+        asyncio.run(LLMClient().complete([{"role": "wizard", "content": "hi"}]))
+    with pytest.raises(ValueError, match="max_concurrency"):
+        LLMConfig(max_concurrency=0)
+
+
+# --- the real embedded model, through litellm and the llama.cpp server ---------------------------------------------
+
+
+@pytest.mark.slow
+async def test_embedded_completion_has_usage(embedded_api_base):
+    client = LLMClient()
+    completion = await client.complete(MESSAGES, max_tokens=16, temperature=0.0, role="policy")
+    assert isinstance(completion, Completion) and completion.text.strip()
+    assert completion.prompt_tokens > 0 and completion.completion_tokens > 0
+    assert completion.cost is None  # litellm has no price for a local model
+    assert client.usage["policy"].completion_tokens == completion.completion_tokens
+
+
+@pytest.mark.slow
+async def test_embedded_four_concurrent_calls(embedded_api_base):
+    client = LLMClient(max_concurrency=4)
+    prompts = [[{"role": "user", "content": f"Say the number {i}."}] for i in range(4)]
+    results = await asyncio.gather(*(client.complete(p, max_tokens=8, temperature=0.0) for p in prompts))
+    assert all(result.text for result in results)
+    assert client.total_usage().calls == 4
+
+
+@pytest.mark.slow
+async def test_embedded_cache_replay_makes_no_server_call(embedded_api_base, tmp_path, monkeypatch):
+    first = await LLMClient(cache_dir=tmp_path).complete(MESSAGES, max_tokens=16, temperature=0.8, seed=3)
+    import litellm
+
+    async def no_calls(**kwargs):
+        raise AssertionError("the cache should have answered")
+
+    monkeypatch.setattr(litellm, "acompletion", no_calls)
+    replay = await LLMClient(cache_dir=tmp_path).complete(MESSAGES, max_tokens=16, temperature=0.8, seed=3)
+    assert replay.texts == first.texts and replay.cache_hits == 1 and replay.cost == 0.0
+
+
+@pytest.mark.slow
+def test_cli_prints_answer_and_usage_and_leaves_no_server():
+    result = subprocess.run(
+        [sys.executable, "-m", "agents.llm", "--model", "embedded/smollm2-135m", "--prompt", "What is 2+2?",
+         "--max-tokens", "24"],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "completion_tokens=" in result.stdout and "latency=" in result.stdout
+    leftover = subprocess.run(["pgrep", "-f", "llama_cpp.server.*--port"], capture_output=True, text=True)
+    own = {line for line in leftover.stdout.split()}
+    from agents import embedded
+
+    mine = {str(s.process.pid) for s in embedded._servers.values() if s.process}
+    assert own <= mine, f"orphan llama.cpp servers: {own - mine}"

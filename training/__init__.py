@@ -1,0 +1,1 @@
+"""Records to TRL datasets, and training."""
