@@ -160,6 +160,14 @@ class LLMClient:
         self.config = LLMConfig(**{**config.__dict__, **overrides}) if overrides else config
         self.usage: dict[str, Usage] = defaultdict(Usage)
         self._cache = CompletionCache(self.config.cache_dir) if self.config.cache_dir else None
+        self._parent: LLMClient | None = None
+
+    def scoped(self) -> LLMClient:
+        """A client for one problem: its own usage totals, also added to this client's; same cache and limits."""
+        child = LLMClient.__new__(LLMClient)
+        child.config, child._cache, child._parent = self.config, self._cache, self
+        child.usage = defaultdict(Usage)
+        return child
 
     @property
     def model(self) -> str:
@@ -245,7 +253,10 @@ class LLMClient:
             cache_hits=cache_hits,
             finish_reasons=finish,
         )
-        self.usage[role] = self.usage[role] + completion.usage()
+        client: LLMClient | None = self
+        while client is not None:
+            client.usage[role] = client.usage[role] + completion.usage()
+            client = client._parent
         return completion
 
     async def _call_with_retries(

@@ -1,0 +1,80 @@
+"""Parse a critic's (or a self-critiquing policy's) verdict leniently, and format one for prompts.
+
+Accepted shapes, case-insensitive, with any prose around them:
+    {"action": "backtrack", "step": 2, "reason": "..."}
+    ACTION: backtrack to 2 -- REASON: the sum is wrong
+    Backtrack to step 2, because ...
+An unparseable verdict is data, not an error: it becomes `reflect` with `parsed=False` and the raw text kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from protocols.types import Action, Verdict
+
+_ACTION_WORDS = "|".join(action.value for action in Action)
+# "ACTION: backtrack to 2", "action = reflect", "**Action**: continue"
+_LABELLED = re.compile(rf"action\W{{0,4}}[:=]\s*\W{{0,2}}({_ACTION_WORDS})\b", re.IGNORECASE)
+_BARE = re.compile(rf"\b({_ACTION_WORDS})\b", re.IGNORECASE)
+_TARGET = re.compile(r"\s*(?:(?:back\s+)?to|from)?\s*(?:step|line|node)?\s*#?\s*(\d+)", re.IGNORECASE)
+_REASON = re.compile(r"reason\W{0,4}[:=]\s*(.+)", re.IGNORECASE | re.DOTALL)
+_JSON_OBJECT = re.compile(r"\{[^{}]*\}", re.DOTALL)
+MAX_REASON_CHARS = 1_000
+
+
+def _from_json(text: str) -> Verdict | None:
+    for candidate in reversed(_JSON_OBJECT.findall(text)):
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        action = str(data.get("action", "")).strip().lower()
+        if action not in {a.value for a in Action}:
+            continue
+        target = data.get("step", data.get("backtrack_to", data.get("target")))
+        try:
+            target = int(target) if target is not None else None
+        except (TypeError, ValueError):
+            target = None
+        reason = str(data.get("reason", "")).strip()[:MAX_REASON_CHARS]
+        return Verdict(action=Action(action), reason=reason, backtrack_to=_target_for(action, target), raw=text)
+    return None
+
+
+def _target_for(action: str, target: int | None) -> int | None:
+    return target if action == Action.BACKTRACK and target is not None and target >= 0 else None
+
+
+def parse_verdict(text: str) -> Verdict:
+    """The action in `text`; `reflect` with parsed=False when none can be found."""
+    text = text or ""
+    verdict = _from_json(text)
+    if verdict is not None:
+        return verdict
+    match = _LABELLED.search(text) or _BARE.search(text)
+    if match is None:
+        return Verdict(action=Action.REFLECT, reason=text.strip()[:MAX_REASON_CHARS], raw=text, parsed=False)
+    action = match.group(1).lower()
+    target = None
+    if action == Action.BACKTRACK:
+        found = _TARGET.match(text, match.end())
+        target = int(found.group(1)) if found else None
+    reason_match = _REASON.search(text)
+    if reason_match:
+        reason = reason_match.group(1)
+    else:
+        # Whatever surrounds the action word is the reason: "Continue, the algebra is right."
+        reason = (text[: match.start()] + " " + text[match.end() :]).strip()
+        reason = re.sub(r"^(?:to\s+)?(?:step\s+)?\d+\b", "", reason).strip()
+    reason = reason.strip(" \n\t-:,.;*").strip()[:MAX_REASON_CHARS]
+    return Verdict(action=Action(action), reason=reason, backtrack_to=_target_for(action, target), raw=text)
+
+
+def format_verdict(verdict: Verdict) -> str:
+    """The canonical one-line form the prompts ask for."""
+    target = f" to {verdict.backtrack_to}" if verdict.backtrack_to is not None else ""
+    return f"ACTION: {verdict.action.value}{target}\nREASON: {verdict.reason}"

@@ -1,0 +1,64 @@
+"""Turn a finished episode into text: the shortcut (the clean path) and the long thought (the journey).
+
+Deterministic and model-free: transitions come from templates in `prompts/render/`, and the phrasing
+variant is picked by turn position, so the same tree and turns always give the same text.
+"""
+
+from __future__ import annotations
+
+from prompts import render
+from protocols.types import Action, ThoughtNode, ThoughtTree, Turn
+
+
+def _step_line(node: ThoughtNode, index: int | None = None) -> str:
+    number = node.step.index if index is None else index
+    return f"{number}. {node.step.text.strip()}"
+
+
+def shortcut(tree: ThoughtTree, final: ThoughtNode | None) -> str | None:
+    """The root-to-answer path as numbered steps, when the episode ended on a correct answer."""
+    if final is None or final.correct is not True:
+        return None
+    steps = [node for node in tree.path(final.id) if node.kind in ("step", "answer")]
+    return "\n".join(_step_line(node, position) for position, node in enumerate(steps, start=1))
+
+
+def _backtrack_target(tree: ThoughtTree, judged: ThoughtNode, turns: list[Turn], position: int) -> int:
+    """The step index the next policy step continues from (0 = start over)."""
+    for later in turns[position + 1 :]:
+        if later.node_id is not None and later.role != "critic" and later.action is None:
+            node = tree.nodes[later.node_id]
+            return node.step.index - 1 if node.step else 0
+    verdict = judged.verdict
+    return verdict.backtrack_to if verdict and verdict.backtrack_to is not None else max(judged.step.index - 1, 0)
+
+
+def long_thought(tree: ThoughtTree, turns: list[Turn], final_answer: str | None = None) -> str:
+    """The whole journey, first person: every step, the doubts, the backtracks and the corrections."""
+    paragraphs: list[str] = []
+    after_backtrack = False
+    for position, turn in enumerate(turns):
+        node = tree.nodes[turn.node_id] if turn.node_id is not None else None
+        if turn.action is None:  # a proposed step
+            if node is None or node.step is None:
+                continue
+            line = _step_line(node)
+            if after_backtrack:
+                line = f"{node.step.index}. " + render("render/after_backtrack", variant=position, text=node.step.text.strip())
+            paragraphs.append(line)
+            after_backtrack = False
+            continue
+        reason = (node.verdict.reason if node is not None and node.verdict else "").strip()
+        if node is not None and node.kind == "answer" and node.correct is False and turn.action is Action.REFLECT:
+            paragraphs.append(render("render/negative_signal", answer=node.answer))
+            if reason:
+                paragraphs.append(render("render/reflect", variant=position, reason=reason))
+        elif turn.action is Action.REFLECT:
+            paragraphs.append(render("render/reflect", variant=position, reason=reason or "let me reconsider this step."))
+        elif turn.action is Action.BACKTRACK:
+            target = _backtrack_target(tree, node, turns, position)
+            paragraphs.append(render("render/backtrack", variant=position, reason=reason or "this is wrong.", target=target))
+            after_backtrack = True
+    if final_answer is not None:
+        paragraphs.append(f"So the final answer is \\boxed{{{final_answer}}}.")
+    return "\n\n".join(paragraphs)

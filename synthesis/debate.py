@@ -1,0 +1,130 @@
+"""Attempt 3, multi-agent debate: a policy agent reasons step by step, a critic agent answers every step.
+
+    python -m synthesis.debate --problems math500 --limit 3 --out runs/demo
+
+Works offline on the embedded model; swap in any litellm model with --policy-model / --critic-model.
+The critic answers continue, backtrack (to step N), reflect or terminate; only the critic can end the
+debate. When the policy states a final answer and the problem has a gold answer, the answer is checked
+and the critic is told only whether it is right (with --critic-sees-answer it also sees the gold answer).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from autogen_agentchat.conditions import FunctionalTermination, MaxMessageTermination
+from autogen_agentchat.messages import BaseChatMessage, TextMessage
+from autogen_core import CancellationToken
+
+from agents.autogen_client import LLMChatCompletionClient
+from agents.critic import CriticAgent
+from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.policy import PolicyAgent, split_step
+from prompts import prompt_hashes, render
+from protocols.actions import parse_verdict
+from protocols.loop import LoopState
+from protocols.types import Problem, Record
+from synthesis.episode import EpisodeLimits, build_record, check_final_answer
+
+ATTEMPT = "debate"
+
+
+@dataclass(frozen=True)
+class DebateConfig(EpisodeLimits):
+    """The debate's models, sampling and limits."""
+
+    policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
+    critic_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the critic"})
+    policy_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the policy"})
+    critic_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the critic"})
+    policy_temperature: float = field(default=0.7, metadata={"help": "policy sampling temperature"})
+    critic_temperature: float = field(default=0.0, metadata={"help": "critic sampling temperature"})
+    policy_max_tokens: int = field(default=256, metadata={"help": "max tokens of one policy step"})
+    critic_max_tokens: int = field(default=128, metadata={"help": "max tokens of one critic verdict"})
+    critic_sees_answer: bool = field(default=False, metadata={"help": "show the critic the gold answer itself"})
+    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+
+def _critic_terminated(messages: list[BaseChatMessage]) -> bool:
+    # Listens to the critic only: a policy that writes "terminate" cannot end the debate.
+    return any(message.source == "critic" and message.metadata.get("action") == "terminate" for message in messages)
+
+
+def estimate_calls(problems: int, config: DebateConfig) -> int:
+    """Upper bound on model calls: one policy and one critic call per turn."""
+    return problems * config.max_turns * 2
+
+
+async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClient, critic_llm: LLMClient, seed: int = 0) -> Record:
+    """Debate one problem to the end and return its record."""
+    policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
+    state = LoopState(limits=config.loop_limits())
+    policy = PolicyAgent(
+        LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
+                                max_tokens=config.policy_max_tokens, seed=seed),
+        render("debate/policy_system", next_index=1),
+    )
+    critic = CriticAgent(
+        LLMChatCompletionClient(critic_llm, role="critic", temperature=config.critic_temperature,
+                                max_tokens=config.critic_max_tokens, seed=seed),
+        render("debate/critic_system"),
+    )
+    termination = FunctionalTermination(_critic_terminated) | MaxMessageTermination(2 * config.max_turns + 2)
+    token = CancellationToken()
+    while not state.done:
+        path = [node.step for node in state.path_steps()]
+        prompt = render("debate/policy_user", question=problem.question, steps=path, feedback=state.feedback,
+                        next_index=state.next_index())
+        reply = (await policy.on_messages([TextMessage(source="driver", content=prompt)], token)).chat_message
+        step_text, answer = split_step(reply.content)
+        correct = await check_final_answer(problem, answer)
+        node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply))
+        state.add_tokens(_all_tokens(reply))
+        if await termination([reply]) is not None:
+            break
+        critic_prompt = render(
+            "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
+            gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
+        )
+        verdict_message = (await critic.on_messages([TextMessage(source="driver", content=critic_prompt)], token)).chat_message
+        taken = state.apply(parse_verdict(verdict_message.content), tokens=_completion_tokens(verdict_message))
+        state.add_tokens(_all_tokens(verdict_message))
+        verdict_message = verdict_message.model_copy(update={"metadata": {"action": taken.value}})
+        if await termination([verdict_message]) is not None:
+            break
+    if not state.done:
+        state.stop_reason = "max_turns"
+    return build_record(problem, ATTEMPT, state, {"policy": policy_llm, "critic": critic_llm},
+                        policy_model=config.policy_model, critic_model=config.critic_model)
+
+
+def _completion_tokens(message: BaseChatMessage) -> int:
+    return message.models_usage.completion_tokens if message.models_usage else 0
+
+
+def _all_tokens(message: BaseChatMessage) -> int:
+    usage = message.models_usage
+    return usage.prompt_tokens + usage.completion_tokens if usage else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from synthesis.cli import run_attempt_cli
+
+    def make_clients(config: DebateConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+        return {
+            "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base, timeout=config.timeout, **llm_kwargs),
+            "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base, timeout=config.timeout, **llm_kwargs),
+        }
+
+    def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):
+        return lambda problem: run_debate(problem, config, clients["policy"], clients["critic"], seed=seed)
+
+    return run_attempt_cli(
+        ATTEMPT, DebateConfig, make_clients, make_solver, estimate_calls, prompt_hashes("debate") | prompt_hashes("render"),
+        argv=argv, doc=__doc__,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""What the debate and the critique loop share: model settings, answer checking, and the record of an episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agents.llm import LLMClient
+from protocols.answers import aequivalent
+from protocols.loop import LoopLimits, LoopState
+from protocols.render import long_thought, shortcut
+from protocols.types import Attempt, Problem, Record
+
+
+@dataclass(frozen=True)
+class EpisodeLimits:
+    """Per-problem limits (see protocols.loop.LoopLimits)."""
+
+    max_turns: int = field(default=16, metadata={"help": "policy steps per problem"})
+    max_backtracks: int = field(default=4, metadata={"help": "backtracks per problem"})
+    max_problem_tokens: int = field(default=12_000, metadata={"help": "prompt + completion tokens per problem, all roles"})
+
+    def loop_limits(self) -> LoopLimits:
+        return LoopLimits(max_turns=self.max_turns, max_backtracks=self.max_backtracks, max_tokens=self.max_problem_tokens)
+
+
+async def check_final_answer(problem: Problem, answer: str | None) -> bool | None:
+    """Whether a stated final answer is right; None when there is no answer or no gold answer to check against."""
+    if answer is None or problem.answer is None:
+        return None
+    return await aequivalent(problem.answer, answer)
+
+
+def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: dict[str, LLMClient], **meta) -> Record:
+    """The record of one finished episode."""
+    final = state.final_node()
+    final_answer = final.answer if final is not None else None
+    correct = final.correct if final is not None else (False if problem.answer is not None else None)
+    usage = {}
+    for client in clients.values():
+        for role, totals in client.usage.items():
+            usage[role] = usage[role] + totals if role in usage else totals
+    return Record(
+        problem_id=problem.id,
+        attempt=attempt,
+        problem=problem,
+        tree=state.tree,
+        turns=state.turns,
+        shortcut=shortcut(state.tree, final),
+        long_thought=long_thought(state.tree, state.turns, final_answer if correct else None),
+        final_answer=final_answer,
+        correct=correct,
+        stop_reason=state.stop_reason or "unknown",
+        usage=usage,
+        meta={
+            "parse_failures": state.parse_failures,
+            "backtracks": state.backtracks,
+            "reflections": state.reflections,
+            "policy_turns": state.policy_turns,
+            "overridden_verdicts": state.overridden_verdicts,
+            "tokens": state.tokens,
+            **meta,
+        },
+    )
+

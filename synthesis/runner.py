@@ -1,0 +1,382 @@
+"""Run directories shared by every attempt: config, manifest, append-only records, resume, budgets, progress.
+
+A run directory holds `config.yaml` (no secrets), `manifest.json`, `records.jsonl` (one fsynced line per
+finished problem), `failures.jsonl` (error and raw model text; failed problems are retried on the next run)
+and `run.log`. Rerunning the same command resumes: finished ids are skipped, a torn last line is repaired,
+nothing is duplicated. A file lock keeps two processes out of the same directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from filelock import FileLock, Timeout
+
+from agents.llm import LLMClient, LLMError
+from protocols.problems import ProblemSetError, load
+from protocols.types import Problem, Record, Usage
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Settings that may change between a run and its resumption; everything else must match.
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_run_tokens", "dry_run", "preflight", "cache_dir"}
+VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python")
+
+
+class RunError(RuntimeError):
+    """A run cannot start; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Which problems, where the run lives, how many at once, and what it may spend."""
+
+    problems: str = field(default="math500", metadata={"help": "problem set name (math_train, math500, ...) or a .jsonl path"})
+    limit: int | None = field(default=None, metadata={"help": "use only the first N problems (after --seed shuffling)"})
+    seed: int = field(default=0, metadata={"help": "seed for problem order and sampling"})
+    shuffle: bool = field(default=False, metadata={"help": "shuffle the problems with --seed before --limit"})
+    out: str | None = field(default=None, metadata={"help": "run directory (default: runs/<attempt>-<problems>)"})
+    concurrency: int = field(default=4, metadata={"help": "problems in flight at once"})
+    max_cost: float | None = field(default=None, metadata={"help": "stop starting problems once the run has cost this many USD"})
+    max_run_tokens: int | None = field(
+        default=None, metadata={"help": "stop starting problems once the run has used this many tokens"}
+    )
+    dry_run: bool = field(default=False, metadata={"help": "print the problems and the estimated calls, spend nothing"})
+    preflight: bool = field(default=True, metadata={"help": "check each model with one cheap call before starting"})
+    cache_dir: str | None = field(default=None, metadata={"help": "LLM replay cache (default: <out>/cache)"})
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency: expected >= 1, got {self.concurrency}")
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit: expected >= 0, got {self.limit}")
+
+
+def out_dir(attempt: str, config: RunConfig) -> Path:
+    if config.out:
+        return Path(config.out)
+    return REPO_ROOT / "runs" / f"{attempt}-{Path(config.problems).stem}"
+
+
+class RecordLog:
+    """Append-only `records.jsonl`: one line per problem, flushed and fsynced before it counts as done."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.repaired_bytes = 0
+        self.done_ids = self._load()
+
+    def _load(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            # A kill mid-write leaves a torn last line: cut it, that problem simply runs again.
+            keep = data.rfind(b"\n") + 1
+            self.repaired_bytes = len(data) - keep
+            with self.path.open("r+b") as handle:
+                handle.truncate(keep)
+                handle.flush()
+                os.fsync(handle.fileno())
+            data = data[:keep]
+        ids: set[str] = set()
+        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                problem_id = json.loads(line)["problem_id"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise RunError(f"{self.path}:{number}: not a record line; fix or remove it to resume") from None
+            ids.add(problem_id)
+        return ids
+
+    def append(self, record: Record) -> None:
+        line = record.to_json() + "\n"
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done_ids.add(record.problem_id)
+
+
+def _append_jsonl(path: Path, row: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _git_sha() -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if sha.returncode != 0:
+        return None
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+class _Budget:
+    def __init__(self, config: RunConfig, clients: Sequence[LLMClient]):
+        self.config = config
+        self.clients = clients
+        self.started = time.monotonic()
+
+    def usage(self) -> Usage:
+        return sum((client.total_usage() for client in self.clients), Usage())
+
+    def exhausted(self) -> str | None:
+        usage = self.usage()
+        if self.config.max_run_tokens is not None and usage.total_tokens >= self.config.max_run_tokens:
+            return f"max_run_tokens reached ({usage.total_tokens} >= {self.config.max_run_tokens})"
+        if self.config.max_cost is not None and usage.cost is not None and usage.cost >= self.config.max_cost:
+            return f"max_cost reached (${usage.cost:.4f} >= ${self.config.max_cost})"
+        return None
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    status: str = "completed"
+    usage: Usage = field(default_factory=Usage)
+
+
+Solver = Callable[[Problem], Awaitable[Record]]
+
+
+class Run:
+    """One attempt over one problem set, in one directory."""
+
+    def __init__(
+        self,
+        attempt: str,
+        run_config: RunConfig,
+        attempt_config: Any,
+        clients: dict[str, LLMClient],
+        prompt_hashes: dict[str, str],
+        estimate_calls: Callable[[int], int],
+    ):
+        self.attempt = attempt
+        self.config = run_config
+        self.attempt_config = attempt_config
+        self.clients = clients
+        self.prompt_hashes = prompt_hashes
+        self.estimate_calls = estimate_calls
+        self.out = out_dir(attempt, run_config)
+        self.log = logging.getLogger(f"longthought.run.{attempt}")
+
+    # -- files ---------------------------------------------------------------------------------------------------
+    def _config_dict(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "run": dataclasses.asdict(self.config), self.attempt: dataclasses.asdict(self.attempt_config)}
+
+    def _check_or_write_config(self) -> None:
+        path = self.out / "config.yaml"
+        current = self._config_dict()
+        if path.exists():
+            previous = yaml.safe_load(path.read_text()) or {}
+            differences = _differences(previous, current)
+            if differences:
+                raise RunError(
+                    f"{path} was written by a different command ({', '.join(differences)}); "
+                    "rerun with the same settings to resume, or choose another --out"
+                )
+        path.write_text(yaml.safe_dump(current, sort_keys=False))
+
+    def _write_manifest(self, summary: RunSummary, status: str, stop_note: str | None = None) -> None:
+        usage = summary.usage
+        manifest = {
+            "attempt": self.attempt,
+            "status": status,
+            "stop_note": stop_note,
+            "command": sys.argv,
+            "git_sha": _git_sha(),
+            "versions": _versions(),
+            "models": {role: client.model for role, client in self.clients.items()},
+            "prompt_hashes": self.prompt_hashes,
+            "seed": self.config.seed,
+            "problems": {"set": self.config.problems, "selected": summary.total, "done_before": summary.skipped,
+                         "done_now": summary.done, "failed_now": summary.failed},
+            "usage": usage.model_dump() | {"total_tokens": usage.total_tokens},
+            "usage_by_role": {role: client.total_usage().model_dump() for role, client in self.clients.items()},
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        temporary = self.out / "manifest.json.tmp"
+        temporary.write_text(json.dumps(manifest, indent=2))
+        os.replace(temporary, self.out / "manifest.json")  # atomic: a kill never leaves half a manifest
+
+    def _setup_logging(self) -> logging.Handler:
+        handler = logging.FileHandler(self.out / "run.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(handler)
+        self.log.setLevel(logging.INFO)
+        return handler
+
+    # -- the run -------------------------------------------------------------------------------------------------
+    def load_problems(self) -> list[Problem]:
+        try:
+            return load(self.config.problems, limit=self.config.limit, seed=self.config.seed if self.config.shuffle else None)
+        except ProblemSetError as error:
+            raise RunError(str(error)) from None
+
+    async def preflight(self) -> None:
+        """One cheap call per distinct model: a wrong model string or a dead server fails here, once."""
+        seen: set[str] = set()
+        for role, client in self.clients.items():
+            if client.model in seen:
+                continue
+            seen.add(client.model)
+            try:
+                await LLMClient(dataclasses.replace(client.config, cache_dir=None, max_retries=1)).complete(
+                    [{"role": "user", "content": "Reply with OK."}], max_tokens=1, temperature=0.0
+                )
+            except Exception as error:  # noqa: BLE001 - any failure here is reported as one line
+                raise RunError(f"{role} model {client.model!r} is not reachable: {error}") from None
+
+    async def execute(self, problems: list[Problem], solve: Solver, console: Any = None) -> RunSummary:
+        self.out.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.out / ".lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RunError(f"{self.out} is in use by another process") from None
+        handler = self._setup_logging()
+        try:
+            return await self._execute_locked(problems, solve, console)
+        finally:
+            self.log.removeHandler(handler)
+            handler.close()
+            lock.release()
+
+    async def _execute_locked(self, problems: list[Problem], solve: Solver, console: Any) -> RunSummary:
+        self._check_or_write_config()
+        records = RecordLog(self.out / "records.jsonl")
+        if records.repaired_bytes:
+            self.log.warning("repaired a torn last line in records.jsonl (%d bytes cut)", records.repaired_bytes)
+        todo = [problem for problem in problems if problem.id not in records.done_ids]
+        summary = RunSummary(out=self.out, total=len(problems), skipped=len(problems) - len(todo))
+        if not todo:
+            self._write_manifest(summary, "completed", "nothing to do")
+            return dataclasses.replace(summary, status="nothing_to_do")
+        budget = _Budget(self.config, list(self.clients.values()))
+        self._write_manifest(summary, "running")
+        self.log.info("start: %d to do, %d already done", len(todo), summary.skipped)
+        gate = asyncio.Semaphore(self.config.concurrency)
+        stop_note: list[str] = []
+
+        async def one(problem: Problem, progress: _Progress) -> None:
+            async with gate:
+                if stop_note:
+                    return
+                note = budget.exhausted()
+                if note:
+                    stop_note.append(note)
+                    self.log.warning("budget: %s; no new problems start", note)
+                    return
+                started = time.monotonic()
+                try:
+                    record = await solve(problem)
+                except (LLMError, Exception) as error:  # noqa: BLE001 - one problem's failure never stops the run
+                    summary.failed += 1
+                    _append_jsonl(self.out / "failures.jsonl", {
+                        "problem_id": problem.id,
+                        "error": f"{type(error).__name__}: {error}",
+                        "raw": getattr(error, "raw", None),
+                        "traceback": traceback.format_exc(limit=5),
+                        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    })
+                    self.log.error("failed %s: %s", problem.id, error)
+                else:
+                    record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
+                    records.append(record)
+                    summary.done += 1
+                    self.log.info("done %s correct=%s stop=%s", problem.id, record.correct, record.stop_reason)
+                progress.update(summary, budget)
+
+        interrupted = False
+        with _Progress(len(todo), console) as progress:
+            try:
+                await asyncio.gather(*(one(problem, progress) for problem in todo))
+            except asyncio.CancelledError:
+                interrupted = True
+                raise
+            finally:
+                summary.usage = budget.usage()
+                status = "interrupted" if interrupted else ("budget_exhausted" if stop_note else "completed")
+                summary.status = status
+                self._write_manifest(summary, status, stop_note[0] if stop_note else None)
+                self.log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
+        return summary
+
+
+def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    names = []
+    for key in sorted(set(previous) | set(current)):
+        if key in RESUMABLE_FIELDS:
+            continue
+        old, new = previous.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return names
+
+
+class _Progress:
+    """A rich progress bar: problems done / failed, tokens, cost and tokens per second."""
+
+    def __init__(self, total: int, console: Any):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"), console=console or Console(stderr=True), transient=False,
+        )
+        self.task = self.progress.add_task("problems", total=total, stats="")
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, summary: RunSummary, budget: _Budget) -> None:
+        usage = budget.usage()
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        cost = "cost ?" if usage.cost is None else f"${usage.cost:.4f}"
+        stats = (f"done {summary.done} failed {summary.failed} | {usage.total_tokens} tok | {cost} | "
+                 f"{usage.completion_tokens / elapsed:.0f} tok/s")
+        self.progress.update(self.task, completed=summary.done + summary.failed, stats=stats)
+
+

@@ -1,0 +1,141 @@
+import pytest
+
+from protocols.actions import parse_verdict
+from protocols.loop import LoopLimits, LoopState, StopReason
+from protocols.render import long_thought, shortcut
+from protocols.types import Action, Verdict
+
+
+@pytest.mark.parametrize(
+    "text,action,target,parsed",
+    [
+        ('{"action": "backtrack", "step": 2, "reason": "sign error"}', "backtrack", 2, True),
+        ("ACTION: backtrack to 2\nREASON: the sum is wrong", "backtrack", 2, True),
+        ("action: Continue\nreason: fine", "continue", None, True),
+        ("I think we should REFLECT here, the units are off.", "reflect", None, True),
+        ("**Action**: terminate", "terminate", None, True),
+        ("Backtrack to step 1 because 2x=8 means x=4", "backtrack", 1, True),
+        ("Looks good to me!", "reflect", None, False),
+        ("", "reflect", None, False),
+    ],
+)
+def test_parse_verdict_is_lenient(text, action, target, parsed):
+    verdict = parse_verdict(text)
+    assert (verdict.action.value, verdict.backtrack_to, verdict.parsed) == (action, target, parsed)
+    assert verdict.raw == text
+
+
+def test_reasons_are_kept():
+    assert parse_verdict("ACTION: backtrack to 2\nREASON: the sum is wrong").reason == "the sum is wrong"
+    assert parse_verdict("Continue, the algebra is right.").reason == "the algebra is right"
+
+
+def _verdict(action: str, reason: str = "", to: int | None = None) -> Verdict:
+    return Verdict(action=Action(action), reason=reason, backtrack_to=to, raw=f"{action} {reason}")
+
+
+def test_continue_extends_the_path():
+    state = LoopState()
+    first = state.add_step("x + x = 8")
+    state.apply(_verdict("continue"))
+    second = state.add_step("x = 4", answer="4", correct=True)
+    assert [n.id for n in state.path_steps()] == [first.id]
+    assert second.parent == first.id and second.step.index == 2
+
+
+def test_backtrack_moves_frontier_and_keeps_the_branch():
+    state = LoopState()
+    one = state.add_step("a")
+    state.apply(_verdict("continue"))
+    two = state.add_step("b")
+    state.apply(_verdict("continue"))
+    three = state.add_step("c")
+    state.apply(_verdict("backtrack", "b was wrong", to=1))
+    assert state.frontier == one.id and state.backtracks == 1
+    assert state.feedback == "b was wrong"
+    replacement = state.add_step("b'")
+    assert replacement.parent == one.id and replacement.step.index == 2
+    assert state.tree.nodes[three.id].parent == two.id  # abandoned branch stays in the tree
+    assert state.tree.count_nodes() == 5
+
+
+def test_backtrack_without_a_target_undoes_the_judged_step():
+    state = LoopState()
+    one = state.add_step("a")
+    state.apply(_verdict("continue"))
+    state.add_step("b")
+    state.apply(_verdict("backtrack", "no"))
+    assert state.frontier == one.id
+
+
+def test_reflect_adds_a_reflection_and_asks_for_a_revision():
+    state = LoopState()
+    step = state.add_step("x = 3")
+    state.apply(_verdict("reflect", "2 * 3 is 6, not 8"))
+    reflection = state.tree.nodes[step.children[0]]
+    assert reflection.kind == "reflection" and reflection.step.text == "2 * 3 is 6, not 8"
+    assert state.frontier == 0 and state.feedback == "2 * 3 is 6, not 8"
+    revised = state.add_step("x = 4")
+    assert revised.parent == 0 and revised.step.index == 1
+
+
+def test_terminate_ends_the_episode():
+    state = LoopState()
+    state.add_step("x = 4", answer="4", correct=None)
+    state.apply(_verdict("terminate"))
+    assert state.done and state.stop_reason == StopReason.TERMINATED
+    with pytest.raises(RuntimeError, match="already stopped"):
+        state.add_step("more")
+
+
+def test_a_wrong_answer_cannot_be_accepted_and_a_right_one_ends_it():
+    state = LoopState()
+    state.add_step("x = 3", answer="3", correct=False)
+    assert state.apply(_verdict("terminate")) is Action.REFLECT
+    state.add_step("x = 4", answer="4", correct=True)
+    assert state.apply(_verdict("continue")) is Action.TERMINATE
+    assert state.overridden_verdicts == 2 and state.stop_reason == StopReason.TERMINATED
+
+
+@pytest.mark.parametrize(
+    "limits,actions,reason",
+    [
+        (LoopLimits(max_turns=3), ["continue"] * 5, StopReason.MAX_TURNS),
+        (LoopLimits(max_backtracks=1), ["backtrack"] * 5, StopReason.MAX_BACKTRACKS),
+    ],
+)
+def test_limits_end_with_a_named_reason(limits, actions, reason):
+    state = LoopState(limits=limits)
+    for action in actions:
+        if state.done:
+            break
+        state.add_step("step")
+        state.apply(_verdict(action))
+    assert state.stop_reason == reason
+
+
+def test_token_limit():
+    state = LoopState(limits=LoopLimits(max_tokens=100))
+    state.add_step("a")
+    state.apply(_verdict("continue"))
+    state.add_tokens(150)
+    assert state.stop_reason == StopReason.MAX_TOKENS
+
+
+def test_rendering_shortcut_and_long_thought():
+    state = LoopState()
+    state.add_step("2x = 8, so x = 3", answer=None)
+    state.apply(_verdict("backtrack", "2 * 3 is 6.", to=0))
+    state.add_step("Divide both sides by 2.")
+    state.apply(_verdict("continue"))
+    state.add_step("x = 5", answer="5", correct=False)
+    state.apply(_verdict("reflect", "8 / 2 is 4."))
+    final = state.add_step("x = \\boxed{4}", answer="4", correct=True)
+    state.apply(_verdict("terminate"))
+    assert shortcut(state.tree, final) == "1. Divide both sides by 2.\n2. x = \\boxed{4}"
+    text = long_thought(state.tree, state.turns, "4")
+    for piece in ("x = 3", "2 * 3 is 6.", "Let me start over.", "Divide both sides by 2.", "The answer 5 is not correct.",
+                  "8 / 2 is 4.", "\\boxed{4}"):
+        assert piece in text
+    assert text.index("x = 3") < text.index("start over") < text.index("Divide") < text.index("x = 5")
+    assert long_thought(state.tree, state.turns, "4") == text  # deterministic

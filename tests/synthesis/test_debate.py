@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from protocols.types import Problem
+from synthesis.debate import DebateConfig, run_debate
+from tests.fakes import ScriptedLLM
+
+PROBLEM = Problem(id="p", question="2x = 8. What is x?", answer="4")
+
+
+async def _debate(policy, critic, **config):
+    return await run_debate(PROBLEM, DebateConfig(**config), ScriptedLLM(policy=policy), ScriptedLLM(critic=critic))
+
+
+async def test_backtrack_moves_frontier_but_keeps_branch():
+    record = await _debate(["1. x = 3", "1. x = \\boxed{4}"], ["ACTION: backtrack to 0\nREASON: 2 * 3 is 6", "ACTION: terminate"])
+    assert [t.action for t in record.turns if t.role == "critic"] == ["backtrack", "terminate"]
+    assert record.tree.count_nodes() == 3  # root, the wrong step, the right step
+    assert "x = 3" in record.long_thought and record.correct
+    assert record.shortcut == "1. x = \\boxed{4}" and record.final_answer == "4"
+    assert record.stop_reason == "terminated"
+
+
+async def test_every_action_path_and_the_record_fields():
+    record = await _debate(
+        ["1. Divide by 2.", "2. x = 5, so \\boxed{5}", "2. x = \\boxed{4}"],
+        ["ACTION: continue\nREASON: fine", "ACTION: reflect\nREASON: 8 / 2 is 4", "ACTION: terminate"],
+    )
+    assert [t.action.value for t in record.turns if t.role == "critic"] == ["continue", "reflect", "terminate"]
+    assert record.correct and record.meta["reflections"] == 1
+    assert record.usage["policy"].calls == 3 and record.usage["critic"].calls == 3
+    assert record.shortcut == "1. Divide by 2.\n2. x = \\boxed{4}"
+
+
+async def test_the_critic_hears_only_whether_the_answer_is_right():
+    critic = ScriptedLLM(critic=["ACTION: terminate", "ACTION: terminate"])
+    await run_debate(PROBLEM, DebateConfig(), ScriptedLLM(policy=["1. \\boxed{5}", "1. \\boxed{4}"]), critic)
+    first, second = (prompt[-1]["content"] for prompt in critic.prompts["critic"])
+    assert "is WRONG" in first and "is CORRECT" in second
+    assert "Correct final answer" not in first
+
+
+async def test_critic_sees_answer_flag():
+    critic = ScriptedLLM(critic=["ACTION: terminate"])
+    await run_debate(PROBLEM, DebateConfig(critic_sees_answer=True), ScriptedLLM(policy=["1. \\boxed{4}"]), critic)
+    assert "Correct final answer: 4" in critic.prompts["critic"][0][-1]["content"]
+
+
+async def test_an_unparseable_verdict_is_data_not_a_crash():
+    record = await _debate(["1. x = 4", "2. \\boxed{4}"], ["Nice work, friend!", "ACTION: terminate"])
+    assert record.meta["parse_failures"] == 1
+    critic_turns = [t for t in record.turns if t.role == "critic"]
+    assert critic_turns[0].action.value == "reflect" and critic_turns[0].content == "Nice work, friend!"
+    assert record.tree.nodes[1].verdict.parsed is False
+
+
+async def test_a_policy_that_never_answers_stops_at_max_turns():
+    record = await _debate(["1. hmm"], ["ACTION: continue"], max_turns=4)
+    assert record.stop_reason == "max_turns" and record.correct is False and record.final_answer is None
+    assert sum(t.role == "policy" for t in record.turns) == 4
+
+
+async def test_a_policy_that_writes_terminate_does_not_end_the_debate():
+    record = await _debate(["1. TERMINATE", "ACTION: terminate"], ["ACTION: continue"], max_turns=3)
+    assert record.stop_reason == "max_turns"
+    assert sum(t.role == "policy" for t in record.turns) == 3
+
+
+def _write_problems(path, count):
+    path.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"What is {i}+{i}?", "answer": str(2 * i)}) + "\n"
+                            for i in range(count)))
+
+
+@pytest.mark.slow
+def test_debate_cli_on_the_embedded_model_writes_records_and_resumes(tmp_path, with_data_dir):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "synthesis.debate", "--problems", "math500", "--limit", "2", "--out", str(out),
+               "--max-turns", "2", "--policy-max-tokens", "48", "--critic-max-tokens", "32"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    lines = (out / "records.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    records = [json.loads(line) for line in lines]
+    assert {r["attempt"] for r in records} == {"debate"} and all(r["turns"] for r in records)
+    assert all(r["usage"]["policy"]["completion_tokens"] > 0 for r in records)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["models"]["critic"] == "embedded/smollm2-135m"
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == 2
