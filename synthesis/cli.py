@@ -36,7 +36,8 @@ def run_attempt_cli(
     doc: str | None = None,
 ) -> int:
     """Parse flags, run the attempt over the problems in a resumable run directory, print a summary."""
-    console = Console(stderr=True)
+    # soft_wrap: one-line errors stay one line, whatever the terminal width.
+    console = Console(stderr=True, soft_wrap=True)
     try:
         run_config, attempt_config = _parse(attempt_config_type, argv, doc)
     except ValueError as error:

@@ -91,3 +91,21 @@ def test_debate_cli_on_the_embedded_model_writes_records_and_resumes(tmp_path, w
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "nothing to do" in again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 2
+
+
+def test_dry_run_spends_nothing(tmp_path, with_data_dir):
+    result = subprocess.run([sys.executable, "-m", "synthesis.debate", "--problems", "math500", "--limit", "5",
+                             "--max-turns", "3", "--dry-run", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "5 problems" in result.stderr and "at most 30 model calls" in result.stderr
+    assert not (tmp_path / "run" / "records.jsonl").exists()
+
+
+def test_bad_problem_file_is_one_clear_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "ok"}\n{oops\n')
+    result = subprocess.run([sys.executable, "-m", "synthesis.debate", "--problems", str(bad), "--out", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "bad.jsonl:2: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr

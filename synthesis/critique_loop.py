@@ -1,0 +1,96 @@
+"""Attempt 2, proposal-critique loop: one model proposes a step and picks its own next action.
+
+    python -m synthesis.critique_loop --problems math500 --limit 3 --out runs/critique-demo
+
+The same state machine as the debate (protocols.loop) applies the model's own continue / backtrack /
+reflect / terminate. Terminating without a correct answer sends the negative signal back: the episode
+goes on with "the answer is not correct" (or "not a final answer yet") as feedback.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+
+from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.policy import split_step
+from prompts import prompt_hashes, render
+from protocols.actions import parse_verdict
+from protocols.loop import LoopState
+from protocols.types import Action, Problem, Record, Verdict
+from synthesis.episode import EpisodeLimits, build_record, check_final_answer
+
+ATTEMPT = "critique_loop"
+_ACTION_LINE = re.compile(r"^\W*action\b", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CritiqueLoopConfig(EpisodeLimits):
+    """The single model's settings and the episode limits."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string that proposes and judges"})
+    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
+    max_step_tokens: int = field(default=256, metadata={"help": "max tokens of one step and its action"})
+    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+
+def split_proposal(text: str) -> tuple[str, Verdict]:
+    """(the step, the model's own verdict) from one reply; no ACTION line gives an unparsed reflect."""
+    match = _ACTION_LINE.search(text or "")
+    if match is None:
+        return text, Verdict(action=Action.REFLECT, raw="", parsed=False)
+    return text[: match.start()], parse_verdict(text[match.start() :])
+
+
+def estimate_calls(problems: int, config: CritiqueLoopConfig) -> int:
+    return problems * config.max_turns
+
+
+async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: LLMClient, seed: int = 0) -> Record:
+    """Run one problem's self-critique episode and return its record."""
+    llm = llm.scoped()
+    state = LoopState(limits=config.loop_limits())
+    while not state.done:
+        path = [node.step for node in state.path_steps()]
+        messages = [
+            {"role": "system", "content": render("critique_loop/system", next_index=state.next_index())},
+            {"role": "user", "content": render("critique_loop/user", question=problem.question, steps=path,
+                                               feedback=state.feedback, next_index=state.next_index())},
+        ]
+        completion = await llm.complete(messages, temperature=config.temperature, max_tokens=config.max_step_tokens,
+                                         seed=seed + state.policy_turns, role="policy")
+        step_part, verdict = split_proposal(completion.text)
+        step_text, answer = split_step(step_part)
+        correct = await check_final_answer(problem, answer)
+        state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens)
+        negative = None
+        if correct is False or (verdict.action is Action.TERMINATE and answer is None and problem.answer is not None):
+            negative = render("render/negative_signal", answer=answer)
+            if correct is None:  # terminate with no answer at all: refuse it here, the state machine cannot know
+                verdict = verdict.model_copy(update={"action": Action.REFLECT, "reason": negative})
+        state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw)
+        if negative is not None and not state.done:
+            state.feedback = negative
+        state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
+    return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from synthesis.cli import run_attempt_cli
+
+    def make_clients(config: CritiqueLoopConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+        return {"policy": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout, **llm_kwargs)}
+
+    def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed: int):
+        return lambda problem: run_critique_loop(problem, config, clients["policy"], seed=seed)
+
+    return run_attempt_cli(
+        ATTEMPT, CritiqueLoopConfig, make_clients, make_solver, estimate_calls,
+        prompt_hashes("critique_loop") | prompt_hashes("render"), argv=argv, doc=__doc__,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
