@@ -17,6 +17,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import argparse
 import asyncio
+import copy
 import sys
 import time
 import weakref
@@ -106,6 +107,7 @@ class Completion:
     latency_s: float
     retries: int = 0
     cache_hits: int = 0
+    cached_completion_tokens: int = 0
     finish_reasons: list[str | None] = field(default_factory=list)
 
     @property
@@ -120,6 +122,7 @@ class Completion:
             cost=self.cost,
             retries=self.retries,
             cache_hits=self.cache_hits,
+            cached_completion_tokens=self.cached_completion_tokens,
         )
 
 
@@ -164,9 +167,9 @@ class LLMClient:
 
     def scoped(self) -> LLMClient:
         """A client for one problem: its own usage totals, also added to this client's; same cache and limits."""
-        child = LLMClient.__new__(LLMClient)
-        child.config, child._cache, child._parent = self.config, self._cache, self
+        child = copy.copy(self)  # shares config and cache
         child.usage = defaultdict(Usage)
+        child._parent = self
         return child
 
     @property
@@ -179,6 +182,7 @@ class LLMClient:
     def _route(self) -> dict[str, Any]:
         """litellm keyword arguments that say where the model lives; the key is read at call time only."""
         if embedded.is_embedded(self.config.model):
+            # Starts the server on first use; this blocks the event loop once, for a second or two.
             model, api_base, api_key = embedded.litellm_route(self.config.model)
             return {"model": model, "api_base": api_base, "api_key": api_key}
         route: dict[str, Any] = {"model": self.config.model}
@@ -212,7 +216,7 @@ class LLMClient:
         keys = [cache_key(self.config.model, messages, sampling, seed, index) for index in range(n)]
         texts: list[str | None] = [None] * n
         finish: list[str | None] = [None] * n
-        prompt_tokens = completion_tokens = retries = cache_hits = 0
+        prompt_tokens = completion_tokens = retries = cache_hits = cached_completion_tokens = 0
         cost: float | None = 0.0
         if self._cache is not None:
             for index, key in enumerate(keys):
@@ -222,6 +226,7 @@ class LLMClient:
                     prompt_tokens += hit.prompt_tokens
                     completion_tokens += hit.completion_tokens
                     cache_hits += 1
+                    cached_completion_tokens += hit.completion_tokens
         missing = [index for index, text in enumerate(texts) if text is None]
         route = self._route() if missing else {}
         while missing:
@@ -251,6 +256,7 @@ class LLMClient:
             latency_s=time.perf_counter() - started,
             retries=retries,
             cache_hits=cache_hits,
+            cached_completion_tokens=cached_completion_tokens,
             finish_reasons=finish,
         )
         client: LLMClient | None = self
@@ -264,7 +270,7 @@ class LLMClient:
     ) -> tuple[Any, int]:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=self.config.backoff_initial, max=self.config.backoff_max),
+            wait=wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max),
             stop=stop_after_attempt(self.config.max_retries + 1),
             reraise=True,
         )

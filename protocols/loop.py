@@ -23,10 +23,10 @@ class LoopLimits:
 
     max_turns: int = field(default=16, metadata={"help": "policy steps per problem"})
     max_backtracks: int = field(default=4, metadata={"help": "backtracks per problem"})
-    max_tokens: int = field(default=12_000, metadata={"help": "prompt + completion tokens per problem, all roles"})
+    max_problem_tokens: int = field(default=12_000, metadata={"help": "prompt + completion tokens per problem, all roles"})
 
     def __post_init__(self) -> None:
-        for name in ("max_turns", "max_tokens"):
+        for name in ("max_turns", "max_problem_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if self.max_backtracks < 0:
@@ -146,7 +146,7 @@ class LoopState:
             return
         if self.backtracks > self.limits.max_backtracks:
             self.stop_reason = StopReason.MAX_BACKTRACKS
-        elif self.tokens >= self.limits.max_tokens:
+        elif self.tokens >= self.limits.max_problem_tokens:
             self.stop_reason = StopReason.MAX_TOKENS
         elif self.policy_turns >= self.limits.max_turns:
             self.stop_reason = StopReason.MAX_TURNS

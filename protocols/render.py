@@ -10,6 +10,13 @@ from prompts import render
 from protocols.types import Action, ThoughtNode, ThoughtTree, Turn
 
 
+def _mid_sentence(reason: str) -> str:
+    """'The sum is wrong' -> 'the sum is wrong', for templates that open with "Wait, "; 'I' and 'AB' stay."""
+    if len(reason) > 1 and reason[0].isupper() and reason[1].islower():
+        return reason[0].lower() + reason[1:]
+    return reason
+
+
 def _step_line(node: ThoughtNode, index: int | None = None) -> str:
     number = node.step.index if index is None else index
     return f"{number}. {node.step.text.strip()}"
@@ -52,12 +59,15 @@ def long_thought(tree: ThoughtTree, turns: list[Turn], final_answer: str | None 
         if node is not None and node.kind == "answer" and node.correct is False and turn.action is Action.REFLECT:
             paragraphs.append(render("render/negative_signal", answer=node.answer))
             if reason:
-                paragraphs.append(render("render/reflect", variant=position, reason=reason))
+                paragraphs.append(render("render/reflect", variant=position, reason=reason, reason_lower=_mid_sentence(reason)))
         elif turn.action is Action.REFLECT:
-            paragraphs.append(render("render/reflect", variant=position, reason=reason or "let me reconsider this step."))
+            reason = reason or "Let me reconsider this step."
+            paragraphs.append(render("render/reflect", variant=position, reason=reason, reason_lower=_mid_sentence(reason)))
         elif turn.action is Action.BACKTRACK:
             target = _backtrack_target(tree, node, turns, position)
-            paragraphs.append(render("render/backtrack", variant=position, reason=reason or "this is wrong.", target=target))
+            reason = reason or "This is wrong."
+            paragraphs.append(render("render/backtrack", variant=position, reason=reason, reason_lower=_mid_sentence(reason),
+                                     target=target))
             after_backtrack = True
     if final_answer is not None:
         paragraphs.append(f"So the final answer is \\boxed{{{final_answer}}}.")

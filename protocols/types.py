@@ -144,6 +144,7 @@ class Usage(_Strict):
     cost: float | None = 0.0
     retries: int = 0
     cache_hits: int = 0
+    cached_completion_tokens: int = Field(default=0, description="completion tokens replayed from the cache, not generated")
 
     @property
     def total_tokens(self) -> int:
@@ -158,6 +159,7 @@ class Usage(_Strict):
             cost=cost,
             retries=self.retries + other.retries,
             cache_hits=self.cache_hits + other.cache_hits,
+            cached_completion_tokens=self.cached_completion_tokens + other.cached_completion_tokens,
         )
 
 

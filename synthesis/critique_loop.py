@@ -17,16 +17,16 @@ from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.policy import split_step
 from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
-from protocols.loop import LoopState
+from protocols.loop import LoopLimits, LoopState
 from protocols.types import Action, Problem, Record, Verdict
-from synthesis.episode import EpisodeLimits, build_record, check_final_answer
+from synthesis.episode import EpisodeError, build_record, check_final_answer
 
 ATTEMPT = "critique_loop"
 _ACTION_LINE = re.compile(r"^\W*action\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class CritiqueLoopConfig(EpisodeLimits):
+class CritiqueLoopConfig(LoopLimits):
     """The single model's settings and the episode limits."""
 
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string that proposes and judges"})
@@ -51,29 +51,32 @@ def estimate_calls(problems: int, config: CritiqueLoopConfig) -> int:
 async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: LLMClient, seed: int = 0) -> Record:
     """Run one problem's self-critique episode and return its record."""
     llm = llm.scoped()
-    state = LoopState(limits=config.loop_limits())
-    while not state.done:
-        path = [node.step for node in state.path_steps()]
-        messages = [
-            {"role": "system", "content": render("critique_loop/system", next_index=state.next_index())},
-            {"role": "user", "content": render("critique_loop/user", question=problem.question, steps=path,
-                                               feedback=state.feedback, next_index=state.next_index())},
-        ]
-        completion = await llm.complete(messages, temperature=config.temperature, max_tokens=config.max_step_tokens,
-                                         seed=seed + state.policy_turns, role="policy")
-        step_part, verdict = split_proposal(completion.text)
-        step_text, answer = split_step(step_part)
-        correct = await check_final_answer(problem, answer)
-        state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens)
-        negative = None
-        if correct is False or (verdict.action is Action.TERMINATE and answer is None and problem.answer is not None):
-            negative = render("render/negative_signal", answer=answer)
-            if correct is None:  # terminate with no answer at all: refuse it here, the state machine cannot know
-                verdict = verdict.model_copy(update={"action": Action.REFLECT, "reason": negative})
-        state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw)
-        if negative is not None and not state.done:
-            state.feedback = negative
-        state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
+    state = LoopState(limits=config)  # the config is a LoopLimits
+    try:
+        while not state.done:
+            path = [node.step for node in state.path_steps()]
+            messages = [
+                {"role": "system", "content": render("critique_loop/system", next_index=state.next_index())},
+                {"role": "user", "content": render("critique_loop/user", question=problem.question, steps=path,
+                                                   feedback=state.feedback, next_index=state.next_index())},
+            ]
+            completion = await llm.complete(messages, temperature=config.temperature, max_tokens=config.max_step_tokens,
+                                             seed=seed + state.policy_turns, role="policy")
+            step_part, verdict = split_proposal(completion.text)
+            step_text, answer = split_step(step_part)
+            correct = await check_final_answer(problem, answer)
+            state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens)
+            negative = None
+            if correct is False or (verdict.action is Action.TERMINATE and answer is None and problem.answer is not None):
+                negative = render("render/negative_signal", answer=answer)
+                if correct is None:  # terminate with no answer at all: refuse it here, the state machine cannot know
+                    verdict = verdict.model_copy(update={"action": Action.REFLECT, "reason": negative})
+            state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw)
+            if negative is not None and not state.done:
+                state.feedback = negative
+            state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
+    except Exception as error:
+        raise EpisodeError(error, state.turns) from error
     return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)
 
 

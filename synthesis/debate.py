@@ -23,15 +23,15 @@ from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.policy import PolicyAgent, split_step
 from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
-from protocols.loop import LoopState
+from protocols.loop import LoopLimits, LoopState
 from protocols.types import Problem, Record
-from synthesis.episode import EpisodeLimits, build_record, check_final_answer
+from synthesis.episode import EpisodeError, build_record, check_final_answer
 
 ATTEMPT = "debate"
 
 
 @dataclass(frozen=True)
-class DebateConfig(EpisodeLimits):
+class DebateConfig(LoopLimits):
     """The debate's models, sampling and limits."""
 
     policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
@@ -59,7 +59,7 @@ def estimate_calls(problems: int, config: DebateConfig) -> int:
 async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClient, critic_llm: LLMClient, seed: int = 0) -> Record:
     """Debate one problem to the end and return its record."""
     policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
-    state = LoopState(limits=config.loop_limits())
+    state = LoopState(limits=config)  # the config is a LoopLimits
     policy = PolicyAgent(
         LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
                                 max_tokens=config.policy_max_tokens, seed=seed),
@@ -72,27 +72,30 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
     )
     termination = FunctionalTermination(_critic_terminated) | MaxMessageTermination(2 * config.max_turns + 2)
     token = CancellationToken()
-    while not state.done:
-        path = [node.step for node in state.path_steps()]
-        prompt = render("debate/policy_user", question=problem.question, steps=path, feedback=state.feedback,
-                        next_index=state.next_index())
-        reply = (await policy.on_messages([TextMessage(source="driver", content=prompt)], token)).chat_message
-        step_text, answer = split_step(reply.content)
-        correct = await check_final_answer(problem, answer)
-        node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply))
-        state.add_tokens(_all_tokens(reply))
-        if await termination([reply]) is not None:
-            break
-        critic_prompt = render(
-            "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
-            gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
-        )
-        verdict_message = (await critic.on_messages([TextMessage(source="driver", content=critic_prompt)], token)).chat_message
-        taken = state.apply(parse_verdict(verdict_message.content), tokens=_completion_tokens(verdict_message))
-        state.add_tokens(_all_tokens(verdict_message))
-        verdict_message = verdict_message.model_copy(update={"metadata": {"action": taken.value}})
-        if await termination([verdict_message]) is not None:
-            break
+    try:
+        while not state.done:
+            path = [node.step for node in state.path_steps()]
+            prompt = render("debate/policy_user", question=problem.question, steps=path, feedback=state.feedback,
+                            next_index=state.next_index())
+            reply = (await policy.on_messages([TextMessage(source="driver", content=prompt)], token)).chat_message
+            step_text, answer = split_step(reply.content)
+            correct = await check_final_answer(problem, answer)
+            node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply))
+            state.add_tokens(_all_tokens(reply))
+            if await termination([reply]) is not None:
+                break
+            critic_prompt = render(
+                "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
+                gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
+            )
+            verdict_message = (await critic.on_messages([TextMessage(source="driver", content=critic_prompt)], token)).chat_message
+            taken = state.apply(parse_verdict(verdict_message.content), tokens=_completion_tokens(verdict_message))
+            state.add_tokens(_all_tokens(verdict_message))
+            verdict_message = verdict_message.model_copy(update={"metadata": {"action": taken.value}})
+            if await termination([verdict_message]) is not None:
+                break
+    except Exception as error:
+        raise EpisodeError(error, state.turns) from error
     if not state.done:
         state.stop_reason = "max_turns"
     return build_record(problem, ATTEMPT, state, {"policy": policy_llm, "critic": critic_llm},

@@ -1,26 +1,21 @@
-"""What the debate and the critique loop share: model settings, answer checking, and the record of an episode."""
+"""What the debate and the critique loop share: answer checking, failed-episode errors, and the record of an episode."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from agents.llm import LLMClient
 from protocols.answers import aequivalent
-from protocols.loop import LoopLimits, LoopState
+from protocols.loop import LoopState
 from protocols.render import long_thought, shortcut
-from protocols.types import Attempt, Problem, Record
+from protocols.types import Attempt, Problem, Record, Turn
 
 
-@dataclass(frozen=True)
-class EpisodeLimits:
-    """Per-problem limits (see protocols.loop.LoopLimits)."""
+class EpisodeError(RuntimeError):
+    """An episode failed part-way; carries what the models had written so far, for failures.jsonl."""
 
-    max_turns: int = field(default=16, metadata={"help": "policy steps per problem"})
-    max_backtracks: int = field(default=4, metadata={"help": "backtracks per problem"})
-    max_problem_tokens: int = field(default=12_000, metadata={"help": "prompt + completion tokens per problem, all roles"})
-
-    def loop_limits(self) -> LoopLimits:
-        return LoopLimits(max_turns=self.max_turns, max_backtracks=self.max_backtracks, max_tokens=self.max_problem_tokens)
+    def __init__(self, cause: BaseException, turns: list[Turn]):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.raw = turns[-1].content if turns else None
+        self.turns = [turn.model_dump(mode="json") for turn in turns]
 
 
 async def check_final_answer(problem: Problem, answer: str | None) -> bool | None:

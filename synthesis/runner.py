@@ -27,13 +27,13 @@ from typing import Any
 import yaml
 from filelock import FileLock, Timeout
 
-from agents.llm import LLMClient, LLMError
+from agents.llm import LLMClient
 from protocols.problems import ProblemSetError, load
 from protocols.types import Problem, Record, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
-RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_run_tokens", "dry_run", "preflight", "cache_dir"}
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python")
 
 
@@ -51,9 +51,9 @@ class RunConfig:
     shuffle: bool = field(default=False, metadata={"help": "shuffle the problems with --seed before --limit"})
     out: str | None = field(default=None, metadata={"help": "run directory (default: runs/<attempt>-<problems>)"})
     concurrency: int = field(default=4, metadata={"help": "problems in flight at once"})
-    max_cost: float | None = field(default=None, metadata={"help": "stop starting problems once the run has cost this many USD"})
-    max_run_tokens: int | None = field(
-        default=None, metadata={"help": "stop starting problems once the run has used this many tokens"}
+    max_cost: float | None = field(default=None, metadata={"help": "run budget: stop starting problems once the run has cost this many USD"})
+    max_tokens: int | None = field(
+        default=None, metadata={"help": "run budget: stop starting problems once the run has used this many tokens"}
     )
     dry_run: bool = field(default=False, metadata={"help": "print the problems and the estimated calls, spend nothing"})
     preflight: bool = field(default=True, metadata={"help": "check each model with one cheap call before starting"})
@@ -152,8 +152,8 @@ class _Budget:
 
     def exhausted(self) -> str | None:
         usage = self.usage()
-        if self.config.max_run_tokens is not None and usage.total_tokens >= self.config.max_run_tokens:
-            return f"max_run_tokens reached ({usage.total_tokens} >= {self.config.max_run_tokens})"
+        if self.config.max_tokens is not None and usage.total_tokens >= self.config.max_tokens:
+            return f"max_tokens reached ({usage.total_tokens} >= {self.config.max_tokens})"
         if self.config.max_cost is not None and usage.cost is not None and usage.cost >= self.config.max_cost:
             return f"max_cost reached (${usage.cost:.4f} >= ${self.config.max_cost})"
         return None
@@ -304,12 +304,13 @@ class Run:
                 started = time.monotonic()
                 try:
                     record = await solve(problem)
-                except (LLMError, Exception) as error:  # noqa: BLE001 - one problem's failure never stops the run
+                except Exception as error:  # noqa: BLE001 - one problem's failure never stops the run
                     summary.failed += 1
                     _append_jsonl(self.out / "failures.jsonl", {
                         "problem_id": problem.id,
                         "error": f"{type(error).__name__}: {error}",
                         "raw": getattr(error, "raw", None),
+                        "turns": getattr(error, "turns", None),
                         "traceback": traceback.format_exc(limit=5),
                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     })
@@ -376,7 +377,7 @@ class _Progress:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         cost = "cost ?" if usage.cost is None else f"${usage.cost:.4f}"
         stats = (f"done {summary.done} failed {summary.failed} | {usage.total_tokens} tok | {cost} | "
-                 f"{usage.completion_tokens / elapsed:.0f} tok/s")
+                 f"{(usage.completion_tokens - usage.cached_completion_tokens) / elapsed:.0f} tok/s")
         self.progress.update(self.task, completed=summary.done + summary.failed, stats=stats)
 
 

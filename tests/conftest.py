@@ -56,8 +56,9 @@ class StubServer:
     Once the script runs out it repeats its last entry. `hang=True` accepts requests and never answers.
     """
 
-    def __init__(self, script: list[tuple[int, dict]], hang: bool = False):
+    def __init__(self, script: list[tuple[int, dict]], hang: bool = False, delay: float = 0.0):
         self.script = list(script)
+        self.delay = delay
         self.requests: list[dict] = []
         self.hang = hang
         self._release = threading.Event()
@@ -70,6 +71,7 @@ class StubServer:
                 if stub.hang:
                     stub._release.wait(timeout=30)
                     return
+                time.sleep(stub.delay)
                 status, body = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
                 payload = json.dumps(body).encode()
                 self.send_response(status)

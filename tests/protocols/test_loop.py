@@ -115,7 +115,7 @@ def test_limits_end_with_a_named_reason(limits, actions, reason):
 
 
 def test_token_limit():
-    state = LoopState(limits=LoopLimits(max_tokens=100))
+    state = LoopState(limits=LoopLimits(max_problem_tokens=100))
     state.add_step("a")
     state.apply(_verdict("continue"))
     state.add_tokens(150)

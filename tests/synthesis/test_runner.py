@@ -66,10 +66,10 @@ def test_a_corrupt_middle_line_names_the_line(tmp_path):
 
 async def test_budget_stops_cleanly_and_says_so(tmp_path):
     llm = ScriptedLLM(policy=["x"])  # 20 tokens per call
-    summary = await _run(tmp_path, {"policy": llm}, max_run_tokens=50, concurrency=1).execute(_problems(10), _solver(llm))
+    summary = await _run(tmp_path, {"policy": llm}, max_tokens=50, concurrency=1).execute(_problems(10), _solver(llm))
     assert summary.status == "budget_exhausted" and summary.done == 3
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["status"] == "budget_exhausted" and "max_run_tokens" in manifest["stop_note"]
+    assert manifest["status"] == "budget_exhausted" and "max_tokens reached" in manifest["stop_note"]
 
 
 async def test_a_different_command_cannot_resume_the_same_directory(tmp_path):
@@ -122,3 +122,56 @@ def test_kill_9_mid_run_then_rerun_gives_every_problem_exactly_once(tmp_path, em
     assert text.endswith("\n")
     ids = [json.loads(line)["problem_id"] for line in text.splitlines()]
     assert sorted(ids) == [f"q{i}" for i in range(6)]
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_run(tmp_path, stub_server):
+    from tests.conftest import chat_completion_body
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"{i}?", "answer": "2"}) + "\n" for i in range(8)))
+    out = tmp_path / "run"
+    # One reply serves both roles: the policy's step states \boxed{2}; the critic's verdict says terminate.
+    reply = chat_completion_body("1. So the answer is \\boxed{2}.\nACTION: terminate")
+    with stub_server([(200, reply)], delay=0.15) as server:
+        command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
+                   "--policy-model", "openai/stub", "--policy-api-base", server.api_base,
+                   "--critic-model", "openai/stub", "--critic-api-base", server.api_base, "--concurrency", "1"]
+        env = {**os.environ, "OPENAI_API_KEY": "sk-stub"}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        records = out / "records.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not records.exists() or records.read_text().count("\n") < 2):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr[-2000:]
+        assert "rerun the same command to resume" in stderr
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted"
+        done = records.read_text().count("\n")
+        assert 2 <= done < 8
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+    ids = [json.loads(line)["problem_id"] for line in records.read_text().splitlines()]
+    assert sorted(ids) == [f"q{i}" for i in range(8)]
+    assert all(json.loads(line)["correct"] for line in records.read_text().splitlines())
+
+
+async def test_a_failed_episode_keeps_its_partial_transcript(tmp_path):
+    from agents.llm import LLMError
+    from synthesis.debate import DebateConfig, run_debate
+
+    class FlakyCritic(ScriptedLLM):
+        async def complete(self, messages, *, role="default", **kwargs):
+            if len(self.prompts[role]) >= 1:
+                raise LLMError("fake/critic: RateLimitError after 5 attempt(s)")
+            return await super().complete(messages, role=role, **kwargs)
+
+    policy, critic = ScriptedLLM(policy=["1. x = 4"]), FlakyCritic(critic=["ACTION: continue"])
+    run = _run(tmp_path, {"policy": policy, "critic": critic})
+    summary = await run.execute(_problems(1), lambda p: run_debate(p, DebateConfig(), policy, critic))
+    assert summary.failed == 1
+    failure = json.loads((tmp_path / "run" / "failures.jsonl").read_text())
+    assert "RateLimitError" in failure["error"]
+    assert [turn["role"] for turn in failure["turns"]] == ["policy", "critic", "policy"]
+    assert failure["raw"] == "x = 4"
