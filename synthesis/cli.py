@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -
     from transformers import HfArgumentParser
 
     parser = HfArgumentParser((RunConfig, attempt_config_type), description=doc,
-                              formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     run_config, attempt_config = parser.parse_args_into_dataclasses(args=argv)
     return run_config, attempt_config
 

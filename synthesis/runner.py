@@ -45,7 +45,7 @@ class RunError(RuntimeError):
 class RunConfig:
     """Which problems, where the run lives, how many at once, and what it may spend."""
 
-    problems: str = field(default="math500", metadata={"help": "problem set name (math_train, math500, ...) or a .jsonl path"})
+    problems: str = field(default="math_train", metadata={"help": "problem set name (math_train, math500, ...) or a .jsonl path"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N problems (after --seed shuffling)"})
     seed: int = field(default=0, metadata={"help": "seed for problem order and sampling"})
     shuffle: bool = field(default=False, metadata={"help": "shuffle the problems with --seed before --limit"})
