@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from agents.prompted import PromptedAgent
-from protocols.answers import last_boxed
+from protocols.answers import extract_answer
 
 _NUMBERED = re.compile(r"^\s*(?:\*\*)?(?:step\s*)?(\d+)\s*[.):]\s*(?:\*\*)?\s*", re.IGNORECASE | re.MULTILINE)
 
@@ -16,7 +16,7 @@ class PolicyAgent(PromptedAgent):
 
 
 def split_step(text: str) -> tuple[str, str | None]:
-    """(the first step's text without its number, the boxed final answer in it if any).
+    """(the first step's text without its number, the final answer it states, if any).
 
     Models often write several steps at once; one turn keeps only the first, unless a later part holds
     the boxed answer and nothing else was numbered (a one-shot answer).
@@ -31,6 +31,6 @@ def split_step(text: str) -> tuple[str, str | None]:
         step = text.split("\n\n", 1)[0].strip()
     if not step:
         step = text
-    answer = last_boxed(step)
-    return step, answer
+    # Boxed first, then "final answer: ..." / "the answer is ...": weak models often forget the box.
+    return step, extract_answer(step)
 

@@ -54,7 +54,7 @@ def run_attempt_cli(
                           f"{estimate_calls(len(problems), attempt_config)} model calls; nothing was spent")
             return 0
         summary = asyncio.run(_run(run, problems, make_solver(attempt_config, clients, run_config.seed), console))
-    except RunError as error:
+    except (RunError, ValueError, OSError) as error:  # setup problems: bad flags, missing files, unknown scorer
         console.print(Text(f"error: {error}", style="red"))
         return 2
     except KeyboardInterrupt:

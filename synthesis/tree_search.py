@@ -1,0 +1,219 @@
+"""Attempt 1, the baseline: an on-policy reasoning tree pruned by a process reward model.
+
+    python -m synthesis.tree_search --problems math500 --limit 1 --width 2 --depth 2 --beam 2 --scorer rollout --out runs/tree
+
+From the problem (the root) the policy proposes `width` next steps for each frontier node (one request with
+n=width), up to `depth` levels or until every leaf has a final answer. Each level keeps a beam of `beam` nodes:
+the top scores, or at most `beam` steps a binary judge calls correct. Leaves with a final answer are checked
+against the gold answer. The shortcut is the best root-to-correct-leaf path; the long thought is a constrained
+DFS over the same tree (synthesis.traverse), optionally rewritten by an LLM (synthesis.rewrite).
+Without pruning the last level alone costs width^depth generations; `--dry-run` prints the pruned bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.policy import split_step
+from agents.reward import SCORERS, StepScorer, make_scorer
+from prompts import prompt_hashes, render
+from protocols.answers import aequivalent
+from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
+from synthesis.rewrite import rewrite_draft
+from synthesis.traverse import best_correct_leaf, dfs_draft, shortcut_text
+
+ATTEMPT = "tree_search"
+
+
+@dataclass(frozen=True)
+class TreeSearchConfig:
+    """Tree shape, models and the long-thought construction."""
+
+    width: int = field(default=3, metadata={"help": "w: candidate next steps per frontier node"})
+    depth: int = field(default=10, metadata={"help": "D: maximum number of steps"})
+    beam: int = field(default=3, metadata={"help": "K: nodes kept per level by the scorer"})
+    scorer: str = field(default="rollout", metadata={"help": f"step scorer: {', '.join(SCORERS)}"})
+    scorer_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model of the llm-judge scorer"})
+    prm_model: str | None = field(default=None, metadata={"help": "Hugging Face id or folder of the hf-prm scorer"})
+    rollouts: int = field(default=4, metadata={"help": "completions per step for the rollout scorer"})
+    policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
+    policy_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the policy"})
+    rewrite_model: str | None = field(
+        default=DEFAULT_MODEL, metadata={"help": "litellm model that rewrites the DFS draft; 'none' keeps the draft"}
+    )
+    temperature: float = field(default=0.8, metadata={"help": "policy sampling temperature"})
+    step_max_tokens: int = field(default=192, metadata={"help": "max tokens of one proposed step"})
+    trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
+    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+    def __post_init__(self) -> None:
+        for name in ("width", "depth", "beam", "rollouts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
+        if self.trials_per_node < 0:
+            raise ValueError(f"trials_per_node: expected >= 0, got {self.trials_per_node}")
+        if self.scorer not in SCORERS:
+            raise ValueError(f"scorer: expected one of {', '.join(SCORERS)}, got {self.scorer!r}")
+
+
+def estimate_generations(config: TreeSearchConfig) -> tuple[int, int]:
+    """(pruned upper bound, unpruned count) of proposed steps for one problem."""
+    pruned = config.width + (config.depth - 1) * config.beam * config.width
+    unpruned = sum(config.width**level for level in range(1, config.depth + 1))
+    return pruned, unpruned
+
+
+def estimate_calls(problems: int, config: TreeSearchConfig) -> int:
+    """Upper bound on model requests: proposals (one per frontier node), one score per step, one rewrite."""
+    pruned, _ = estimate_generations(config)
+    frontier_requests = 1 + (config.depth - 1) * config.beam
+    scorer_requests = 0 if config.scorer == "hf-prm" else pruned
+    rewrite = 0 if _no_rewrite(config) else 1
+    return problems * (frontier_requests + scorer_requests + rewrite)
+
+
+def _no_rewrite(config: TreeSearchConfig) -> bool:
+    return config.rewrite_model is None or config.rewrite_model.lower() == "none"
+
+
+def _texts(tree: ThoughtTree, node: ThoughtNode) -> list[str]:
+    return [n.step.text for n in tree.path(node.id) if n.kind in ("step", "answer")]
+
+
+async def _propose(problem: Problem, tree: ThoughtTree, node: ThoughtNode, config: TreeSearchConfig,
+                   policy: LLMClient, seed: int) -> list[str]:
+    steps = _texts(tree, node)
+    next_index = len(steps) + 1
+    messages = [
+        {"role": "system", "content": render("tree_search/policy_system", next_index=next_index)},
+        {"role": "user", "content": render("tree_search/policy_user", question=problem.question, steps=steps,
+                                           next_index=next_index)},
+    ]
+    completion = await policy.complete(messages, n=config.width, temperature=config.temperature,
+                                       max_tokens=config.step_max_tokens, seed=seed * 100_003 + node.id, role="policy")
+    return completion.texts
+
+
+def _keep(children: list[ThoughtNode], beam: int, binary: bool) -> list[ThoughtNode]:
+    if binary:
+        return [child for child in children if child.correct is True][:beam]
+    # Stable sort: ties keep generation order, so the beam is deterministic.
+    return sorted(children, key=lambda child: -(child.score or 0.0))[:beam]
+
+
+async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClient, scorer: StepScorer,
+                    seed: int = 0) -> ThoughtTree:
+    """Grow and prune the tree of one problem."""
+    tree = ThoughtTree()
+    frontier = [tree.root]
+    for level in range(1, config.depth + 1):
+        proposals = await asyncio.gather(*(_propose(problem, tree, node, config, policy, seed) for node in frontier))
+        children: list[ThoughtNode] = []
+        for parent, texts in zip(frontier, proposals, strict=True):
+            for text in texts:
+                step_text, answer = split_step(text)
+                children.append(tree.add(parent.id, kind="answer" if answer is not None else "step",
+                                         step=Step(index=level, text=step_text), answer=answer))
+        scores = await asyncio.gather(*(scorer.score(problem, _texts(tree, child)) for child in children))
+        for child, score in zip(children, scores, strict=True):
+            child.score = score.value
+            child.correct = score.correct
+        answers = [child for child in children if child.kind == "answer"]
+        if problem.answer is not None:
+            checks = await asyncio.gather(*(aequivalent(problem.answer, child.answer) for child in answers))
+            for child, correct in zip(answers, checks, strict=True):
+                child.correct = correct
+        # The last level is never expanded, so nothing there is "kept": its nodes are dead ends or answers.
+        steps = [child for child in children if child.kind == "step"]
+        kept = _keep(steps, config.beam, scorer.binary) if level < config.depth else []
+        kept_ids = {child.id for child in kept}
+        for child, score in zip(children, scores, strict=True):
+            # The shared action vocabulary: the search continued from a kept node and abandoned the rest.
+            action = Action.CONTINUE if child.id in kept_ids else (Action.TERMINATE if child.kind == "answer" else Action.BACKTRACK)
+            child.action = action
+            child.verdict = Verdict(action=action, reason=score.reason, raw=score.reason)
+        frontier = kept
+        if not frontier:
+            break
+    return tree
+
+
+ScorerFactory = Callable[[dict[str, LLMClient]], StepScorer]
+
+
+async def run_tree_search(problem: Problem, config: TreeSearchConfig, clients: dict[str, LLMClient],
+                          scorer_for: ScorerFactory, seed: int = 0) -> Record:
+    """Grow the tree of one problem and derive its shortcut and long thought."""
+    scoped = {role: client.scoped() for role, client in clients.items()}
+    scorer = scorer_for(scoped)  # LLM-backed scorers count their usage in this problem's record
+    tree = await grow_tree(problem, config, scoped["policy"], scorer, seed)
+    leaf = best_correct_leaf(tree)
+    meta: dict = {"width": config.width, "depth": config.depth, "beam": config.beam, "scorer": config.scorer,
+                  "nodes": tree.count_nodes()}
+    if leaf is None:
+        return _record(problem, tree, scoped, None, "", None, "no_correct_leaf", meta)
+    draft = dfs_draft(tree, leaf, trials_per_node=config.trials_per_node, seed=seed)
+    meta |= {"draft": draft.text, "trials": sum(draft.trials.values())}
+    long_thought = draft.text
+    if "rewriter" in scoped:
+        step_texts = [tree.nodes[event.node].step.text for event in draft.events if event.kind == "step"]
+        rewrite = await rewrite_draft(scoped["rewriter"], problem.question, draft.text, step_texts)
+        meta |= {"rewrite": rewrite.text, "rewrite_faithful": rewrite.faithful, "rewrite_missing": rewrite.missing}
+        if rewrite.faithful:
+            long_thought = rewrite.text
+    return _record(problem, tree, scoped, shortcut_text(tree, leaf), long_thought, leaf, "correct_leaf_found", meta)
+
+
+def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason, meta) -> Record:
+    usage = {}
+    for client in clients.values():
+        for role, totals in client.usage.items():
+            usage[role] = usage[role] + totals if role in usage else totals
+    return Record(
+        problem_id=problem.id, attempt=ATTEMPT, problem=problem, tree=tree, shortcut=shortcut,
+        long_thought=long_thought, final_answer=leaf.answer if leaf else None,
+        correct=(leaf is not None) if problem.answer is not None else None, stop_reason=stop_reason, usage=usage,
+        meta=meta,
+    )
+
+
+def scorer_factory(config: TreeSearchConfig) -> ScorerFactory:
+    """Per-problem scorers over the problem's scoped clients; one shared HF model, loaded once."""
+    if config.scorer == "hf-prm":
+        shared = make_scorer("hf-prm", hf_model=config.prm_model)
+        return lambda clients: shared
+    return lambda clients: make_scorer(config.scorer, judge=clients.get("scorer"), policy=clients.get("scorer"),
+                                       rollouts=config.rollouts)
+
+
+def make_clients(config: TreeSearchConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    clients = {"policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base, timeout=config.timeout,
+                                   **llm_kwargs)}
+    if config.scorer == "llm-judge":
+        clients["scorer"] = LLMClient(model=config.scorer_model, timeout=config.timeout, **llm_kwargs)
+    elif config.scorer == "rollout":
+        clients["scorer"] = LLMClient(model=config.policy_model, api_base=config.policy_api_base,
+                                      timeout=config.timeout, **llm_kwargs)
+    if not _no_rewrite(config):
+        clients["rewriter"] = LLMClient(model=config.rewrite_model, timeout=config.timeout, **llm_kwargs)
+    return clients
+
+
+def main(argv: list[str] | None = None) -> int:
+    from synthesis.cli import run_attempt_cli
+
+    def make_solver(config: TreeSearchConfig, clients: dict[str, LLMClient], seed: int):
+        return lambda problem: run_tree_search(problem, config, clients, scorer_factory(config), seed=seed)
+
+    return run_attempt_cli(
+        ATTEMPT, TreeSearchConfig, make_clients, make_solver, estimate_calls,
+        prompt_hashes("tree_search"), argv=argv, doc=__doc__,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Traversal properties over many random trees, and the rewrite's faithfulness check."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols.types import Step, ThoughtTree, Verdict
+from synthesis.rewrite import check_faithful
+from synthesis.traverse import best_correct_leaf, dfs_draft, shortcut_text
+
+
+@st.composite
+def trees(draw):
+    """A random tree of depth <= 4 and width <= 3 whose leaves are answers; at least one is correct."""
+    tree = ThoughtTree()
+    frontier = [0]
+    depth = draw(st.integers(1, 4))
+    for level in range(1, depth + 1):
+        next_frontier = []
+        for parent in frontier:
+            for _ in range(draw(st.integers(1 if parent == frontier[0] else 0, 3))):
+                node = tree.add(parent, step=Step(index=level, text=f"s{len(tree.nodes)} = {len(tree.nodes) * 7}"))
+                if draw(st.booleans()):
+                    node.verdict = Verdict(action="backtrack", reason=f"bad {node.id}")
+                    node.correct = False
+                next_frontier.append(node.id)
+        frontier = next_frontier or frontier
+    for leaf in tree.leaves():
+        leaf.kind = "answer"
+        leaf.answer = str(leaf.id)
+        leaf.correct = False
+    chosen = draw(st.sampled_from(tree.leaves()))
+    chosen.correct = True
+    return tree
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=trees(), trials=st.integers(0, 3), seed=st.integers(0, 10_000))
+def test_dfs_long_thought_properties(tree, trials, seed):
+    leaf = best_correct_leaf(tree)
+    draft = dfs_draft(tree, leaf, trials_per_node=trials, seed=seed)
+    # ends with the full shortcut
+    assert draft.text.endswith(shortcut_text(tree, leaf))
+    # every wrong end is followed at once by a backtrack
+    kinds = [event.kind for event in draft.events]
+    for position, kind in enumerate(kinds):
+        if kind == "wrong":
+            assert kinds[position + 1] == "backtrack"
+    # trials per node never exceed the limit, and only nodes on the correct path branch
+    path_ids = {node.id for node in tree.path(leaf.id)}
+    assert all(count <= trials for count in draft.trials.values())
+    assert set(draft.trials) <= path_ids
+    # every off-path excursion ends on a leaf that is not correct
+    for position, event in enumerate(draft.events):
+        if event.kind == "wrong":
+            node = tree.nodes[event.node]
+            assert not [c for c in node.children if tree.nodes[c].kind != "reflection"] and node.correct is not True
+    # the correct path appears in order
+    steps = draft.steps_in_order()
+    on_path = [n.id for n in tree.path(leaf.id)[1:]]
+    positions = [max(i for i, s in enumerate(steps) if s == node) for node in on_path]
+    assert positions == sorted(positions)
+    # same seed, same text
+    assert dfs_draft(tree, leaf, trials_per_node=trials, seed=seed).text == draft.text
+
+
+def test_trials_explore_off_path_branches_with_reasons():
+    tree = ThoughtTree()
+    right = tree.add(0, step=Step(index=1, text="2x = 8 so x = 4"), kind="answer", answer="4", correct=True)
+    wrong = tree.add(0, step=Step(index=1, text="x = 3"), correct=False,
+                     verdict=Verdict(action="backtrack", reason="2 * 3 is 6, not 8"))
+    draft = dfs_draft(tree, right, trials_per_node=1, seed=0)
+    assert [event.kind for event in draft.events] == ["step", "wrong", "backtrack", "step", "summary"]
+    assert "2 * 3 is 6, not 8" in draft.text and "Let me start over." in draft.text
+    assert draft.events[0].node == wrong.id
+    assert dfs_draft(tree, right, trials_per_node=0).events[0].node == right.id
+
+
+def test_faithfulness_catches_a_rewrite_that_drops_a_wrong_step():
+    steps = ["2x = 8, so x = 3", "2 * 3 = 6, not 8", "x = 4"]
+    assert check_faithful(steps, "I first thought 2x = 8 gives x = 3, but 2 times 3 is 6, not 8. So x = 4.").faithful
+    dropped = check_faithful(steps, "From 2x = 8, x = 4.")
+    assert not dropped.faithful and dropped.missing == ["2x = 8, so x = 3"]
+    reordered = check_faithful(steps, "x = 4. Earlier I said 2x = 8, so x = 3, and 2 * 3 = 6, not 8.")
+    assert not reordered.faithful
