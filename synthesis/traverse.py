@@ -56,13 +56,23 @@ def shortcut_text(tree: ThoughtTree, leaf: ThoughtNode) -> str:
     return "\n".join(f"{position}. {node.step.text.strip()}" for position, node in enumerate(shortcut_steps(tree, leaf), 1))
 
 
+def _mean_score(tree: ThoughtTree, leaf: ThoughtNode) -> float:
+    scores = [node.score for node in shortcut_steps(tree, leaf) if node.score is not None]
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 def best_correct_leaf(tree: ThoughtTree) -> ThoughtNode | None:
     """The correct leaf whose path scored best on average (first found on ties)."""
-    def mean_score(leaf: ThoughtNode) -> float:
-        scores = [node.score for node in shortcut_steps(tree, leaf) if node.score is not None]
-        return sum(scores) / len(scores) if scores else 0.0
     leaves = correct_leaves(tree)
-    return max(leaves, key=mean_score) if leaves else None
+    return max(leaves, key=lambda leaf: _mean_score(tree, leaf)) if leaves else None
+
+
+def best_leaf(tree: ThoughtTree) -> ThoughtNode | None:
+    """The best correct leaf, else the deepest-reaching leaf with the best path score (for a failed search)."""
+    leaf = best_correct_leaf(tree)
+    if leaf is not None or len(tree.nodes) == 1:
+        return leaf
+    return max(tree.leaves(), key=lambda node: (_mean_score(tree, node), tree.depth(node.id)))
 
 
 def _holds_correct_leaf(tree: ThoughtTree, node_id: int) -> bool:
@@ -84,7 +94,7 @@ def _why_wrong(tree: ThoughtTree, branch: list[ThoughtNode]) -> str:
 
 
 def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, seed: int = 0) -> Draft:
-    """The constrained-DFS long thought that ends on `leaf`, a correct answer."""
+    """The constrained-DFS long thought that ends on `leaf` (a correct answer, or the best attempt of a failed search)."""
     rng = random.Random(seed)
     path = tree.path(leaf.id)
     draft = Draft()
@@ -107,5 +117,6 @@ def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, se
             back = "Let me start over." if node.id == 0 else f"Let me go back to step {node.step.index}."
             draft.events.append(Event("backtrack", node.id, back))
         draft.events.append(Event("step", on_path.id, f"{on_path.step.index}. {on_path.step.text.strip()}"))
-    draft.events.append(Event("summary", leaf.id, "So the solution is:\n" + shortcut_text(tree, leaf)))
+    closing = "So the solution is:\n" if leaf.correct is True else "I have not found a correct solution; my best attempt is:\n"
+    draft.events.append(Event("summary", leaf.id, closing + shortcut_text(tree, leaf)))
     return draft

@@ -24,7 +24,7 @@ from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
 from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
 from synthesis.rewrite import rewrite_draft
-from synthesis.traverse import best_correct_leaf, dfs_draft, shortcut_text
+from synthesis.traverse import best_leaf, dfs_draft, shortcut_text
 
 ATTEMPT = "tree_search"
 
@@ -151,14 +151,17 @@ async def run_tree_search(problem: Problem, config: TreeSearchConfig, clients: d
     scoped = {role: client.scoped() for role, client in clients.items()}
     scorer = scorer_for(scoped)  # LLM-backed scorers count their usage in this problem's record
     tree = await grow_tree(problem, config, scoped["policy"], scorer, seed)
-    leaf = best_correct_leaf(tree)
     meta: dict = {"width": config.width, "depth": config.depth, "beam": config.beam, "scorer": config.scorer,
                   "nodes": tree.count_nodes()}
+    leaf = best_leaf(tree)
     if leaf is None:
-        return _record(problem, tree, scoped, None, "", None, "no_correct_leaf", meta)
+        return _record(problem, tree, scoped, None, "", None, "no_steps", meta)
     draft = dfs_draft(tree, leaf, trials_per_node=config.trials_per_node, seed=seed)
     meta |= {"draft": draft.text, "trials": sum(draft.trials.values())}
     long_thought = draft.text
+    if leaf.correct is not True:
+        # A failed search still yields its journey (for analysis), but no shortcut and no paid rewrite.
+        return _record(problem, tree, scoped, None, long_thought, None, "no_correct_leaf", meta)
     if "rewriter" in scoped:
         step_texts = [tree.nodes[event.node].step.text for event in draft.events if event.kind == "step"]
         rewrite = await rewrite_draft(scoped["rewriter"], problem.question, draft.text, step_texts)

@@ -89,6 +89,10 @@ async def test_no_correct_leaf_is_a_named_stop_reason():
     record = await run_tree_search(PROBLEM, TreeSearchConfig(width=2, depth=2, beam=1, rewrite_model="none"),
                                    {"policy": CountingPolicy()}, lambda scoped: ScoreByNumber())
     assert record.stop_reason == "no_correct_leaf" and record.shortcut is None and record.correct is False
+    from synthesis.traverse import best_leaf, shortcut_text
+
+    assert record.long_thought.endswith(shortcut_text(record.tree, best_leaf(record.tree)))
+    assert "I have not found a correct solution" in record.long_thought
 
 
 def test_dry_run_prints_the_pruned_estimate(tmp_path, with_data_dir):
@@ -117,3 +121,4 @@ def test_tree_search_on_the_embedded_model(tmp_path, with_data_dir, embedded_api
     assert len(scored) == len(record["tree"]["nodes"]) - 1 >= 4
     assert record["stop_reason"] in {"correct_leaf_found", "no_correct_leaf"}
     assert (record["shortcut"] is None) == (record["stop_reason"] == "no_correct_leaf")
+    assert record["long_thought"]
