@@ -55,7 +55,7 @@ class Verdict(_Strict):
     parsed: bool = Field(default=True, description="False when the raw text was unparseable and a fallback was used")
 
 
-NodeKind = Literal["root", "step", "reflection", "answer"]
+NodeKind = Literal["root", "step", "reflection", "note", "answer"]
 
 
 class ThoughtNode(_Strict):

@@ -1,0 +1,191 @@
+"""Human thought annotations (attempt 4): a Markdown format a person writes quickly, read into the common tree.
+
+    # problem: test/algebra/567.json
+    # source: math500
+    ## attempt
+    Square both sides: (5x-1)^2 = (x+3)^2.
+    So 24x^2 - 16x - 8 = 0, x = 1 or x = -1/3.
+    ## reflection
+    Squaring can add roots; I should check both.
+    ## correction to 1
+    Check x = -1/3: |5(-1/3)-1| = 8/3 and -1/3+3 = 8/3. Both work.
+    ## note
+    The largest of the roots is asked for.
+    ## final
+    \\boxed{1}
+
+Every non-empty line under `## attempt` or `## correction` is one step. `## attempt` starts over from the
+problem (the previous attempt becomes an abandoned branch); `## correction` backtracks (by default undoing the
+last step, or `## correction to N` returning to step N) and continues from there; `## reflection` is a pause
+that hangs a reflection on the last step; `## note` attaches common sense to the last step; `## final` holds the
+final answer. Lines starting with `>` are the template's explanations and are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from protocols.answers import extract_answer
+from protocols.types import Step, ThoughtNode, ThoughtTree
+
+MARKERS = ("attempt", "reflection", "correction", "note", "final")
+_HEADING = re.compile(r"^##\s+(\w+)(?:\s+to\s+(\d+))?\s*$", re.IGNORECASE)
+_PROBLEM = re.compile(r"^#\s+problem:\s*(\S+)\s*$", re.IGNORECASE)
+_SOURCE = re.compile(r"^#\s+source:\s*(\S+)\s*$", re.IGNORECASE)
+
+
+class AnnotationError(ValueError):
+    """An annotation cannot be read; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One marked section: its marker, the step to return to (corrections), its lines and where it starts."""
+
+    marker: str
+    line: int
+    lines: list[tuple[int, str]]
+    target: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(text for _, text in self.lines)
+
+
+@dataclass
+class Annotation:
+    path: str
+    problem_id: str
+    problem_line: int
+    source: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def final_answer(self) -> str | None:
+        finals = [block for block in self.blocks if block.marker == "final"]
+        if not finals or not finals[-1].lines:
+            return None
+        text = finals[-1].text.strip()
+        return extract_answer(text) or text
+
+    def journey_blocks(self) -> list[Block]:
+        """The attempts and corrections, in order: what an expansion must keep."""
+        return [block for block in self.blocks if block.marker in ("attempt", "correction")]
+
+
+@dataclass(frozen=True)
+class Issue:
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+
+def parse(text: str, path: str = "<annotation>") -> tuple[Annotation | None, list[Issue]]:
+    """Read an annotation; returns it (None when unusable) and every problem found, each with its line."""
+    issues: list[Issue] = []
+    problem_id = source = None
+    problem_line = 0
+    blocks: list[Block] = []
+    current: tuple[str, int, int | None, list[tuple[int, str]]] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if line.lstrip().startswith(">"):
+            continue
+        problem = _PROBLEM.match(line)
+        if problem:
+            problem_id, problem_line = problem.group(1), number
+            continue
+        source_match = _SOURCE.match(line)
+        if source_match:
+            source = source_match.group(1)
+            continue
+        if line.startswith("#"):
+            heading = _HEADING.match(line)
+            if heading is None or heading.group(1).lower() not in MARKERS:
+                issues.append(Issue(path, number, f"unknown marker {line!r}: use ## {', ## '.join(MARKERS)}"))
+                current = None
+                continue
+            if current is not None:
+                blocks.append(Block(current[0], current[1], current[3], current[2]))
+            marker = heading.group(1).lower()
+            target = int(heading.group(2)) if heading.group(2) else None
+            if target is not None and marker != "correction":
+                issues.append(Issue(path, number, f"only a correction can name a step to return to ('## {marker}')"))
+            current = (marker, number, target, [])
+            continue
+        if line.strip():
+            if current is None:
+                issues.append(Issue(path, number, "text outside any marked section: start it with ## attempt"))
+                continue
+            current[3].append((number, line.strip()))
+    if current is not None:
+        blocks.append(Block(current[0], current[1], current[3], current[2]))
+    if problem_id is None:
+        issues.append(Issue(path, 1, "missing '# problem: ID' line"))
+        return None, issues
+    annotation = Annotation(path, problem_id, problem_line, source, blocks)
+    for block in blocks:
+        if block.marker in ("attempt", "correction", "final") and not block.lines:
+            issues.append(Issue(path, block.line, f"empty {block.marker}"))
+    if not any(block.marker == "attempt" for block in blocks):
+        issues.append(Issue(path, problem_line, "no ## attempt"))
+    if annotation.final_answer is None:
+        issues.append(Issue(path, len(text.splitlines()) or 1, "no final answer: add '## final' with \\boxed{...}"))
+    return annotation, issues
+
+
+def parse_file(path: Path) -> tuple[Annotation | None, list[Issue]]:
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def to_tree(annotation: Annotation) -> ThoughtTree:
+    """Attempts and corrections as branches of the common tree; reflections and notes hang on the last step."""
+    tree = ThoughtTree()
+    frontier = 0
+    last: ThoughtNode | None = None
+
+    def path_steps(node_id: int) -> list[ThoughtNode]:
+        return [node for node in tree.path(node_id) if node.kind in ("step", "answer")]
+
+    for block in annotation.blocks:
+        if block.marker == "attempt":
+            frontier = 0  # a new attempt starts over; the previous one stays as an abandoned branch
+        elif block.marker == "correction":
+            steps = path_steps(frontier)
+            if block.target is not None and 0 <= block.target <= len(steps):
+                frontier = steps[block.target - 1].id if block.target else 0
+            elif steps:
+                frontier = steps[-1].parent  # undo the last step
+        if block.marker in ("attempt", "correction"):
+            if last is not None and block.marker == "correction":
+                last.correct = False
+            for _, text in block.lines:
+                index = len(path_steps(frontier)) + 1
+                last = tree.add(frontier, step=Step(index=index, text=text))
+                frontier = last.id
+        elif block.marker in ("reflection", "note") and last is not None:
+            tree.add(last.id, kind="reflection" if block.marker == "reflection" else "note",
+                     step=Step(index=last.step.index, text=block.text))
+        elif block.marker == "final" and block.lines:
+            answer = annotation.final_answer
+            index = len(path_steps(frontier)) + 1
+            last = tree.add(frontier, kind="answer", step=Step(index=index, text=block.text), answer=answer)
+            frontier = last.id
+    return tree
+
+
+def render_draft(annotation: Annotation) -> str:
+    """The annotation as plain first-person text, in the order it was written (what the expansion starts from)."""
+    openers = {"attempt": "Let me try this.", "correction": "That was wrong; let me correct it.",
+               "reflection": "Wait.", "note": "Note:", "final": "So the final answer is:"}
+    paragraphs = []
+    for block in annotation.blocks:
+        target = f" Going back to step {block.target}." if block.target is not None else ""
+        paragraphs.append(f"{openers[block.marker]}{target}\n{block.text}")
+    return "\n\n".join(paragraphs)

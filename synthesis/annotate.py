@@ -1,0 +1,251 @@
+"""Attempt 4, human thought annotation: write short annotations, check them, expand them into long thoughts.
+
+    python -m synthesis.annotate new --problems math500 --ids test/algebra/567.json --out annotations/
+    python -m synthesis.annotate validate examples/annotations
+    python -m synthesis.annotate expand examples/annotations --out runs/annot
+
+The format (protocols/annotation.py, README): `# problem: ID`, `# source: SET`, then sections `## attempt`,
+`## reflection`, `## correction [to N]`, `## note`, `## final`. `expand` asks an LLM for a long thought using the
+report's three strategies (finer steps, frequent pauses, an explorer's voice) and checks that every human attempt
+and correction survives, in order; an unfaithful expansion is kept with a flag and the human draft is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from agents import embedded
+from agents.llm import DEFAULT_MODEL, LLMClient
+from prompts import prompt_hashes, render
+from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
+from protocols.answers import equivalent
+from protocols.problems import ProblemSetError, load
+from protocols.types import Problem, Record, Turn
+from synthesis.rewrite import check_faithful
+from synthesis.runner import Run, RunConfig, RunError
+
+ATTEMPT = "human_annotation"
+
+TEMPLATE = """# problem: {id}
+# source: {source}
+> {question}
+>
+> Gold answer (for you; validate compares your final answer with it): {answer}
+>
+> Write briefly but completely, in your own words, every attempt, reflection, association and correction, and
+> spell out the common sense you would normally skip. One step per line. Lines starting with '>' are ignored.
+> Markers: ## attempt (start over from the problem), ## correction or ## correction to N (go back, by default
+> undoing the last step, or to step N, and continue), ## reflection (a pause on the last step),
+> ## note (common sense for the last step), ## final (the final answer, in \\boxed{{}}).
+
+## attempt
+
+## final
+"""
+
+
+def _file_name(problem_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", problem_id.removeprefix("test/").removesuffix(".json")).strip("-") + ".md"
+
+
+def command_new(problems: str, ids: list[str] | None, limit: int | None, out: Path, console: Console) -> int:
+    """One template per problem; existing files are never overwritten."""
+    selected = load(problems)
+    if ids:
+        by_id = {problem.id: problem for problem in selected}
+        missing = [problem_id for problem_id in ids if problem_id not in by_id]
+        if missing:
+            raise ProblemSetError(f"{problems}: no problem with id {', '.join(missing)}")
+        selected = [by_id[problem_id] for problem_id in ids]
+    selected = selected[:limit] if limit is not None else selected
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for problem in selected:
+        path = out / _file_name(problem.id)
+        if path.exists():
+            console.print(f"kept {path} (already exists)")
+            continue
+        question = problem.question.replace("\n", "\n> ")
+        path.write_text(TEMPLATE.format(id=problem.id, source=problems, question=question, answer=problem.answer))
+        written += 1
+    console.print(f"wrote {written} template(s) to {out}")
+    return 0
+
+
+def _annotation_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
+    files = sorted(directory.glob("*.md"))
+    if not files:
+        raise RunError(f"{directory}: no .md annotation files")
+    return files
+
+
+def _problem_for(annotation: Annotation, cache: dict[str, dict[str, Problem]]) -> tuple[Problem | None, Issue | None]:
+    if annotation.source is None:
+        return None, Issue(annotation.path, annotation.problem_line, "missing '# source: SET' line")
+    if annotation.source not in cache:
+        try:
+            cache[annotation.source] = {problem.id: problem for problem in load(annotation.source)}
+        except ProblemSetError as error:
+            return None, Issue(annotation.path, annotation.problem_line, f"cannot load source: {error}")
+    problem = cache[annotation.source].get(annotation.problem_id)
+    if problem is None:
+        return None, Issue(annotation.path, annotation.problem_line,
+                           f"no problem {annotation.problem_id!r} in {annotation.source}")
+    return problem, None
+
+
+def check(files: list[Path]) -> tuple[list[tuple[Annotation, Problem]], list[Issue]]:
+    """Parse and validate annotations; returns the usable ones with their problems, and every issue found."""
+    usable, issues, cache = [], [], {}
+    for path in files:
+        annotation, found = parse_file(path)
+        issues += found
+        if annotation is None:
+            continue
+        problem, problem_issue = _problem_for(annotation, cache)
+        if problem_issue is not None:
+            issues.append(problem_issue)
+            continue
+        final = annotation.final_answer
+        if final is not None and problem.answer is not None and not equivalent(problem.answer, final):
+            final_line = next(block.line for block in annotation.blocks if block.marker == "final")
+            issues.append(Issue(str(path), final_line, f"final answer {final!r} differs from the gold answer "
+                                                       f"{problem.answer!r}", severity="warning"))
+        if not any(issue.severity == "error" and issue.path == str(path) for issue in issues):
+            usable.append((annotation, problem))
+    return usable, issues
+
+
+def command_validate(directory: Path, console: Console) -> int:
+    files = _annotation_files(directory)
+    usable, issues = check(files)
+    for issue in issues:
+        console.print(Text(str(issue), style="red" if issue.severity == "error" else "yellow"))
+    errors = sum(issue.severity == "error" for issue in issues)
+    console.print(f"{len(files)} file(s): {len(usable)} valid, {errors} error(s), {len(issues) - errors} warning(s)")
+    return 1 if errors else 0
+
+
+@dataclass(frozen=True)
+class ExpandConfig:
+    """The expanding model."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model that expands the annotations"})
+    api_base: str | None = None
+    temperature: float = 0.7
+    max_tokens: int = 2048
+    timeout: float = 300.0
+
+
+async def expand_one(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
+    """The long thought of one annotation, checked for faithfulness to the human's attempts and corrections."""
+    llm = llm.scoped()
+    draft = render_draft(annotation)
+    completion = await llm.complete(
+        [{"role": "user", "content": render("human_annotation/expand", question=problem.question, draft=draft)}],
+        temperature=config.temperature, max_tokens=config.max_tokens, role="expander",
+    )
+    journey = [text for block in annotation.journey_blocks() for _, text in block.lines]
+    faithfulness = check_faithful(journey, completion.text)
+    tree = to_tree(annotation)
+    final = next((node for node in reversed(tree.nodes) if node.kind == "answer"), None)
+    correct = None
+    if final is not None and problem.answer is not None:
+        final.correct = correct = equivalent(problem.answer, final.answer)
+    shortcut = None
+    if final is not None:
+        steps = [node for node in tree.path(final.id) if node.kind in ("step", "answer")]
+        shortcut = "\n".join(f"{position}. {node.step.text}" for position, node in enumerate(steps, 1))
+    return Record(
+        problem_id=problem.id, attempt=ATTEMPT, problem=problem, tree=tree,
+        turns=[Turn(role="human", content=Path(annotation.path).read_text(encoding="utf-8")),
+               Turn(role="expander", content=completion.text, prompt_tokens=completion.prompt_tokens,
+                    completion_tokens=completion.completion_tokens)],
+        shortcut=shortcut, long_thought=completion.text if faithfulness.faithful else draft,
+        final_answer=final.answer if final else None, correct=correct,
+        stop_reason="expanded" if faithfulness.faithful else "expansion_unfaithful",
+        usage=dict(llm.usage),
+        meta={"annotation": annotation.path, "expansion_faithful": faithfulness.faithful,
+              "expansion_missing": faithfulness.missing, "draft": draft},
+    )
+
+
+def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console) -> int:
+    usable, issues = check(_annotation_files(directory))
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if errors:
+        raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
+    llm = LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout,
+                    cache_dir=Path(run_config.out) / "cache")
+    run = Run(ATTEMPT, run_config, config, {"expander": llm}, prompt_hashes("human_annotation"), lambda n: n)
+    by_id = {problem.id: (annotation, problem) for annotation, problem in usable}
+    problems = [problem for _, problem in usable]
+
+    async def go():
+        if run_config.preflight:
+            await run.preflight()
+        return await run.execute(problems, lambda problem: expand_one(*by_id[problem.id], config, llm), console)
+
+    summary = asyncio.run(go())
+    if summary.status == "nothing_to_do":
+        console.print(f"nothing to do: all {summary.total} annotations already have records in {summary.out}")
+        return 0
+    console.print(f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already "
+                  f"done -> {summary.out / 'records.jsonl'}")
+    return 0 if summary.failed == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m synthesis.annotate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    new = commands.add_parser("new", help="write one annotation template per problem")
+    new.add_argument("--problems", required=True, help="problem set name or .jsonl path")
+    new.add_argument("--ids", nargs="*", help="problem ids (default: all, or the first --limit)")
+    new.add_argument("--limit", type=int, default=None)
+    new.add_argument("--out", type=Path, required=True)
+    validate = commands.add_parser("validate", help="report every problem of the annotations, with file and line")
+    validate.add_argument("directory", type=Path)
+    expand = commands.add_parser("expand", help="expand annotations into long-thought records (resumable run)")
+    expand.add_argument("directory", type=Path)
+    expand.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
+    expand.add_argument("--api-base", default=None)
+    expand.add_argument("--out", required=True, help="run directory")
+    expand.add_argument("--max-tokens", type=int, default=2048, help="max tokens of one expansion")
+    expand.add_argument("--temperature", type=float, default=0.7)
+    expand.add_argument("--concurrency", type=int, default=4)
+    expand.add_argument("--no-preflight", action="store_true")
+    args = parser.parse_args(argv)
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        if args.command == "new":
+            return command_new(args.problems, args.ids, args.limit, args.out, console)
+        if args.command == "validate":
+            return command_validate(args.directory, console)
+        config = ExpandConfig(model=args.model, api_base=args.api_base, temperature=args.temperature,
+                              max_tokens=args.max_tokens)
+        run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
+                               preflight=not args.no_preflight)
+        return command_expand(args.directory, config, run_config, console)
+    except (RunError, ProblemSetError, OSError, ValueError) as error:
+        console.print(Text(f"error: {error}", style="red"))
+        return 2
+    except KeyboardInterrupt:
+        console.print(Text("interrupted: finished records are saved; rerun the same command to resume", style="yellow"))
+        return 130
+    finally:
+        embedded.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

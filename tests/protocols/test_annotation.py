@@ -1,0 +1,75 @@
+from pathlib import Path
+
+from protocols.annotation import parse, parse_file, render_draft, to_tree
+from synthesis.rewrite import check_faithful
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "annotations"
+
+BROKEN = """# problem: test/algebra/567.json
+# source: math500
+## attempt
+x = 1
+## guess
+x = 2
+## correction
+## reflection to 2
+hmm
+"""
+
+
+def test_errors_name_their_exact_lines():
+    annotation, issues = parse(BROKEN, "broken.md")
+    found = {(issue.line, issue.message.split(" ")[0]) for issue in issues}
+    assert (4 + 1, "unknown") in found          # line 5: '## guess'
+    assert (7, "empty") in found                # line 7: an empty correction
+    assert (8, "only") in found                 # line 8: a reflection cannot name a step
+    assert any("no final answer" in issue.message for issue in issues)
+    assert all(str(issue).startswith("broken.md:") for issue in issues)
+
+
+def test_missing_problem_line():
+    annotation, issues = parse("## attempt\nx = 1\n## final\n\\boxed{1}\n", "x.md")
+    assert annotation is None and issues[0].line == 1 and "problem" in issues[0].message
+
+
+def test_examples_parse_cleanly_and_round_trip_through_the_tree():
+    files = sorted(EXAMPLES.glob("*.md"))
+    assert len(files) == 3
+    for path in files:
+        annotation, issues = parse_file(path)
+        assert issues == [], issues
+        tree = to_tree(annotation)
+        draft = render_draft(annotation)
+        tree_steps = [node.step.text for node in tree.nodes if node.kind in ("step", "answer")]
+        for block in annotation.journey_blocks():
+            for _, line in block.lines:
+                assert line in draft and line in tree_steps
+        # the abandoned step stays in the tree, marked wrong, with the correction as a sibling branch
+        wrong = [node for node in tree.nodes if node.correct is False]
+        assert len(wrong) == 1 and tree.nodes[wrong[0].parent].children.__len__() == 2
+        assert any(node.kind == "reflection" for node in tree.nodes) and any(node.kind == "note" for node in tree.nodes)
+
+
+def test_correction_to_n_returns_to_step_n():
+    annotation, _ = parse("# problem: p\n## attempt\na 1\nb 2\nc 3\n## correction to 1\nb' 4\n## final\n\\boxed{4}\n")
+    tree = to_tree(annotation)
+    corrected = next(node for node in tree.nodes if node.step and node.step.text == "b' 4")
+    assert tree.nodes[corrected.parent].step.text == "a 1" and corrected.step.index == 2
+
+
+def test_a_new_attempt_starts_over_and_keeps_the_old_branch():
+    annotation, _ = parse("# problem: p\n## attempt\nfirst try 1\n## attempt\nsecond try 2\n## final\n\\boxed{2}\n")
+    tree = to_tree(annotation)
+    assert [tree.nodes[child].step.text for child in tree.root.children] == ["first try 1", "second try 2"]
+
+
+def test_faithfulness_rejects_an_expansion_that_drops_a_correction():
+    annotation, _ = parse_file(EXAMPLES / "intermediate_algebra-134.md")
+    journey = [text for block in annotation.journey_blocks() for _, text in block.lines]
+    faithful = ("First I split the sum into odd and even terms. The odd ones, 1 + 3 + ... + 99, are 50 odd numbers: "
+                "50^2 = 2500. The even ones are 2 + 4 + ... + 100 = 2(1 + 2 + ... + 50) = 2 * 1275 = 2550. So 2500 + "
+                "2550 = 5050? Wait, the even terms are subtracted. The sum is 2500 - 2550 = -50.")
+    assert check_faithful(journey, faithful).faithful
+    dropped = faithful.replace(" Wait, the even terms are subtracted. The sum is 2500 - 2550 = -50.", "")
+    result = check_faithful(journey, dropped)
+    assert not result.faithful and result.missing == ["The sum is 2500 - 2550 = -50."]

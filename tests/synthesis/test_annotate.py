@@ -1,0 +1,87 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from protocols.annotation import parse_file
+from synthesis.annotate import expand_one
+from protocols.types import Problem
+from tests.fakes import ScriptedLLM
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "annotations"
+
+
+def _annotate(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "synthesis.annotate", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_validate_passes_on_the_examples(with_data_dir):
+    result = _annotate("validate", str(EXAMPLES))
+    assert result.returncode == 0, result.stderr
+    assert "3 valid, 0 error(s), 0 warning(s)" in result.stderr
+
+
+def test_validate_fails_with_line_numbers_on_a_broken_copy(tmp_path, with_data_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(EXAMPLES, broken)
+    path = broken / "algebra-567.md"
+    lines = path.read_text().splitlines()
+    lines[lines.index("## note")] = "## hint"
+    final = lines.index("## final")
+    lines[final + 1] = "\\boxed{7}"
+    path.write_text("\n".join(lines) + "\n")
+    result = _annotate("validate", str(broken))
+    assert result.returncode == 1
+    assert f"algebra-567.md:{lines.index('## hint') + 1}: error: unknown marker '## hint'" in result.stderr
+    assert f"algebra-567.md:{final + 1}: warning: final answer '7' differs from the gold answer '1'" in result.stderr
+
+
+def test_new_writes_one_template_per_problem_that_validates_once_filled(tmp_path, with_data_dir):
+    result = _annotate("new", "--problems", "math500", "--ids", "test/algebra/567.json", "test/prealgebra/105.json",
+                       "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    files = sorted(tmp_path.glob("*.md"))
+    assert [f.name for f in files] == ["algebra-567.md", "prealgebra-105.md"]
+    template = files[0].read_text()
+    assert "# problem: test/algebra/567.json" in template and "Gold answer" in template and "|5x-1|" in template
+    _, issues = parse_file(files[0])
+    assert {issue.message.split(":")[0] for issue in issues} >= {"empty attempt", "no final answer"}
+    again = _annotate("new", "--problems", "math500", "--ids", "test/algebra/567.json", "--out", str(tmp_path))
+    assert "kept" in again.stderr and files[0].read_text() == template  # never overwrites a person's work
+
+
+async def test_expansion_record_keeps_tree_and_flags_unfaithful_text():
+    annotation, _ = parse_file(EXAMPLES / "prealgebra-105.md")
+    problem = Problem(id="test/prealgebra/105.json", question="Skater?", answer="\\text{east}")
+    faithful = ("Whole turns do not matter, so I divide by 360: 2250 / 360 = 6.25 turns. A quarter turn from north... "
+                "west? Wait, to her right is clockwise. So a quarter turn clockwise from north is east. \\boxed{east}")
+    record = await expand_one(annotation, problem, _config(), ScriptedLLM(expander=[faithful]))
+    assert record.attempt == "human_annotation" and record.stop_reason == "expanded" and record.correct
+    assert record.long_thought == faithful and record.shortcut.endswith("\\boxed{\\text{east}}")
+    lazy = await expand_one(annotation, problem, _config(), ScriptedLLM(expander=["She faces \\boxed{east}."]))
+    assert lazy.stop_reason == "expansion_unfaithful" and lazy.meta["expansion_faithful"] is False
+    assert lazy.long_thought == lazy.meta["draft"] and "points her west" in lazy.long_thought
+
+
+def _config():
+    from synthesis.annotate import ExpandConfig
+
+    return ExpandConfig()
+
+
+@pytest.mark.slow
+def test_expand_on_the_embedded_model_writes_three_records(tmp_path, with_data_dir, embedded_api_base):
+    out = tmp_path / "annot"
+    env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
+    result = _annotate("expand", str(EXAMPLES), "--out", str(out), "--max-tokens", "128", env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and {r["attempt"] for r in records} == {"human_annotation"}
+    assert all(r["turns"][1]["role"] == "expander" and r["turns"][1]["content"] for r in records)
+    again = _annotate("expand", str(EXAMPLES), "--out", str(out), "--max-tokens", "128", env=env)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
