@@ -29,7 +29,8 @@ POOL_WORKERS = 2
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
 _GSM8K = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 _FINAL = re.compile(r"final\s+answer\s*(?:is|:)\s*:?", re.IGNORECASE)
-_ANSWER_IS = re.compile(r"the\s+answer\s+is\s*:?", re.IGNORECASE)
+# "The answer is 5", "The correct answer is 5", "so my answer is: 5"
+_ANSWER_IS = re.compile(r"\banswer\s+(?:is|=)\s*:?", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=\S)\.\s")
 
 
@@ -81,7 +82,7 @@ def _clean_tail(answer: str) -> str:
 
 
 def extract_answer(text: str) -> str | None:
-    """The final answer stated in `text`: last `\\boxed{}`, else `#### N`, else "Final answer: ...", else "The answer is ..."."""
+    """The final answer stated in `text`: last `\\boxed{}`, else `#### N`, else "Final answer: ...", else "... answer is ..."."""
     if not text:
         return None
     boxed = last_boxed(text)

@@ -101,6 +101,7 @@ async def test_async_form_does_not_need_the_main_thread():
         ("Final Answer: The final answer is 12. I hope it is correct.", "12"),
         ("The answer is 9.", "9"),
         ("the answer is: x = 3", "x = 3"),
+        ("The correct answer is 5.", "5"),
         ("no answer here", None),
         ("unbalanced \\boxed{3", None),
         ("", None),
