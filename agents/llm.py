@@ -185,6 +185,10 @@ class LLMClient:
             # Starts the server on first use; this blocks the event loop once, for a second or two.
             model, api_base, api_key = embedded.litellm_route(self.config.model)
             return {"model": model, "api_base": api_base, "api_key": api_key}
+        if self.config.model.startswith("hf/"):
+            from agents import hf_backend  # transformers loads only for hf/ models
+
+            hf_backend.register()
         route: dict[str, Any] = {"model": self.config.model}
         if self.config.api_base:
             route["api_base"] = self.config.api_base

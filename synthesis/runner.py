@@ -22,14 +22,14 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
 from protocols.problems import ProblemSetError, load
-from protocols.types import Problem, Record, Usage
+from protocols.types import Problem, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
@@ -104,8 +104,8 @@ class RecordLog:
             ids.add(problem_id)
         return ids
 
-    def append(self, record: Record) -> None:
-        line = record.to_json() + "\n"
+    def append(self, record: Row) -> None:
+        line = record.model_dump_json() + "\n"
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
@@ -170,7 +170,16 @@ class RunSummary:
     usage: Usage = field(default_factory=Usage)
 
 
-Solver = Callable[[Problem], Awaitable[Record]]
+class Row(Protocol):
+    """What a run writes per problem: a `Record`, or another pydantic model with `problem_id` and `meta`."""
+
+    problem_id: str
+    meta: dict[str, Any]
+
+    def model_dump_json(self) -> str: ...
+
+
+Solver = Callable[[Problem], Awaitable[Row]]
 
 
 class Run:
@@ -193,6 +202,7 @@ class Run:
         self.estimate_calls = estimate_calls
         self.out = out_dir(attempt, run_config)
         self.log = logging.getLogger(f"longthought.run.{attempt}")
+        self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
 
     # -- files ---------------------------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -319,7 +329,8 @@ class Run:
                     record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
                     records.append(record)
                     summary.done += 1
-                    self.log.info("done %s correct=%s stop=%s", problem.id, record.correct, record.stop_reason)
+                    self.log.info("done %s correct=%s stop=%s", problem.id, getattr(record, "correct", None),
+                                  getattr(record, "stop_reason", None))
                 progress.update(summary, budget)
 
         interrupted = False

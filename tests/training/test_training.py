@@ -1,0 +1,155 @@
+"""Formats, SFT, the hf/ serving backend and DPO, on the embedded model's real weights (CPU)."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from protocols.types import Problem, Record
+from training.formats import numbered_solution, paired_sft, solution_rows
+from training.sample import Sample, SampleSet, make_pairs
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _record(i: int, correct: bool = True) -> Record:
+    problem = Problem(id=f"q{i}", question=f"What is {i} + {i}?", answer=str(2 * i))
+    return Record(problem_id=problem.id, attempt="debate", problem=problem, stop_reason="terminated", correct=correct,
+                  shortcut=f"1. {i} + {i} = {2 * i}\n2. \\boxed{{{2 * i}}}" if correct else None,
+                  long_thought=f"1. {i} + {i} = {2 * i + 1}\n\nWait, that is off by one.\n\n1. {i} + {i} = {2 * i}\n\n"
+                               f"So the final answer is \\boxed{{{2 * i}}}.")
+
+
+def _write_run(directory: Path, records: list[Record]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "records.jsonl").write_text("".join(record.to_json() + "\n" for record in records))
+    return directory
+
+
+def test_journey_and_shortcut_datasets_cover_the_same_problems():
+    journey, shortcut = paired_sft([_record(1), _record(2, correct=False), _record(3)])
+    assert [row["id"] for row in journey] == [row["id"] for row in shortcut] == ["q1", "q3"]
+    assert journey[0]["prompt"] == shortcut[0]["prompt"] and journey[0]["prompt"][0]["role"] == "user"
+    assert "Wait" in journey[0]["completion"][0]["content"] and "Wait" not in shortcut[0]["completion"][0]["content"]
+
+
+def test_reference_solutions_become_numbered_steps():
+    text = numbered_solution("We have $x = 2$. Then $x^2 = 4$.\n\nSo the answer is $\\boxed{4}$.")
+    assert text == "1. We have $x = 2$.\n2. Then $x^2 = 4$.\n3. So the answer is $\\boxed{4}$."
+    rows = solution_rows([Problem(id="a", question="?", meta={"solution": "It is $\\boxed{1}$."}), Problem(id="b", question="?")])
+    assert [row["id"] for row in rows] == ["a"]
+
+
+def test_pairs_draw_positives_and_negatives_and_count_the_skipped():
+    def sample_set(pid, good, bad, solution=None):
+        problem = Problem(id=pid, question="?", answer="1", meta={"solution": solution} if solution else {})
+        samples = [Sample(text=f"good {i}", answer="1", correct=True) for i in range(good)]
+        samples += [Sample(text=f"bad {i}", answer="2", correct=False) for i in range(bad)]
+        return SampleSet(problem_id=pid, problem=problem, model="m", samples=samples)
+
+    sets = [sample_set("a", 7, 9), sample_set("b", 0, 5), sample_set("c", 4, 0), sample_set("d", 0, 3, "It is $\\boxed{1}$.")]
+    pairs, stats = make_pairs(sets, pairs=5, seed=0)
+    assert len(pairs) == 5 and {p.id for p, _, _ in pairs} == {"a"}
+    assert len({good for _, good, _ in pairs}) == 5 and len({bad for _, _, bad in pairs}) == 5
+    assert (stats.no_positive, stats.no_negative) == (2, 1)
+    assert make_pairs(sets, pairs=5, seed=0)[0] == pairs  # seeded
+    with_gold, stats = make_pairs(sets, pairs=5, seed=0, gold_fallback=True)
+    assert stats.gold_fallback == 1 and [p.id for p, _, _ in with_gold].count("d") == 1
+
+
+@pytest.mark.slow
+def test_prompt_tokens_are_masked_in_the_sft_dataset():
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from agents.local_models import resolve
+
+    path = resolve("embedded/smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    journey, _ = paired_sft([_record(1)])
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(path), processing_class=tokenizer,
+                         args=SFTConfig(output_dir="/tmp/longthought-mask-test", use_cpu=True, report_to="none"),
+                         train_dataset=datasets.Dataset.from_list(journey))
+    row = trainer.train_dataset[0]
+    learned = tokenizer.decode([token for token, label in zip(row["input_ids"], row["labels"], strict=True) if label != -100])
+    assert learned.startswith("1. 1 + 1 = 3") and "What is 1 + 1?" not in learned
+    assert row["labels"][0] == -100
+
+
+def _train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "training.sft", *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_continues(tmp_path):
+    from safetensors.torch import load_file
+
+    from agents.llm import LLMClient
+    from agents.local_models import resolve
+
+    run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 5)])
+    out = tmp_path / "sft"
+    common = ["--data", str(run), "--target", "journey", "--out", str(out), "--batch-size", "2", "--max-length", "128",
+              "--save-steps", "1", "--learning-rate", "1e-4"]
+    first = _train(*common, "--max-steps", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["global_step"] == 2 and summary["examples"] == 4 and summary["truncated"] == 0
+    before = load_file(str(Path(resolve("embedded/smollm2-135m")) / "model.safetensors"))
+    after = load_file(str(out / "final" / "model.safetensors"))
+    changed = [name for name in before if not before[name].equal(after[name])]
+    assert len(changed) > len(before) // 2
+    card = (out / "dataset" / "README.md").read_text()
+    assert str(run) in card and "paired_problems" in card
+
+    async def ask():
+        return await LLMClient(model=f"hf/{out / 'final'}").complete(
+            [{"role": "user", "content": "What is 1 + 1?"}], max_tokens=12, temperature=0.0)
+
+    completion = asyncio.run(ask())
+    assert completion.text.strip() and completion.completion_tokens > 0 and completion.prompt_tokens > 0
+
+    resumed = _train(*common, "--max-steps", "3", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["global_step"] == 3 and summary["resumed_from"].endswith("checkpoint-2")
+
+
+def test_sft_counts_truncated_examples_and_refuses_an_unusable_run(tmp_path):
+    run = _write_run(tmp_path / "run", [_record(1, correct=False)])
+    result = _train("--data", str(run), "--target", "shortcut", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "no usable examples for --target shortcut" in result.stderr
+
+
+@pytest.mark.slow
+def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base):
+    out = tmp_path / "dpo"
+    result = subprocess.run(
+        [sys.executable, "-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"),
+         "--limit", "2", "--samples", "4", "--pairs", "2", "--gold-fallback", "--max-steps", "2", "--max-length", "128",
+         "--sample-max-tokens", "32", "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+        env={**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["global_step"] == 2 and summary["pairs"]["pairs"] >= 1
+    rows = [json.loads(line) for line in (out / "dataset" / "data.jsonl").read_text().splitlines()]
+    assert all({"prompt", "chosen", "rejected"} <= row.keys() for row in rows)
+    assert len((out / "samples" / "records.jsonl").read_text().splitlines()) == 2
+    assert (out / "final" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("name,kind,stage", [("multi_gpu", "MULTI_GPU", None), ("deepspeed_zero2", "DEEPSPEED", 2),
+                                             ("deepspeed_zero3", "DEEPSPEED", 3)])
+def test_shipped_accelerate_configs_load(name, kind, stage):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(Path(__file__).resolve().parents[2] / "training" / "configs" / f"{name}.yaml"))
+    assert config.distributed_type.name == kind
+    assert (config.deepspeed_config or {}).get("zero_stage") == stage

@@ -1,0 +1,143 @@
+"""DPO as in the report: sample N solutions per problem, split them by answer correctness, train on pairs.
+
+    python -m training.dpo --model embedded/smollm2-135m --problems examples/problems/arithmetic.jsonl \\
+        --samples 8 --pairs 2 --max-steps 2 --out runs/dpo
+
+1. Sampling (a resumable run in OUT/samples): `--samples` per problem through litellm (default sampler: the model
+   itself, on-policy: `embedded/...` through its server, anything else as `hf/MODEL`), temperature 0.7, top_p 0.95.
+2. Pairs: up to `--pairs` per problem, positives and negatives drawn at random; problems with no positive or no
+   negative sample are counted and skipped (`--gold-fallback` uses the reference solution as the positive).
+3. TRL's DPOTrainer on OUT/dataset; the final model goes to OUT/final, ready for `--model hf/OUT/final`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents import embedded
+from agents.llm import LLMClient
+from agents.local_models import resolve
+from synthesis.runner import Run, RunConfig, RunError
+from training.common import device_kwargs, last_checkpoint, lora_config, save_final
+from training.formats import DatasetCard, dpo_row, write_dataset
+from training.sample import SampleSet, SamplingConfig, make_pairs, sample_problem
+
+log = logging.getLogger("longthought.dpo")
+
+
+@dataclass(frozen=True)
+class DPOArgs:
+    """The model to train and the DPO settings."""
+
+    model: str = field(default=embedded.DEFAULT_MODEL, metadata={"help": "model to train (model string, HF id or folder)"})
+    pairs: int = field(default=5, metadata={"help": "preference pairs per problem"})
+    gold_fallback: bool = field(default=False, metadata={"help": "use the reference solution when no sample is correct"})
+    beta: float = field(default=0.1, metadata={"help": "DPO beta"})
+    epochs: float = field(default=1.0, metadata={"help": "training epochs"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
+    batch_size: int = field(default=2, metadata={"help": "pairs per device per step"})
+    learning_rate: float = field(default=5e-7, metadata={"help": "peak learning rate"})
+    max_length: int = field(default=1024, metadata={"help": "tokens per prompt + response"})
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
+    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps"})
+    resume: bool = field(default=False, metadata={"help": "continue training from the last checkpoint in --out"})
+
+
+def default_sampler(model: str) -> str:
+    return model if embedded.is_embedded(model) or model.startswith("hf/") else f"hf/{model}"
+
+
+async def _sample(run: Run, sampling: SamplingConfig, llm: LLMClient, seed: int):
+    problems = run.load_problems()
+    if run.config.preflight:
+        await run.preflight()
+    return await run.execute(problems, lambda problem: sample_problem(problem, sampling, llm, seed))
+
+
+def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    model_path = resolve(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    config = DPOConfig(
+        output_dir=str(out), beta=args.beta, num_train_epochs=args.epochs, max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length,
+        save_steps=args.save_steps, logging_steps=1, **device_kwargs(),
+    )
+    peft_config = lora_config(16) if args.lora else None
+    trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path), args=config, processing_class=tokenizer,
+                         train_dataset=datasets.load_dataset("json", data_files=str(rows_file), split="train"),
+                         peft_config=peft_config)
+    resume_from = last_checkpoint(out) if args.resume else None
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    final = save_final(trainer, tokenizer, out, args.lora)
+    return {"global_step": trainer.state.global_step, "train_loss": result.training_loss,
+            "train_seconds": round(time.perf_counter() - started, 2), "resumed_from": resume_from,
+            "final_model": str(final)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+    from transformers import HfArgumentParser
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("longthought").setLevel(logging.INFO)
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        parser = HfArgumentParser((RunConfig, SamplingConfig, DPOArgs), description=__doc__)
+        run_config, sampling, args = parser.parse_args_into_dataclasses(args=argv)
+        if not run_config.out:
+            raise ValueError("--out is required")
+        out = Path(run_config.out)
+        if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
+            sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
+        sample_config = dataclasses.replace(run_config, out=str(out / "samples"))
+        llm = LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base, timeout=sampling.timeout,
+                        cache_dir=out / "samples" / "cache")
+        run = Run("dpo_samples", sample_config, sampling, {"sampler": llm}, {}, lambda n: n)
+        if run_config.dry_run:
+            console.print(f"dry run: {len(run.load_problems())} problems, {sampling.samples} samples each; nothing spent")
+            return 0
+        summary = asyncio.run(_sample(run, sampling, llm, run_config.seed))
+        sets = [SampleSet.model_validate_json(line)
+                for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
+        pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
+        console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
+                      f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
+                      f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one)")
+        if not pairs:
+            raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
+                             "(try more --samples, easier problems, or --gold-fallback)")
+        rows_file = write_dataset(
+            [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
+            DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
+                        {"sampling": dataclasses.asdict(sampling)}, dataclasses.asdict(stats)),
+        )
+        result = train_dpo(args, rows_file, out) | {"pairs": dataclasses.asdict(stats)}
+        (out / "training_summary.json").write_text(json.dumps(result, indent=2))
+    except (RunError, ValueError, FileNotFoundError) as error:
+        console.print(f"error: {error}", style="red", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted: samples so far are saved; rerun the same command to resume", style="yellow")
+        return 130
+    finally:
+        embedded.stop_all()
+    console.print(json.dumps(result, indent=2), markup=False, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,119 @@
+"""N samples per problem through litellm, classified by answer correctness: the raw material of DPO pairs.
+
+A sampling run is a resumable run like every other (`synthesis.runner`): one `SampleSet` line per problem in
+OUT/records.jsonl, so a crash loses no finished problem and a rerun samples only what is missing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.llm import DEFAULT_MODEL, LLMClient
+from protocols.answers import aequivalent, extract_answer
+from protocols.types import Problem, Usage
+from training.formats import prompt_messages
+
+
+class Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    answer: str | None
+    correct: bool
+
+
+class SampleSet(BaseModel):
+    """Every sample of one problem."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    problem_id: str
+    problem: Problem
+    model: str
+    samples: list[Sample]
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def positives(self) -> list[Sample]:
+        return [sample for sample in self.samples if sample.correct]
+
+    @property
+    def negatives(self) -> list[Sample]:
+        return [sample for sample in self.samples if not sample.correct]
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """The report's DPO sampling: 20 samples per problem at temperature 0.7, top_p 0.95."""
+
+    sampler_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model that samples (hf/PATH for a checkpoint)"})
+    sampler_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the sampler"})
+    samples: int = field(default=20, metadata={"help": "samples per problem"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
+    sample_max_tokens: int = field(default=1024, metadata={"help": "max tokens of one sample"})
+    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+
+async def sample_problem(problem: Problem, config: SamplingConfig, llm: LLMClient, seed: int = 0) -> SampleSet:
+    """Sample and classify one problem's solutions."""
+    if problem.answer is None:
+        raise ValueError(f"{problem.id}: no gold answer, so samples cannot be classified")
+    llm = llm.scoped()
+    completion = await llm.complete(prompt_messages(problem), n=config.samples, temperature=config.temperature,
+                                    top_p=config.top_p, max_tokens=config.sample_max_tokens, seed=seed, role="sampler")
+    answers = [extract_answer(text) for text in completion.texts]
+    checks = [await aequivalent(problem.answer, answer) for answer in answers]
+    samples = [Sample(text=text, answer=answer, correct=correct)
+               for text, answer, correct in zip(completion.texts, answers, checks, strict=True)]
+    return SampleSet(problem_id=problem.id, problem=problem, model=config.sampler_model, samples=samples,
+                     usage=dict(llm.usage))
+
+
+@dataclass
+class PairStats:
+    problems: int = 0
+    with_pairs: int = 0
+    no_positive: int = 0
+    no_negative: int = 0
+    gold_fallback: int = 0
+    pairs: int = 0
+
+
+def make_pairs(sets: list[SampleSet], pairs: int, seed: int = 0,
+               gold_fallback: bool = False) -> tuple[list[tuple[Problem, str, str]], PairStats]:
+    """Up to `pairs` (chosen, rejected) per problem, positives and negatives drawn at random without replacement.
+
+    Problems with no positive or no negative sample are counted and skipped; with `gold_fallback`, a problem with
+    no positive uses its numbered reference solution as the one positive (useful for weak samplers).
+    """
+    from training.formats import numbered_solution
+
+    stats = PairStats(problems=len(sets))
+    result = []
+    for sample_set in sets:
+        rng = random.Random(f"{seed}:{sample_set.problem_id}")
+        positives = [sample.text for sample in sample_set.positives]
+        negatives = [sample.text for sample in sample_set.negatives]
+        solution = sample_set.problem.meta.get("solution")
+        if not positives and gold_fallback and solution:
+            positives = [numbered_solution(solution)]
+            stats.gold_fallback += 1
+        if not positives:
+            stats.no_positive += 1
+            continue
+        if not negatives:
+            stats.no_negative += 1
+            continue
+        count = min(pairs, len(positives), len(negatives))
+        chosen, rejected = rng.sample(positives, count), rng.sample(negatives, count)
+        result += [(sample_set.problem, good, bad) for good, bad in zip(chosen, rejected, strict=True)]
+        stats.with_pairs += 1
+    stats.pairs = len(result)
+    return result, stats

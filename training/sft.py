@@ -1,0 +1,165 @@
+"""Supervised fine-tuning with TRL: phase 1 on numbered reference solutions, phase 2 on journeys or shortcuts.
+
+    python -m training.sft --model embedded/smollm2-135m --data runs/demo --target journey --out runs/sft-journey --max-steps 4
+    python -m training.sft --data math_train_12k --target solution --out runs/sft-phase1 --epochs 1     # phase 1
+
+`--data` takes run directories (records.jsonl) for `journey` / `shortcut`, or a problem set name for `solution`.
+The journey and shortcut datasets of the same runs cover exactly the same problems. Examples longer than
+`--max-length` tokens are counted and reported (silent truncation is a known trap). The final model is saved as
+a full model in OUT/final (LoRA adapters merged), ready for `--model hf/OUT/final` anywhere in longthought.
+Multi-GPU: `accelerate launch --config_file training/configs/multi_gpu.yaml -m training.sft ...`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.embedded import DEFAULT_MODEL
+from agents.local_models import resolve
+from protocols.problems import ProblemSetError, load
+from training.common import device_kwargs, last_checkpoint, lora_config, save_final
+from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
+
+log = logging.getLogger("longthought.sft")
+TARGETS = ("journey", "shortcut", "solution")
+
+
+@dataclass(frozen=True)
+class SFTArgs:
+    """What to train, on what, and for how long."""
+
+    data: str = field(metadata={"help": "run directories (comma-separated) for journey/shortcut, or a problem set for solution"})
+    out: str = field(metadata={"help": "output directory (checkpoints, dataset, final model)"})
+    target: str = field(default="journey", metadata={"help": "journey | shortcut | solution"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "model string, Hugging Face id or local folder"})
+    epochs: float = field(default=1.0, metadata={"help": "training epochs (the report: 1 for phase 1, 3 for phase 2)"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
+    max_length: int = field(default=2048, metadata={"help": "tokens per example; longer ones are truncated and counted"})
+    batch_size: int = field(default=4, metadata={"help": "examples per device per step"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    learning_rate: float = field(default=1e-5, metadata={"help": "peak learning rate"})
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
+    lora_rank: int = field(default=16, metadata={"help": "LoRA rank"})
+    limit: int | None = field(default=None, metadata={"help": "use only the first N examples"})
+    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps (0: no checkpoints)"})
+    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in --out"})
+    seed: int = field(default=0, metadata={"help": "training seed"})
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target: expected one of {', '.join(TARGETS)}, got {self.target!r}")
+
+
+def build_rows(args: SFTArgs) -> tuple[list[dict], DatasetCard]:
+    """The training rows for `--target` and the card that says where they came from."""
+    if args.target == "solution":
+        try:
+            problems = load(args.data)
+        except ProblemSetError as error:
+            raise ValueError(str(error)) from None
+        rows = solution_rows(problems)
+        card = DatasetCard(f"{args.data} solutions", "sft", [args.data], {}, {"problems": len(problems)})
+    else:
+        run_dirs = [Path(part) for part in args.data.split(",") if part]
+        records = load_records(run_dirs)
+        journey, shortcut = paired_sft(records)
+        rows = journey if args.target == "journey" else shortcut
+        card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
+                           run_configs(run_dirs), {"records": len(records), "paired_problems": len(journey)})
+    rows = rows[: args.limit] if args.limit is not None else rows
+    if not rows:
+        raise ValueError(f"{args.data}: no usable examples for --target {args.target} "
+                         "(journey/shortcut need records with a correct answer, a shortcut and a long thought)")
+    return rows, card
+
+
+def count_truncated(rows: list[dict], tokenizer: Any, max_length: int) -> tuple[int, int]:
+    """(examples longer than max_length, longest example) in tokens, chat template included."""
+    truncated = longest = 0
+    for row in rows:
+        text = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False)
+        length = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        longest = max(longest, length)
+        truncated += length > max_length
+    return truncated, longest
+
+
+def train(args: SFTArgs) -> dict[str, Any]:
+    """Build the dataset, train, save OUT/final and OUT/training_summary.json; returns the summary."""
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    out = Path(args.out)
+    rows, card = build_rows(args)
+    data_file = write_dataset(rows, out / "dataset", card)
+    model_path = resolve(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    truncated, longest = count_truncated(rows, tokenizer, args.max_length)
+    if truncated:
+        log.warning("%d of %d examples exceed --max-length %d tokens (longest %d) and will be truncated",
+                    truncated, len(rows), args.max_length, longest)
+    resume_from = last_checkpoint(out) if args.resume else None
+    if args.resume and resume_from is None:
+        log.warning("--resume: no checkpoint in %s, starting from scratch", out)
+    config = SFTConfig(
+        output_dir=str(out),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        max_length=args.max_length,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.learning_rate,
+        save_steps=max(args.save_steps, 1),
+        save_strategy="steps" if args.save_steps > 0 else "no",
+        logging_steps=1,
+        seed=args.seed,
+        **device_kwargs(),
+    )
+    peft_config = lora_config(args.lora_rank) if args.lora else None
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
+                         train_dataset=datasets.load_dataset("json", data_files=str(data_file), split="train"))
+    started = time.perf_counter()
+    # resume_from_checkpoint must go to train(): the config field alone does nothing.
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - started
+    final = save_final(trainer, tokenizer, out, args.lora)
+    tokens = max((float(entry["num_tokens"]) for entry in trainer.state.log_history if "num_tokens" in entry), default=None)
+    summary = {
+        "target": args.target, "model": args.model, "examples": len(rows), "truncated": truncated,
+        "longest_tokens": longest, "max_length": args.max_length, "global_step": trainer.state.global_step,
+        "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
+        "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
+        "final_model": str(final),
+    }
+    (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+    from transformers import HfArgumentParser
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("longthought").setLevel(logging.INFO)
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        (args,) = HfArgumentParser((SFTArgs,), description=__doc__).parse_args_into_dataclasses(args=argv)
+        summary = train(args)
+    except (ValueError, FileNotFoundError) as error:
+        console.print(f"error: {error}", style="red", markup=False, highlight=False)
+        return 2
+    console.print(json.dumps(summary, indent=2), markup=False, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
