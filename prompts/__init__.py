@@ -33,3 +33,8 @@ def prompt_hashes(folder: str) -> dict[str, str]:
         f"{folder}/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted((PROMPTS_DIR / folder).glob("*.j2"))
     }
+
+
+def question_messages(question: str) -> list[dict[str, str]]:
+    """The user turn that training rows, DPO sampling and accuracy evaluation all share."""
+    return [{"role": "user", "content": render("training/question", question=question)}]

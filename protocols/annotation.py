@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocols.answers import extract_answer
-from protocols.types import Step, ThoughtNode, ThoughtTree
+from protocols.types import Action, Step, ThoughtNode, ThoughtTree
 
 MARKERS = ("attempt", "reflection", "correction", "note", "final")
 _HEADING = re.compile(r"^##\s+(\w+)(?:\s+to\s+(\d+))?\s*$", re.IGNORECASE)
@@ -165,11 +165,14 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
         if block.marker in ("attempt", "correction"):
             if last is not None and block.marker == "correction":
                 last.correct = False
+                last.action = Action.BACKTRACK
             for _, text in block.lines:
                 index = len(path_steps(frontier)) + 1
                 last = tree.add(frontier, step=Step(index=index, text=text))
                 frontier = last.id
         elif block.marker in ("reflection", "note") and last is not None:
+            if block.marker == "reflection":
+                last.action = Action.REFLECT
             tree.add(last.id, kind="reflection" if block.marker == "reflection" else "note",
                      step=Step(index=last.step.index, text=block.text))
         elif block.marker == "final" and block.lines:

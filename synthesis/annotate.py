@@ -180,8 +180,11 @@ async def expand_one(annotation: Annotation, problem: Problem, config: ExpandCon
     )
 
 
-def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console) -> int:
+def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
+                   ids: list[str] | None = None) -> int:
     usable, issues = check(_annotation_files(directory))
+    if ids is not None:
+        usable = [(annotation, problem) for annotation, problem in usable if problem.id in set(ids)]
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
@@ -225,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     expand.add_argument("--temperature", type=float, default=0.7)
     expand.add_argument("--concurrency", type=int, default=4)
     expand.add_argument("--no-preflight", action="store_true")
+    expand.add_argument("--ids", nargs="*", default=None, help="expand only the annotations of these problem ids")
     args = parser.parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                               max_tokens=args.max_tokens)
         run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
                                preflight=not args.no_preflight)
-        return command_expand(args.directory, config, run_config, console)
+        return command_expand(args.directory, config, run_config, console, args.ids)
     except (RunError, ProblemSetError, OSError, ValueError) as error:
         console.print(Text(f"error: {error}", style="red"))
         return 2

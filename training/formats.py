@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from prompts import render
+from prompts import question_messages
 from protocols.types import Problem, Record
 
 Target = Literal["journey", "shortcut", "solution"]
@@ -26,7 +26,7 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 def prompt_messages(problem: Problem) -> list[dict[str, str]]:
     """The user turn every training row and evaluation shares."""
-    return [{"role": "user", "content": render("training/question", question=problem.question)}]
+    return question_messages(problem.question)
 
 
 def _row(problem: Problem, completion: str, **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,178 @@
+"""What a long thought looks like (the report's Q1): length, lines, reflection and branching words, backtracks.
+
+    python -m eval.thoughts runs/demo runs/tree notes.txt [--group-by attempt|run] [--json OUT.json]
+
+For records (run directories or records.jsonl) and plain text files. Per group: long thoughts, mean tokens,
+lines, words per line, counts of the report's keywords and n-grams per 1k tokens, backtracks and reflections
+from the trees, and how often a "wait" is followed by an actual change of course (a reflection that changes
+nothing is decoration). Tokens are counted with litellm's bundled tiktoken encoding (cl100k), offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from protocols.types import Action, Record, ThoughtTree
+
+KEYWORDS = ("wait", "alternatively", "therefore", "consider", "if", "possible", "let me")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def keyword_counts(text: str) -> dict[str, int]:
+    """Whole-word, case-insensitive counts of each keyword or n-gram ("let me" counts the two-word phrase)."""
+    lowered = text.lower()
+    return {word: len(re.findall(rf"\b{re.escape(word)}\b", lowered)) for word in KEYWORDS}
+
+
+def count_tokens(text: str) -> int:
+    import litellm  # lazy: agents sets the offline cost-map flag first
+
+    return litellm.token_counter(text=text) if text else 0
+
+
+def text_wait_changes(text: str) -> tuple[int, int]:
+    """(waits followed by a change of course, waits that change nothing) in plain text.
+
+    A paragraph with "wait" changes course when the paragraph after it states a number the paragraph before it
+    did not; otherwise it is decoration.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    changed = decorative = 0
+    for position, paragraph in enumerate(paragraphs):
+        if not re.search(r"\bwait\b", paragraph, re.IGNORECASE):
+            continue
+        before = set(_NUMBER.findall(paragraphs[position - 1])) if position else set()
+        after = set(_NUMBER.findall(paragraphs[position + 1])) if position + 1 < len(paragraphs) else set()
+        if after - before:
+            changed += 1
+        else:
+            decorative += 1
+    return changed, decorative
+
+
+def backtracks(record: Record) -> int:
+    """Backtracks in a record's long thought: the DFS draft's excursions for tree search (its pruned nodes are not
+    backtracks of the thought), the backtrack actions of the tree for the other attempts."""
+    if record.attempt == "tree_search":
+        return int(record.meta.get("trials", 0))
+    return sum(node.action is Action.BACKTRACK and node.kind != "reflection" for node in record.tree.nodes)
+
+
+def tree_wait_changes(tree: ThoughtTree) -> tuple[int, int]:
+    """(reflections/backtracks after which the next step differs, ones after which it repeats the judged step)."""
+    changed = decorative = 0
+    for node in tree.nodes:
+        if node.action not in (Action.REFLECT, Action.BACKTRACK) or node.kind == "reflection" or node.step is None:
+            continue
+        later = [other for other in tree.nodes[node.id + 1 :]
+                 if other.kind in ("step", "answer") and other.parent != node.id]
+        if not later:
+            continue
+        same = " ".join(later[0].step.text.split()).lower() == " ".join(node.step.text.split()).lower()
+        decorative += same
+        changed += not same
+    return changed, decorative
+
+
+@dataclass
+class GroupStats:
+    thoughts: int = 0
+    tokens: int = 0
+    lines: int = 0
+    words: int = 0
+    keywords: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KEYWORDS, 0))
+    backtracks: int = 0
+    reflections: int = 0
+    wait_changed: int = 0
+    wait_decorative: int = 0
+
+    def add(self, text: str, record: Record | None = None) -> None:
+        tree = record.tree if record is not None else None
+        self.thoughts += 1
+        self.tokens += count_tokens(text)
+        lines = [line for line in text.splitlines() if line.strip()]
+        self.lines += len(lines)
+        self.words += sum(len(line.split()) for line in lines)
+        for word, count in keyword_counts(text).items():
+            self.keywords[word] += count
+        changed, decorative = tree_wait_changes(tree) if tree is not None else text_wait_changes(text)
+        self.wait_changed += changed
+        self.wait_decorative += decorative
+        if record is not None:
+            self.backtracks += backtracks(record)
+            self.reflections += sum(node.kind == "reflection" for node in record.tree.nodes)
+
+    def table_row(self) -> dict[str, float | int | None]:
+        per_k = 1000 / self.tokens if self.tokens else 0.0
+        waits = self.wait_changed + self.wait_decorative
+        return {
+            "thoughts": self.thoughts,
+            "mean_tokens": round(self.tokens / self.thoughts, 1) if self.thoughts else 0,
+            "mean_lines": round(self.lines / self.thoughts, 1) if self.thoughts else 0,
+            "words_per_line": round(self.words / self.lines, 1) if self.lines else 0,
+            **{f"{word}_per_1k": round(count * per_k, 2) for word, count in self.keywords.items()},
+            "backtracks_per_thought": round(self.backtracks / self.thoughts, 2) if self.thoughts else 0,
+            "reflections_per_thought": round(self.reflections / self.thoughts, 2) if self.thoughts else 0,
+            "wait_changes_course": round(self.wait_changed / waits, 3) if waits else None,
+        }
+
+
+def _records(path: Path) -> list[Record]:
+    file = path / "records.jsonl" if path.is_dir() else path
+    return [Record.from_json(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def analyse(paths: list[Path], group_by: str = "attempt") -> dict[str, dict]:
+    """Statistics per group (attempt or run) for run directories, records files and plain text files."""
+    groups: dict[str, GroupStats] = defaultdict(GroupStats)
+    for path in paths:
+        if path.suffix in (".txt", ".md"):
+            groups[f"text:{path.name}" if group_by == "run" else "text"].add(path.read_text(encoding="utf-8"))
+            continue
+        for record in _records(path):
+            if not record.long_thought:
+                continue
+            key = record.attempt if group_by == "attempt" else str(path)
+            groups[key].add(record.long_thought, record)
+    return {name: stats.table_row() | {"raw": asdict(stats)} for name, stats in sorted(groups.items())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import agents  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(prog="python -m eval.thoughts", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path, help="run directories, records.jsonl files or .txt/.md files")
+    parser.add_argument("--group-by", choices=("attempt", "run"), default="attempt")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    args = parser.parse_args(argv)
+    try:
+        result = analyse(args.paths, args.group_by)
+    except (OSError, ValueError) as error:
+        Console(stderr=True).print(f"error: {error}", style="red", markup=False, highlight=False)
+        return 2
+    # One column per group, one row per measure: groups are few, measures are many.
+    table = Table(title=f"long thoughts by {args.group_by}")
+    table.add_column("measure")
+    for name in result:
+        table.add_column(name, justify="right")
+    measures = [key for key in next(iter(result.values()), {}) if key != "raw"]
+    for measure in measures:
+        table.add_row(measure.replace("_per_1k", " /1k tokens").replace("_", " "),
+                      *[str(row[measure]) for row in result.values()])
+    Console().print(table)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
