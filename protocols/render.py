@@ -10,6 +10,12 @@ from prompts import render
 from protocols.types import Action, ThoughtNode, ThoughtTree, Turn
 
 
+def _sentence(text: str) -> str:
+    """A reason as a full sentence: parsed verdicts lose their final period, templates add more text after it."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
 def _mid_sentence(reason: str) -> str:
     """'The sum is wrong' -> 'the sum is wrong', for templates that open with "Wait, "; 'I' and 'AB' stay."""
     if len(reason) > 1 and reason[0].isupper() and reason[1].islower():
@@ -51,11 +57,12 @@ def long_thought(tree: ThoughtTree, turns: list[Turn], final_answer: str | None 
                 continue
             line = _step_line(node)
             if after_backtrack:
-                line = f"{node.step.index}. " + render("render/after_backtrack", variant=position, text=node.step.text.strip())
+                line = f"{node.step.index}. " + render("render/after_backtrack", variant=position,
+                                                         text=_mid_sentence(node.step.text.strip()))
             paragraphs.append(line)
             after_backtrack = False
             continue
-        reason = (node.verdict.reason if node is not None and node.verdict else "").strip()
+        reason = _sentence(node.verdict.reason if node is not None and node.verdict else "")
         if node is not None and node.kind == "answer" and node.correct is False and turn.action is Action.REFLECT:
             paragraphs.append(render("render/negative_signal", answer=node.answer))
             if reason:

@@ -134,8 +134,8 @@ def test_rendering_shortcut_and_long_thought():
     state.apply(_verdict("terminate"))
     assert shortcut(state.tree, final) == "1. Divide both sides by 2.\n2. x = \\boxed{4}"
     text = long_thought(state.tree, state.turns, "4")
-    for piece in ("x = 3", "2 * 3 is 6.", "Let me start over.", "Divide both sides by 2.", "The answer 5 is not correct.",
-                  "8 / 2 is 4.", "\\boxed{4}"):
+    for piece in ("x = 3", "2 * 3 is 6.", "Let me start over.", "Instead, divide both sides by 2.",
+                  "The answer 5 is not correct.", "8 / 2 is 4.", "\\boxed{4}"):
         assert piece in text
-    assert text.index("x = 3") < text.index("start over") < text.index("Divide") < text.index("x = 5")
+    assert text.index("x = 3") < text.index("start over") < text.index("divide") < text.index("x = 5")
     assert long_thought(state.tree, state.turns, "4") == text  # deterministic

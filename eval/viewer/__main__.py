@@ -1,0 +1,45 @@
+"""Browse runs in a browser: trees coloured by correctness, long thoughts, filters, and two runs side by side.
+
+    python -m eval.viewer runs/demo runs/tree [--port 8765]
+
+Serves on 127.0.0.1 only; another host needs an explicit `--host` (the viewer shows your data). Works offline:
+plain HTML, CSS, JS and SVG from this package, nothing from a CDN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eval.viewer.data import Store
+from eval.viewer.server import make_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.viewer", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories (records.jsonl)")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--host", default=None, help="serve on this address instead of 127.0.0.1 (exposes your data)")
+    args = parser.parse_args(argv)
+    try:
+        store = Store(args.runs)
+        server = make_server(store, host=args.host or "127.0.0.1", port=args.port, allow_remote=args.host is not None)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(f"viewer: http://{host}:{port}/  ({len(store.entries)} records from {len(store.runs)} run(s); Ctrl-C stops)",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
