@@ -165,6 +165,38 @@ class Usage(_Strict):
 
 Transcript = list[Turn]
 
+
+class Sample(_Strict):
+    """One sampled solution, the final answer extracted from it, and whether that answer is right."""
+
+    text: str
+    answer: str | None
+    correct: bool
+
+
+class SampleSet(_Strict):
+    """Every sample of one problem: a line of a DPO sampling run or of an accuracy run."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    problem_id: str
+    problem: Problem
+    model: str
+    samples: list[Sample]
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def positives(self) -> list[Sample]:
+        return [sample for sample in self.samples if sample.correct]
+
+    @property
+    def negatives(self) -> list[Sample]:
+        return [sample for sample in self.samples if not sample.correct]
+
+    @property
+    def accuracy(self) -> float:
+        return len(self.positives) / len(self.samples) if self.samples else 0.0
+
 Attempt = Literal["tree_search", "critique_loop", "debate", "human_annotation"]
 
 

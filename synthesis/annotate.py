@@ -22,13 +22,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from agents import embedded
 from agents.llm import DEFAULT_MODEL, LLMClient
 from prompts import prompt_hashes, render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
 from protocols.answers import equivalent
 from protocols.problems import ProblemSetError, load
 from protocols.types import Problem, Record, Turn
+from synthesis.cli import console_for_errors, guarded
 from synthesis.rewrite import check_faithful
 from synthesis.runner import Run, RunConfig, RunError
 
@@ -230,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     expand.add_argument("--no-preflight", action="store_true")
     expand.add_argument("--ids", nargs="*", default=None, help="expand only the annotations of these problem ids")
     args = parser.parse_args(argv)
-    console = Console(stderr=True, soft_wrap=True)
-    try:
+    console = console_for_errors()
+
+    def body() -> int:
         if args.command == "new":
             return command_new(args.problems, args.ids, args.limit, args.out, console)
         if args.command == "validate":
@@ -241,14 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
                                preflight=not args.no_preflight)
         return command_expand(args.directory, config, run_config, console, args.ids)
-    except (RunError, ProblemSetError, OSError, ValueError) as error:
-        console.print(Text(f"error: {error}", style="red"))
-        return 2
-    except KeyboardInterrupt:
-        console.print(Text("interrupted: finished records are saved; rerun the same command to resume", style="yellow"))
-        return 130
-    finally:
-        embedded.stop_all()
+
+    return guarded(body, console, saved="finished records are saved")
 
 
 if __name__ == "__main__":

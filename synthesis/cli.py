@@ -25,6 +25,26 @@ def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -
     return run_config, attempt_config
 
 
+def guarded(body: Callable[[], int], console: Console, saved: str = "finished problems are saved") -> int:
+    """Run a command's body: bad input is one red line (exit 2), Ctrl-C says what was kept (exit 130), and the
+    embedded model server is always stopped."""
+    try:
+        return body()
+    except (RunError, ValueError, OSError) as error:  # bad flags, missing files, unknown names, unreachable models
+        console.print(Text(f"error: {error}", style="red"))
+        return 2
+    except KeyboardInterrupt:
+        console.print(Text(f"interrupted: {saved}; rerun the same command to resume", style="yellow"))
+        return 130
+    finally:
+        embedded.stop_all()
+
+
+def console_for_errors() -> Console:
+    # soft_wrap: one-line errors stay one line, whatever the terminal width.
+    return Console(stderr=True, soft_wrap=True)
+
+
 def run_attempt_cli(
     attempt: str,
     attempt_config_type: type,
@@ -36,32 +56,24 @@ def run_attempt_cli(
     doc: str | None = None,
 ) -> int:
     """Parse flags, run the attempt over the problems in a resumable run directory, print a summary."""
-    # soft_wrap: one-line errors stay one line, whatever the terminal width.
-    console = Console(stderr=True, soft_wrap=True)
-    try:
-        run_config, attempt_config = _parse(attempt_config_type, argv, doc)
-    except ValueError as error:
-        console.print(Text(f"error: {error}", style="red"))
-        return 2
+    console = console_for_errors()
+    return guarded(lambda: _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls,
+                                     prompt_hashes, argv, doc, console), console)
+
+
+def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls, prompt_hashes, argv, doc,
+             console: Console) -> int:
+    run_config, attempt_config = _parse(attempt_config_type, argv, doc)
     cache_dir = Path(run_config.cache_dir) if run_config.cache_dir else out_dir(attempt, run_config) / "cache"
-    try:
-        clients = make_clients(attempt_config, {"cache_dir": cache_dir})
-        run = Run(attempt, run_config, attempt_config, clients, prompt_hashes,
-                  lambda n: estimate_calls(n, attempt_config))
-        problems = run.load_problems()
-        if run_config.dry_run:
-            console.print(f"dry run: {len(problems)} problems from {run_config.problems}, at most "
-                          f"{estimate_calls(len(problems), attempt_config)} model calls; nothing was spent")
-            return 0
-        summary = asyncio.run(_run(run, problems, make_solver(attempt_config, clients, run_config.seed), console))
-    except (RunError, ValueError, OSError) as error:  # setup problems: bad flags, missing files, unknown scorer
-        console.print(Text(f"error: {error}", style="red"))
-        return 2
-    except KeyboardInterrupt:
-        console.print(Text("interrupted: finished problems are saved; rerun the same command to resume", style="yellow"))
-        return 130
-    finally:
-        embedded.stop_all()
+    clients = make_clients(attempt_config, {"cache_dir": cache_dir})
+    run = Run(attempt, run_config, attempt_config, clients, prompt_hashes,
+              lambda n: estimate_calls(n, attempt_config))
+    problems = run.load_problems()
+    if run_config.dry_run:
+        console.print(f"dry run: {len(problems)} problems from {run_config.problems}, at most "
+                      f"{estimate_calls(len(problems), attempt_config)} model calls; nothing was spent")
+        return 0
+    summary = asyncio.run(_run(run, problems, make_solver(attempt_config, clients, run_config.seed), console))
     if summary.status == "nothing_to_do":
         console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}")
         return 0

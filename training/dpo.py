@@ -25,7 +25,8 @@ from typing import Any
 from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
-from synthesis.runner import Run, RunConfig, RunError
+from synthesis.cli import console_for_errors, guarded
+from synthesis.runner import Run, RunConfig
 from training.common import device_kwargs, last_checkpoint, lora_config, save_final
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import SampleSet, SamplingConfig, make_pairs, sample_problem
@@ -88,55 +89,48 @@ def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
-    from transformers import HfArgumentParser
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("longthought").setLevel(logging.INFO)
-    console = Console(stderr=True, soft_wrap=True)
-    try:
-        parser = HfArgumentParser((RunConfig, SamplingConfig, DPOArgs), description=__doc__)
-        run_config, sampling, args = parser.parse_args_into_dataclasses(args=argv)
-        if not run_config.out:
-            raise ValueError("--out is required")
-        out = Path(run_config.out)
-        if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
-            sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
-        sample_config = dataclasses.replace(run_config, out=str(out / "samples"))
-        llm = LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base, timeout=sampling.timeout,
-                        cache_dir=out / "samples" / "cache")
-        run = Run("dpo_samples", sample_config, sampling, {"sampler": llm}, {}, lambda n: n)
-        if run_config.dry_run:
-            console.print(f"dry run: {len(run.load_problems())} problems, {sampling.samples} samples each; nothing spent")
-            return 0
-        summary = asyncio.run(_sample(run, sampling, llm, run_config.seed))
-        sets = [SampleSet.model_validate_json(line)
-                for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
-        pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
-        console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
-                      f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
-                      f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one)")
-        if not pairs:
-            raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
-                             "(try more --samples, easier problems, or --gold-fallback)")
-        rows_file = write_dataset(
-            [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
-            DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
-                        {"sampling": dataclasses.asdict(sampling)}, dataclasses.asdict(stats)),
-        )
-        result = train_dpo(args, rows_file, out) | {"pairs": dataclasses.asdict(stats)}
-        (out / "training_summary.json").write_text(json.dumps(result, indent=2))
-    except (RunError, ValueError, FileNotFoundError) as error:
-        console.print(f"error: {error}", style="red", markup=False, highlight=False)
-        return 2
-    except KeyboardInterrupt:
-        console.print("interrupted: samples so far are saved; rerun the same command to resume", style="yellow")
-        return 130
-    finally:
-        embedded.stop_all()
+    console = console_for_errors()
+    return guarded(lambda: _dpo(argv, console), console, saved="samples so far are saved")
+
+
+def _dpo(argv: list[str] | None, console) -> int:
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser((RunConfig, SamplingConfig, DPOArgs), description=__doc__)
+    run_config, sampling, args = parser.parse_args_into_dataclasses(args=argv)
+    if not run_config.out:
+        raise ValueError("--out is required")
+    out = Path(run_config.out)
+    if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
+        sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
+    sample_config = dataclasses.replace(run_config, out=str(out / "samples"))
+    llm = LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base, timeout=sampling.timeout,
+                    cache_dir=out / "samples" / "cache")
+    run = Run("dpo_samples", sample_config, sampling, {"sampler": llm}, {}, lambda n: n)
+    if run_config.dry_run:
+        console.print(f"dry run: {len(run.load_problems())} problems, {sampling.samples} samples each; nothing spent")
+        return 0
+    summary = asyncio.run(_sample(run, sampling, llm, run_config.seed))
+    sets = [SampleSet.model_validate_json(line)
+            for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
+    pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
+    console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
+                  f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
+                  f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one)")
+    if not pairs:
+        raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
+                         "(try more --samples, easier problems, or --gold-fallback)")
+    rows_file = write_dataset(
+        [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
+        DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
+                    {"sampling": dataclasses.asdict(sampling)}, dataclasses.asdict(stats)),
+    )
+    result = train_dpo(args, rows_file, out) | {"pairs": dataclasses.asdict(stats)}
+    (out / "training_summary.json").write_text(json.dumps(result, indent=2))
     console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,44 +8,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents.llm import DEFAULT_MODEL, LLMClient
-from protocols.answers import aequivalent, extract_answer
-from protocols.types import Problem, Usage
-from training.formats import prompt_messages
-
-
-class Sample(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str
-    answer: str | None
-    correct: bool
-
-
-class SampleSet(BaseModel):
-    """Every sample of one problem."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: Literal[1] = 1
-    problem_id: str
-    problem: Problem
-    model: str
-    samples: list[Sample]
-    usage: dict[str, Usage] = Field(default_factory=dict)
-    meta: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def positives(self) -> list[Sample]:
-        return [sample for sample in self.samples if sample.correct]
-
-    @property
-    def negatives(self) -> list[Sample]:
-        return [sample for sample in self.samples if not sample.correct]
+from agents.sampling import sample_and_judge
+from protocols.types import Problem, SampleSet
 
 
 @dataclass(frozen=True)
@@ -63,17 +29,8 @@ class SamplingConfig:
 
 async def sample_problem(problem: Problem, config: SamplingConfig, llm: LLMClient, seed: int = 0) -> SampleSet:
     """Sample and classify one problem's solutions."""
-    if problem.answer is None:
-        raise ValueError(f"{problem.id}: no gold answer, so samples cannot be classified")
-    llm = llm.scoped()
-    completion = await llm.complete(prompt_messages(problem), n=config.samples, temperature=config.temperature,
-                                    top_p=config.top_p, max_tokens=config.sample_max_tokens, seed=seed, role="sampler")
-    answers = [extract_answer(text) for text in completion.texts]
-    checks = [await aequivalent(problem.answer, answer) for answer in answers]
-    samples = [Sample(text=text, answer=answer, correct=correct)
-               for text, answer, correct in zip(completion.texts, answers, checks, strict=True)]
-    return SampleSet(problem_id=problem.id, problem=problem, model=config.sampler_model, samples=samples,
-                     usage=dict(llm.usage))
+    return await sample_and_judge(problem, llm, n=config.samples, temperature=config.temperature, top_p=config.top_p,
+                                  max_tokens=config.sample_max_tokens, seed=seed, role="sampler")
 
 
 @dataclass

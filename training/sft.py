@@ -23,6 +23,7 @@ from typing import Any
 from agents.embedded import DEFAULT_MODEL
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
+from synthesis.cli import console_for_errors, guarded
 from training.common import device_kwargs, last_checkpoint, lora_config, save_final
 from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
 
@@ -144,21 +145,18 @@ def train(args: SFTArgs) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
     from transformers import HfArgumentParser
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("longthought").setLevel(logging.INFO)
-    console = Console(stderr=True, soft_wrap=True)
-    try:
-        (args,) = HfArgumentParser((SFTArgs,), description=__doc__).parse_args_into_dataclasses(args=argv)
-        summary = train(args)
-    except (ValueError, FileNotFoundError) as error:
-        console.print(f"error: {error}", style="red", markup=False, highlight=False)
-        return 2
-    console.print(json.dumps(summary, indent=2), markup=False, highlight=False)
-    return 0
+    console = console_for_errors()
 
+    def body() -> int:
+        (args,) = HfArgumentParser((SFTArgs,), description=__doc__).parse_args_into_dataclasses(args=argv)
+        console.print(json.dumps(train(args), indent=2), markup=False, highlight=False)
+        return 0
+
+    return guarded(body, console, saved="checkpoints so far are in --out (add --resume)")
 
 if __name__ == "__main__":
     sys.exit(main())

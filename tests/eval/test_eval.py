@@ -64,14 +64,14 @@ async def test_accuracy_on_fixed_fake_answers_gives_the_exact_numbers(tmp_path):
     summary = await run.execute(problems, lambda p: judge_problem(p, config, llm))
     assert summary.done == 4
     rows = [json.loads(line) for line in (tmp_path / "acc" / "records.jsonl").read_text().splitlines()]
-    from eval.accuracy import AccuracyRow
+    from protocols.types import SampleSet
 
-    result = summarize([AccuracyRow.model_validate(row) for row in rows])
+    result = summarize([SampleSet.model_validate(row) for row in rows])
     assert result["accuracy"] == round((1 + 0.5 + 0 + 0) / 4, 4) and result["pass_at_k"] == 0.5
     assert result["by_subject"]["Algebra"]["accuracy"] == 0.75 and result["by_subject"]["Geometry"]["accuracy"] == 0.0
     assert result["by_level"]["2"] == {"problems": 2, "accuracy": 0.25, "pass_at_k": 0.5}
     assert result["no_answer_extracted"] == 2
-    assert rows[0]["samples"][1]["extracted"] == "0"  # every extraction is kept for auditing
+    assert rows[0]["samples"][1]["answer"] == "0"  # every extraction is kept for auditing
     again = await Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm}, {},
                       lambda n: n).execute(problems, lambda p: judge_problem(p, config, llm))
     assert again.status == "nothing_to_do"

@@ -11,7 +11,8 @@ import pytest
 
 from protocols.types import Problem, Record
 from training.formats import numbered_solution, paired_sft, solution_rows
-from training.sample import Sample, SampleSet, make_pairs
+from protocols.types import Sample, SampleSet
+from training.sample import make_pairs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
