@@ -96,7 +96,8 @@ function drawTree(record, onSelect) {
   place(0);
   const onPath = shortcutIds(record);
   const x = (id) => 20 + depth.get(id) * 90, y = (id) => 20 + rows.get(id) * 28;
-  const svg = el("svg", { width: 40 + Math.max(...depth.values()) * 90, height: 40 + nextRow * 28, id: "tree-svg" });
+  // Extra width on the right for the last level's labels.
+  const svg = el("svg", { width: 120 + Math.max(...depth.values()) * 90, height: 40 + nextRow * 28, id: "tree-svg" });
   for (const node of nodes) {
     if (node.parent === null) continue;
     const cls = onPath.has(node.id) && onPath.has(node.parent) ? "edge shortcut" : "edge";
