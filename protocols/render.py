@@ -28,12 +28,17 @@ def _step_line(node: ThoughtNode, index: int | None = None) -> str:
     return f"{number}. {node.step.text.strip()}"
 
 
+def path_text(tree: ThoughtTree, node: ThoughtNode) -> str:
+    """The steps from the root to `node`, renumbered 1..n (reflections and notes left out)."""
+    steps = [step for step in tree.path(node.id) if step.kind in ("step", "answer")]
+    return "\n".join(_step_line(step, position) for position, step in enumerate(steps, start=1))
+
+
 def shortcut(tree: ThoughtTree, final: ThoughtNode | None) -> str | None:
     """The root-to-answer path as numbered steps, when the episode ended on a correct answer."""
     if final is None or final.correct is not True:
         return None
-    steps = [node for node in tree.path(final.id) if node.kind in ("step", "answer")]
-    return "\n".join(_step_line(node, position) for position, node in enumerate(steps, start=1))
+    return path_text(tree, final)
 
 
 def _backtrack_target(tree: ThoughtTree, judged: ThoughtNode, turns: list[Turn], position: int) -> int:

@@ -27,6 +27,7 @@ from prompts import prompt_hashes, render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
 from protocols.answers import equivalent
 from protocols.problems import ProblemSetError, load
+from protocols.render import path_text
 from protocols.types import Problem, Record, Turn
 from synthesis.cli import console_for_errors, guarded
 from synthesis.rewrite import check_faithful
@@ -162,10 +163,7 @@ async def expand_one(annotation: Annotation, problem: Problem, config: ExpandCon
     correct = None
     if final is not None and problem.answer is not None:
         final.correct = correct = equivalent(problem.answer, final.answer)
-    shortcut = None
-    if final is not None:
-        steps = [node for node in tree.path(final.id) if node.kind in ("step", "answer")]
-        shortcut = "\n".join(f"{position}. {node.step.text}" for position, node in enumerate(steps, 1))
+    shortcut = path_text(tree, final) if final is not None else None
     return Record(
         problem_id=problem.id, attempt=ATTEMPT, problem=problem, tree=tree,
         turns=[Turn(role="human", content=Path(annotation.path).read_text(encoding="utf-8")),

@@ -6,7 +6,7 @@ from agents.llm import LLMClient
 from protocols.answers import aequivalent
 from protocols.loop import LoopState
 from protocols.render import long_thought, shortcut
-from protocols.types import Attempt, Problem, Record, Turn
+from protocols.types import Attempt, Problem, Record, Turn, Usage
 
 
 class EpisodeError(RuntimeError):
@@ -25,15 +25,20 @@ async def check_final_answer(problem: Problem, answer: str | None) -> bool | Non
     return await aequivalent(problem.answer, answer)
 
 
+def usage_by_role(clients: dict[str, LLMClient]) -> dict[str, Usage]:
+    """The problem's usage totals by agent role, over all its (scoped) clients."""
+    usage: dict[str, Usage] = {}
+    for client in clients.values():
+        for role, totals in client.usage.items():
+            usage[role] = usage[role] + totals if role in usage else totals
+    return usage
+
+
 def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: dict[str, LLMClient], **meta) -> Record:
     """The record of one finished episode."""
     final = state.final_node()
     final_answer = final.answer if final is not None else None
     correct = final.correct if final is not None else (False if problem.answer is not None else None)
-    usage = {}
-    for client in clients.values():
-        for role, totals in client.usage.items():
-            usage[role] = usage[role] + totals if role in usage else totals
     return Record(
         problem_id=problem.id,
         attempt=attempt,
@@ -45,7 +50,7 @@ def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: 
         final_answer=final_answer,
         correct=correct,
         stop_reason=state.stop_reason or "unknown",
-        usage=usage,
+        usage=usage_by_role(clients),
         meta={
             "parse_failures": state.parse_failures,
             "backtracks": state.backtracks,

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
+from protocols.render import path_text
 from protocols.types import ThoughtNode, ThoughtTree
 
 EventKind = Literal["step", "wrong", "backtrack", "summary"]
@@ -53,7 +54,7 @@ def shortcut_steps(tree: ThoughtTree, leaf: ThoughtNode) -> list[ThoughtNode]:
 
 
 def shortcut_text(tree: ThoughtTree, leaf: ThoughtNode) -> str:
-    return "\n".join(f"{position}. {node.step.text.strip()}" for position, node in enumerate(shortcut_steps(tree, leaf), 1))
+    return path_text(tree, leaf)
 
 
 def _mean_score(tree: ThoughtTree, leaf: ThoughtNode) -> float:

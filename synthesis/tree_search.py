@@ -23,6 +23,7 @@ from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
 from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
+from synthesis.episode import usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft, shortcut_text
 
@@ -172,14 +173,11 @@ async def run_tree_search(problem: Problem, config: TreeSearchConfig, clients: d
 
 
 def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason, meta) -> Record:
-    usage = {}
-    for client in clients.values():
-        for role, totals in client.usage.items():
-            usage[role] = usage[role] + totals if role in usage else totals
     return Record(
         problem_id=problem.id, attempt=ATTEMPT, problem=problem, tree=tree, shortcut=shortcut,
         long_thought=long_thought, final_answer=leaf.answer if leaf else None,
-        correct=(leaf is not None) if problem.answer is not None else None, stop_reason=stop_reason, usage=usage,
+        correct=(leaf is not None) if problem.answer is not None else None, stop_reason=stop_reason,
+        usage=usage_by_role(clients),
         meta=meta,
     )
 
