@@ -32,6 +32,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from agents import embedded
 from agents.cache import CompletionCache, cache_key
+from agents.router import RouterConfigError, RouterSpec, load_router_config, router_for
 from protocols.types import Usage
 
 litellm.telemetry = False
@@ -84,6 +85,7 @@ class LLMConfig:
     backoff_max: float = field(default=30.0, metadata={"help": "longest retry delay in seconds"})
     max_concurrency: int = field(default=8, metadata={"help": "calls in flight per model"})
     cache_dir: Path | None = field(default=None, metadata={"help": "directory of the replay cache; None disables it"})
+    router: RouterSpec | None = field(default=None, metadata={"help": "model names served by a litellm Router"})
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -179,8 +181,14 @@ class LLMClient:
     def total_usage(self) -> Usage:
         return sum(self.usage.values(), Usage())
 
+    def routed(self) -> bool:
+        """Whether calls go through the router (the model flag names one of its model names)."""
+        return self.config.router is not None and self.config.model in self.config.router.model_names()
+
     def _route(self) -> dict[str, Any]:
         """litellm keyword arguments that say where the model lives; the key is read at call time only."""
+        if self.routed():
+            return {"model": self.config.model, "router": self.config.router}
         if embedded.is_embedded(self.config.model):
             # Starts the server on first use; this blocks the event loop once, for a second or two.
             model, api_base, api_key = embedded.litellm_route(self.config.model)
@@ -299,12 +307,15 @@ class LLMClient:
             kwargs["seed"] = seed
         if kwargs.get("stop") is None:
             kwargs.pop("stop", None)
-        gate = _GATES.get(self.config.model, self.config.max_concurrency)
-        async with gate:
+        spec: RouterSpec | None = kwargs.pop("router", None)
+        # Behind a router the limit holds per server: a fleet of N servers takes N times the calls.
+        limit = self.config.max_concurrency * (spec.deployments(self.config.model) if spec else 1)
+        acompletion = router_for(spec).acompletion if spec else litellm.acompletion
+        async with _GATES.get(self.config.model, limit):
             try:
                 # The outer guard catches a server that accepts the connection and then never answers.
                 return await asyncio.wait_for(
-                    litellm.acompletion(**kwargs, timeout=self.config.timeout, num_retries=0, max_retries=0),
+                    acompletion(**kwargs, timeout=self.config.timeout, num_retries=0, max_retries=0),
                     timeout=self.config.timeout + 5,
                 )
             except TimeoutError as error:
@@ -334,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--system", default=None, help="optional system message")
     parser.add_argument("--api-base", default=None)
     parser.add_argument("--api-key-env", default=None, help="environment variable that holds the API key")
+    parser.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--n", type=int, default=1)
@@ -345,9 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     from rich.text import Text
 
     console = Console()
-    client = LLMClient(
-        LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env, timeout=args.timeout)
-    )
+    try:
+        router = load_router_config(args.router_config) if args.router_config else None
+    except RouterConfigError as error:
+        console.print(Text(f"error: {error}", style="red"))
+        return 2
+    client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
+                                 timeout=args.timeout, router=router))
     messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
         {"role": "user", "content": args.prompt}
     ]

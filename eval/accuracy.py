@@ -21,8 +21,8 @@ from typing import Any
 from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.sampling import sample_and_judge
 from protocols.types import Problem, SampleSet
-from synthesis.cli import console_for_errors, guarded
-from synthesis.runner import Run, RunConfig
+from synthesis.cli import client_settings, console_for_errors, guarded
+from synthesis.runner import Job, Run, RunConfig, run_job
 
 
 @dataclass(frozen=True)
@@ -83,19 +83,18 @@ def _evaluate(argv: list[str] | None, console) -> int:
     if not run_config.out:
         run_config = dataclasses.replace(run_config, out=f"runs/accuracy-{Path(run_config.problems).stem}")
     out = Path(run_config.out)
-    llm = LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout, cache_dir=out / "cache")
-    run = Run("accuracy", run_config, config, {"model": llm}, {}, lambda n: n * config.samples)
+    settings = client_settings(run_config, out)
+    job = Job(
+        make_clients=lambda: {"model": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout,
+                                                 **settings)},
+        make_solver=lambda clients: lambda problem: judge_problem(problem, config, clients["model"], run_config.seed),
+    )
+    run = Run("accuracy", run_config, config, job.make_clients(), {}, lambda n: n * config.samples)
     problems = run.load_problems()
     if run_config.dry_run:
         console.print(f"dry run: {len(problems)} problems x {config.samples} samples; nothing spent")
         return 0
-
-    async def go():
-        if run_config.preflight:
-            await run.preflight()
-        return await run.execute(problems, lambda problem: judge_problem(problem, config, llm, run_config.seed), console)
-
-    summary = asyncio.run(go())
+    summary = asyncio.run(run_job(run, problems, job, console))
     wanted = {problem.id for problem in problems}
     result = summarize([row for row in load_rows(out) if row.problem_id in wanted])
     result |= {"model": config.model, "problem_set": run_config.problems, "failed": summary.failed}

@@ -186,24 +186,16 @@ def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig,
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
-    llm = LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout,
-                    cache_dir=Path(run_config.out) / "cache")
-    run = Run(ATTEMPT, run_config, config, {"expander": llm}, prompt_hashes("human_annotation"), lambda n: n)
+    settings = client_settings(run_config, Path(run_config.out))
     by_id = {problem.id: (annotation, problem) for annotation, problem in usable}
-    problems = [problem for _, problem in usable]
-
-    async def go():
-        if run_config.preflight:
-            await run.preflight()
-        return await run.execute(problems, lambda problem: expand_one(*by_id[problem.id], config, llm), console)
-
-    summary = asyncio.run(go())
-    if summary.status == "nothing_to_do":
-        console.print(f"nothing to do: all {summary.total} annotations already have records in {summary.out}")
-        return 0
-    console.print(f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already "
-                  f"done -> {summary.out / 'records.jsonl'}")
-    return 0 if summary.failed == 0 else 1
+    job = Job(
+        make_clients=lambda: {"expander": LLMClient(model=config.model, api_base=config.api_base,
+                                                    timeout=config.timeout, **settings)},
+        make_solver=lambda clients: lambda problem: expand_one(*by_id[problem.id], config, clients["expander"]),
+    )
+    run = Run(ATTEMPT, run_config, config, job.make_clients(), prompt_hashes("human_annotation"), lambda n: n)
+    summary = asyncio.run(run_job(run, [problem for _, problem in usable], job, console))
+    return report_summary(summary, console)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     expand.add_argument("--concurrency", type=int, default=4)
     expand.add_argument("--no-preflight", action="store_true")
     expand.add_argument("--ids", nargs="*", default=None, help="expand only the annotations of these problem ids")
+    expand.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
+    expand.add_argument("--ray", default=None, help="expand on Ray workers: auto or a cluster ADDRESS")
+    expand.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: one per CPU)")
     args = parser.parse_args(argv)
     console = console_for_errors()
 
@@ -238,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ExpandConfig(model=args.model, api_base=args.api_base, temperature=args.temperature,
                               max_tokens=args.max_tokens)
         run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
-                               preflight=not args.no_preflight)
+                               preflight=not args.no_preflight, router_config=args.router_config, ray=args.ray,
+                               ray_workers=args.ray_workers)
         return command_expand(args.directory, config, run_config, console, args.ids)
 
     return guarded(body, console, saved="finished records are saved")

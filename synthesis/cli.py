@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.text import Text
 
 from agents import embedded
-from synthesis.runner import Run, RunConfig, RunError, out_dir
+from agents.router import load_router_config
+from synthesis.runner import Job, Run, RunConfig, RunError, RunSummary, out_dir, run_job
 
 
 def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -> tuple[RunConfig, Any]:
@@ -61,32 +62,39 @@ def run_attempt_cli(
                                      prompt_hashes, argv, doc, console), console)
 
 
+def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
+    """What every model client of a run gets: its replay cache (an absolute path, for Ray workers) and the router."""
+    cache_dir = Path(run_config.cache_dir) if run_config.cache_dir else default_out / "cache"
+    router = load_router_config(run_config.router_config) if run_config.router_config else None
+    return {"cache_dir": cache_dir.resolve(), "router": router}
+
+
 def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls, prompt_hashes, argv, doc,
              console: Console) -> int:
     run_config, attempt_config = _parse(attempt_config_type, argv, doc)
-    cache_dir = Path(run_config.cache_dir) if run_config.cache_dir else out_dir(attempt, run_config) / "cache"
-    clients = make_clients(attempt_config, {"cache_dir": cache_dir})
-    run = Run(attempt, run_config, attempt_config, clients, prompt_hashes,
+    settings = client_settings(run_config, out_dir(attempt, run_config))
+    job = Job(make_clients=lambda: make_clients(attempt_config, settings),
+              make_solver=lambda clients: make_solver(attempt_config, clients, run_config.seed))
+    run = Run(attempt, run_config, attempt_config, job.make_clients(), prompt_hashes,
               lambda n: estimate_calls(n, attempt_config))
     problems = run.load_problems()
     if run_config.dry_run:
         console.print(f"dry run: {len(problems)} problems from {run_config.problems}, at most "
                       f"{estimate_calls(len(problems), attempt_config)} model calls; nothing was spent")
         return 0
-    summary = asyncio.run(_run(run, problems, make_solver(attempt_config, clients, run_config.seed), console))
+    summary = asyncio.run(run_job(run, problems, job, console))
+    return report_summary(summary, console)
+
+
+def report_summary(summary: RunSummary, console: Console, what: str = "records") -> int:
+    """The last lines of every run command; exit 1 when some problems failed (they run again on a rerun)."""
     if summary.status == "nothing_to_do":
         console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}")
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
     console.print(
-        f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already done "
+        f"{summary.status}: {summary.done} new {what}, {summary.failed} failed, {summary.skipped} already done "
         f"-> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost})"
     )
     return 0 if summary.failed == 0 else 1
-
-
-async def _run(run: Run, problems: list, solve: Callable, console: Console):
-    if run.config.preflight:
-        await run.preflight()
-    return await run.execute(problems, solve, console)

@@ -33,8 +33,9 @@ from protocols.types import Problem, Usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
-RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir"}
-VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python")
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config"}
+VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python", "ray")
 
 
 class RunError(RuntimeError):
@@ -58,10 +59,24 @@ class RunConfig:
     dry_run: bool = field(default=False, metadata={"help": "print the problems and the estimated calls, spend nothing"})
     preflight: bool = field(default=True, metadata={"help": "check each model with one cheap call before starting"})
     cache_dir: str | None = field(default=None, metadata={"help": "LLM replay cache (default: <out>/cache)"})
+    router_config: str | None = field(
+        default=None, metadata={"help": "litellm Router YAML: model flags may name its model_name entries"}
+    )
+    ray: str | None = field(default=None, metadata={
+        "help": "solve problems on Ray workers: 'auto' (the cluster this machine knows, else a new local one) or a "
+                "cluster ADDRESS; records are still written here, once each"})
+    ray_workers: int | None = field(
+        default=None, metadata={"help": "Ray workers, each with --concurrency problems in flight (default: one per CPU)"}
+    )
+    ray_gpus_per_worker: float = field(default=0.0, metadata={"help": "GPUs each Ray worker reserves (for hf/ models)"})
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"concurrency: expected >= 1, got {self.concurrency}")
+        if self.ray_workers is not None and self.ray_workers < 1:
+            raise ValueError(f"ray_workers: expected >= 1, got {self.ray_workers}")
+        if (self.ray_workers is not None or self.ray_gpus_per_worker) and not self.ray:
+            raise ValueError("ray_workers / ray_gpus_per_worker: only with --ray auto|ADDRESS")
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"limit: expected >= 0, got {self.limit}")
 
@@ -182,6 +197,45 @@ class Row(Protocol):
 Solver = Callable[[Problem], Awaitable[Row]]
 
 
+@dataclass(frozen=True)
+class Job:
+    """How to build a run's model clients and its per-problem solver: once here, or again in each Ray worker
+    (so both must be picklable by cloudpickle: plain functions and lambdas over configs, never live clients)."""
+
+    make_clients: Callable[[], dict[str, LLMClient]]
+    make_solver: Callable[[dict[str, LLMClient]], Solver]
+
+
+async def preflight(clients: dict[str, LLMClient]) -> None:
+    """One cheap call per distinct model: a wrong model string or a dead server fails here, once."""
+    seen: set[str] = set()
+    for role, client in clients.items():
+        if client.model in seen:
+            continue
+        seen.add(client.model)
+        try:
+            await LLMClient(dataclasses.replace(client.config, cache_dir=None, max_retries=1)).complete(
+                [{"role": "user", "content": "Reply with OK."}], max_tokens=1, temperature=0.0
+            )
+        except Exception as error:  # noqa: BLE001 - any failure here is reported as one line
+            raise RunError(f"{role} model {client.model!r} is not reachable: {error}") from None
+
+
+async def run_job(run: Run, problems: list[Problem], job: Job, console: Any = None) -> RunSummary:
+    """Preflight, then solve every problem not yet done: in this process, or on Ray workers with --ray."""
+    if not run.config.ray:
+        if run.config.preflight:
+            await preflight(run.clients)
+        return await run.execute(problems, job.make_solver(run.clients), console)
+    from synthesis.distributed import RayPool  # Ray is imported only when a run asks for it
+
+    async with RayPool(job, run.clients, run.config) as pool:
+        if run.config.preflight:
+            await pool.preflight()
+        run.ray_workers = pool.places
+        return await run.execute(problems, pool.solve, console, in_flight=pool.capacity)
+
+
 class Run:
     """One attempt over one problem set, in one directory."""
 
@@ -203,6 +257,7 @@ class Run:
         self.out = out_dir(attempt, run_config)
         self.log = logging.getLogger(f"longthought.run.{attempt}")
         self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
+        self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
 
     # -- files ---------------------------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -231,6 +286,8 @@ class Run:
             "git_sha": _git_sha(),
             "versions": _versions(),
             "models": {role: client.model for role, client in self.clients.items()},
+            "router": _router_description(self.clients),
+            "ray": {"address": self.config.ray, "workers": self.ray_workers} if self.config.ray else None,
             "prompt_hashes": self.prompt_hashes,
             "seed": self.config.seed,
             "problems": {"set": self.config.problems, "selected": summary.total, "done_before": summary.skipped,
@@ -258,20 +315,11 @@ class Run:
             raise RunError(str(error)) from None
 
     async def preflight(self) -> None:
-        """One cheap call per distinct model: a wrong model string or a dead server fails here, once."""
-        seen: set[str] = set()
-        for role, client in self.clients.items():
-            if client.model in seen:
-                continue
-            seen.add(client.model)
-            try:
-                await LLMClient(dataclasses.replace(client.config, cache_dir=None, max_retries=1)).complete(
-                    [{"role": "user", "content": "Reply with OK."}], max_tokens=1, temperature=0.0
-                )
-            except Exception as error:  # noqa: BLE001 - any failure here is reported as one line
-                raise RunError(f"{role} model {client.model!r} is not reachable: {error}") from None
+        await preflight(self.clients)
 
-    async def execute(self, problems: list[Problem], solve: Solver, console: Any = None) -> RunSummary:
+    async def execute(self, problems: list[Problem], solve: Solver, console: Any = None,
+                      in_flight: int | None = None) -> RunSummary:
+        """Solve the problems without records, `in_flight` at once (default: --concurrency), one line each."""
         self.out.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.out / ".lock"))
         try:
@@ -280,13 +328,13 @@ class Run:
             raise RunError(f"{self.out} is in use by another process") from None
         handler = self._setup_logging()
         try:
-            return await self._execute_locked(problems, solve, console)
+            return await self._execute_locked(problems, solve, console, in_flight or self.config.concurrency)
         finally:
             self.log.removeHandler(handler)
             handler.close()
             lock.release()
 
-    async def _execute_locked(self, problems: list[Problem], solve: Solver, console: Any) -> RunSummary:
+    async def _execute_locked(self, problems: list[Problem], solve: Solver, console: Any, in_flight: int) -> RunSummary:
         self._check_or_write_config()
         records = RecordLog(self.out / "records.jsonl")
         if records.repaired_bytes:
@@ -299,7 +347,9 @@ class Run:
         budget = _Budget(self.config, list(self.clients.values()))
         self._write_manifest(summary, "running")
         self.log.info("start: %d to do, %d already done", len(todo), summary.skipped)
-        gate = asyncio.Semaphore(self.config.concurrency)
+        if self.ray_workers:
+            self.log.info("ray: %d workers at %s", len(self.ray_workers), ", ".join(self.ray_workers))
+        gate = asyncio.Semaphore(in_flight)
         stop_note: list[str] = []
 
         async def one(problem: Problem, progress: _Progress) -> None:
@@ -321,7 +371,7 @@ class Run:
                         "error": f"{type(error).__name__}: {error}",
                         "raw": getattr(error, "raw", None),
                         "turns": getattr(error, "turns", None),
-                        "traceback": traceback.format_exc(limit=5),
+                        "traceback": getattr(error, "remote_traceback", None) or traceback.format_exc(limit=5),
                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     })
                     self.log.error("failed %s: %s", problem.id, error)
@@ -347,6 +397,12 @@ class Run:
                 self._write_manifest(summary, status, stop_note[0] if stop_note else None)
                 self.log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
         return summary
+
+
+def _router_description(clients: dict[str, LLMClient]) -> dict[str, Any] | None:
+    # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
+    routed = [client for client in clients.values() if client.routed()]
+    return routed[0].config.router.describe() if routed else None
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:

@@ -25,8 +25,8 @@ from typing import Any
 from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
-from synthesis.cli import console_for_errors, guarded
-from synthesis.runner import Run, RunConfig
+from synthesis.cli import client_settings, console_for_errors, guarded
+from synthesis.runner import Job, Run, RunConfig, run_job
 from training.common import device_kwargs, last_checkpoint, lora_config, save_final
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import SampleSet, SamplingConfig, make_pairs, sample_problem
@@ -54,13 +54,6 @@ class DPOArgs:
 
 def default_sampler(model: str) -> str:
     return model if embedded.is_embedded(model) or model.startswith("hf/") else f"hf/{model}"
-
-
-async def _sample(run: Run, sampling: SamplingConfig, llm: LLMClient, seed: int):
-    problems = run.load_problems()
-    if run.config.preflight:
-        await run.preflight()
-    return await run.execute(problems, lambda problem: sample_problem(problem, sampling, llm, seed))
 
 
 def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
@@ -106,13 +99,19 @@ def _dpo(argv: list[str] | None, console) -> int:
     if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
         sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
     sample_config = dataclasses.replace(run_config, out=str(out / "samples"))
-    llm = LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base, timeout=sampling.timeout,
-                    cache_dir=out / "samples" / "cache")
-    run = Run("dpo_samples", sample_config, sampling, {"sampler": llm}, {}, lambda n: n)
+    settings = client_settings(sample_config, out / "samples")
+    job = Job(
+        make_clients=lambda: {"sampler": LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base,
+                                                   timeout=sampling.timeout, **settings)},
+        make_solver=lambda clients: lambda problem: sample_problem(problem, sampling, clients["sampler"],
+                                                                   run_config.seed),
+    )
+    run = Run("dpo_samples", sample_config, sampling, job.make_clients(), {}, lambda n: n)
+    problems = run.load_problems()
     if run_config.dry_run:
-        console.print(f"dry run: {len(run.load_problems())} problems, {sampling.samples} samples each; nothing spent")
+        console.print(f"dry run: {len(problems)} problems, {sampling.samples} samples each; nothing spent")
         return 0
-    summary = asyncio.run(_sample(run, sampling, llm, run_config.seed))
+    summary = asyncio.run(run_job(run, problems, job))
     sets = [SampleSet.model_validate_json(line)
             for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
     pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)

@@ -1,0 +1,213 @@
+"""Ray execution for any run: problems are solved by Ray actors, records are written here by one writer.
+
+    python -m synthesis.debate --problems math_train --ray auto              # a local cluster, one worker per CPU
+    python -m synthesis.debate --problems math_train --ray 10.0.0.5:6379     # a running cluster
+
+The driver (the process that runs the command) keeps everything that makes a run safe: the lock, config.yaml,
+records.jsonl, failures.jsonl, the manifest, the budget and the progress bar. It sends one problem at a time to
+the least busy worker, and a worker returns the finished row and what it spent; so resume, the no-duplicate
+guarantee and budgets are exactly those of a single-machine run. A worker process that dies is restarted by Ray
+and its problems resent; a problem that still fails is written to failures.jsonl and runs again on the next run.
+
+Each worker builds its own model clients from the run's `Job` (so an embedded model gets one server per worker,
+or the one named by LONGTHOUGHT_EMBEDDED_API_BASE). Workers get this process's LONGTHOUGHT_* variables; API keys
+are not forwarded (they would sit in the cluster's metadata store): give the cluster's nodes their keys.
+This module is imported only when a run has --ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayError
+
+from agents import embedded
+from agents.llm import LLMClient
+from protocols.types import Problem, Usage
+from synthesis.runner import Job, Row, RunConfig, RunError, preflight
+
+FORWARDED_ENV_PREFIX = "LONGTHOUGHT_"
+WORKER_START_TIMEOUT_S = 180.0
+# Ray restarts a killed worker and resends its problems this many times before a problem counts as failed.
+WORKER_RESTARTS = 3
+
+
+class RemoteProblemError(RuntimeError):
+    """A problem failed on a Ray worker; carries what a local failure would (raw text, turns, traceback)."""
+
+    def __init__(self, failure: dict[str, Any]):
+        super().__init__(failure["error"])
+        self.raw = failure.get("raw")
+        self.turns = failure.get("turns")
+        self.remote_traceback = failure.get("traceback")
+
+
+@dataclass
+class Outcome:
+    """What a worker returns for one problem: the row or the failure, and the usage per client and role."""
+
+    row: Any = None
+    failure: dict[str, Any] | None = None
+    usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
+
+
+class ProblemWorker:
+    """A Ray actor: the run's clients, built once in the worker, and one async solve per problem."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.clients = job.make_clients()
+
+    def where(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    async def preflight(self) -> str | None:
+        try:
+            await preflight(self.clients)
+        except RunError as error:
+            return str(error)
+        return None
+
+    async def solve(self, problem: Problem) -> Outcome:
+        # Per-problem child clients: their usage is exactly this problem's, whatever else runs beside it.
+        scoped = {role: client.scoped() for role, client in self.clients.items()}
+        outcome = Outcome()
+        try:
+            outcome.row = await self.job.make_solver(scoped)(problem)
+            outcome.row.meta["ray_worker"] = self.where()  # provenance: which node and process solved it
+        except Exception as error:  # noqa: BLE001 - reported to the driver, which writes failures.jsonl
+            outcome.failure = {
+                "error": f"{type(error).__name__}: {error} (on Ray worker {self.where()})",
+                "raw": getattr(error, "raw", None),
+                "turns": getattr(error, "turns", None),  # already plain JSON data (EpisodeError)
+                "traceback": traceback.format_exc(limit=5),
+            }
+        outcome.usage = {role: dict(client.usage) for role, client in scoped.items()}
+        return outcome
+
+    def shutdown(self) -> None:
+        embedded.stop_all()
+
+
+def forwarded_env() -> dict[str, str]:
+    """This process's LONGTHOUGHT_* settings for the workers; relative paths made absolute (workers run elsewhere)."""
+    forwarded = {}
+    for name, value in os.environ.items():
+        if name.startswith(FORWARDED_ENV_PREFIX):
+            path = Path(value)
+            forwarded[name] = str(path.resolve()) if value and not path.is_absolute() and path.exists() else value
+    return forwarded
+
+
+def _probe(address: str) -> None:
+    # ray.init keeps retrying an address where nothing listens for minutes; a plain TCP connect says so at once.
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as error:
+        raise RunError(f"--ray {address}: cannot join the Ray cluster: nothing answers there ({error})") from None
+
+
+def connect(address: str) -> None:
+    """Join the cluster: 'auto' finds the one this machine knows (RAY_ADDRESS, `ray start`) or starts one here."""
+    if address != "auto":
+        _probe(address)
+    try:
+        ray.init(
+            address=None if address == "auto" else address,
+            runtime_env={"env_vars": forwarded_env()},
+            include_dashboard=False,
+            log_to_driver=False,  # worker output goes to Ray's logs; the console keeps the progress bar
+            configure_logging=False,
+            ignore_reinit_error=True,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise RunError(f"--ray {address}: cannot join the Ray cluster: {' '.join(str(error).split())[:300]}") from None
+
+
+class RayPool:
+    """Ray workers for one run; `solve` sends a problem to the least busy one and returns its row."""
+
+    def __init__(self, job: Job, clients: dict[str, LLMClient], config: RunConfig):
+        self.job = job
+        self.clients = clients
+        self.config = config
+        self.places: list[str] = []  # host:pid of each worker, for run.log and the manifest
+        self.actors: list[Any] = []
+        self.load: list[int] = []
+
+    @property
+    def capacity(self) -> int:
+        return len(self.actors) * self.config.concurrency
+
+    async def __aenter__(self) -> RayPool:
+        connect(self.config.ray)
+        workers = self.config.ray_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actor_class = ray.remote(ProblemWorker).options(
+            num_cpus=1,
+            num_gpus=self.config.ray_gpus_per_worker,
+            max_concurrency=self.config.concurrency + 2,  # + preflight and shutdown
+            max_restarts=WORKER_RESTARTS,
+            max_task_retries=WORKER_RESTARTS,
+        )
+        self.actors = [actor_class.remote(self.job) for _ in range(workers)]
+        self.load = [0] * workers
+        try:
+            places = ray.get([actor.where.remote() for actor in self.actors], timeout=WORKER_START_TIMEOUT_S)
+        except GetTimeoutError:
+            await self.__aexit__()
+            raise RunError(
+                f"--ray: {workers} workers did not start within {WORKER_START_TIMEOUT_S:.0f}s "
+                f"(the cluster has {ray.cluster_resources().get('CPU', 0):g} CPUs; lower --ray-workers)"
+            ) from None
+        except RayError as error:
+            await self.__aexit__()
+            raise RunError(f"--ray: a worker failed to start: {_last_line(error)}") from None
+        self.places: list[str] = places
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await asyncio.wait_for(asyncio.gather(*(actor.shutdown.remote() for actor in self.actors),
+                                                  return_exceptions=True), timeout=30)
+        except TimeoutError:
+            pass
+        for actor in self.actors:
+            ray.kill(actor)
+        ray.shutdown()
+
+    async def preflight(self) -> None:
+        note = await self.actors[0].preflight.remote()
+        if note:
+            raise RunError(f"{note} (checked from a Ray worker)")
+
+    async def solve(self, problem: Problem) -> Row:
+        index = min(range(len(self.actors)), key=self.load.__getitem__)
+        self.load[index] += 1
+        try:
+            outcome: Outcome = await self.actors[index].solve.remote(problem)
+        except RayError as error:
+            raise RuntimeError(f"Ray worker {index} was lost: {_last_line(error)}") from None
+        finally:
+            self.load[index] -= 1
+        for role, usage_by_subrole in outcome.usage.items():
+            client = self.clients[role]
+            for subrole, usage in usage_by_subrole.items():
+                client.usage[subrole] = client.usage[subrole] + usage
+        if outcome.failure is not None:
+            raise RemoteProblemError(outcome.failure)
+        return outcome.row
+
+
+def _last_line(error: BaseException) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(error).__name__

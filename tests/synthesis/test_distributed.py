@@ -1,0 +1,144 @@
+"""Runs on Ray: a local cluster on this machine (2 workers), the same records as without Ray, a killed worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, chat_completion_body
+
+DEBATE = ["--max-turns", "2", "--policy-max-tokens", "24", "--critic-max-tokens", "16"]
+
+
+def _problems(path: Path, count: int) -> Path:
+    path.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)}) + "\n"
+                            for i in range(count)))
+    return path
+
+
+def _ids(out: Path) -> list[str]:
+    return [json.loads(line)["problem_id"] for line in (out / "records.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A Ray head on this machine with 2 CPUs (so 2 workers), started the way a user starts one: `ray start`."""
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent))
+    if ray is None:
+        pytest.skip("ray is not installed (pip install -e .[dev])")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Token auth stated explicitly on both sides: the cluster and the driver read the same ~/.ray/auth_token.
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    temp = tmp_path_factory.mktemp("ray")
+    start = subprocess.run([ray, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard",
+                            "false", "--disable-usage-stats", "--temp-dir", str(temp)],
+                           env=env, capture_output=True, text=True, timeout=180)
+    assert start.returncode == 0, start.stderr[-2000:]
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_a_debate_on_ray_gives_the_same_records_and_survives_a_killed_worker(tmp_path, ray_cluster, embedded_api_base):
+    address, ray_env = ray_cluster
+    # The workers share the test's embedded server: they get it through the forwarded LONGTHOUGHT_* variables
+    # (the cluster was started before this variable existed, so nothing else could hand it over).
+    env = {**ray_env, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
+    problems = _problems(tmp_path / "problems.jsonl", 4)
+
+    def debate(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
+                               *DEBATE, *extra], env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+    local = debate(tmp_path / "local")
+    assert local.returncode == 0, local.stderr[-2000:]
+    on_ray = debate(tmp_path / "ray", "--ray", address)
+    assert on_ray.returncode == 0, on_ray.stderr[-2000:]
+    assert sorted(_ids(tmp_path / "ray")) == sorted(_ids(tmp_path / "local")) == [f"q{i}" for i in range(4)]
+    log = (tmp_path / "ray" / "run.log").read_text()
+    workers = re.search(r"ray: (\d+) workers at (.+)", log)
+    assert workers and workers.group(1) == "2", log
+    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert manifest["ray"]["address"] == address and manifest["usage"]["calls"] > 0
+    # Usage comes back from the workers: the manifest's totals are the sum of the records'.
+    records = [json.loads(line) for line in (tmp_path / "ray" / "records.jsonl").read_text().splitlines()]
+    assert manifest["usage"]["completion_tokens"] == sum(
+        usage["completion_tokens"] for record in records for usage in record["usage"].values())
+
+    # Kill one worker process mid-run: Ray restarts it and resends its problem; a rerun finds nothing missing.
+    more = _problems(tmp_path / "more.jsonl", 6)
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "synthesis.debate", "--problems", str(more), "--out", str(out), *DEBATE,
+               "--ray", address, "--concurrency", "1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    records_file, log_file = out / "records.jsonl", out / "run.log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (records_file.exists() and records_file.read_text().count("\n") >= 1):
+        time.sleep(0.05)
+    started = re.search(r"ray: \d+ workers at (.+)", log_file.read_text())
+    victim = int(started.group(1).split(", ")[0].rsplit(":", 1)[1])
+    os.kill(victim, signal.SIGKILL)
+    at_kill = records_file.read_text().count("\n")
+    first_exit = process.wait(timeout=600)
+    assert at_kill < 6, "the kill should land mid-run"
+    solved_on = {json.loads(line)["meta"]["ray_worker"] for line in records_file.read_text().splitlines()}
+    restarted = solved_on - set(started.group(1).split(", "))
+    # Either Ray restarted the worker and resent its problem (exit 0), or the problem failed for good (exit 1).
+    assert (first_exit == 0 and restarted) or (first_exit == 1 and (out / "failures.jsonl").exists()), (first_exit, solved_on)
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    ids = _ids(out)
+    assert sorted(ids) == [f"q{i}" for i in range(6)], "every problem exactly once"
+
+
+def test_without_the_flag_nothing_imports_ray(tmp_path, stub_server):
+    problems = _problems(tmp_path / "problems.jsonl", 2)
+    script = (
+        "import sys\n"
+        "from synthesis import debate\n"
+        f"code = debate.main(['--problems', {str(problems)!r}, '--out', {str(tmp_path / 'run')!r}, '--max-turns', '1',"
+        " '--policy-model', 'hosted_vllm/stub', '--critic-model', 'hosted_vllm/stub',"
+        " '--policy-api-base', sys.argv[1], '--critic-api-base', sys.argv[1]])\n"
+        "assert code == 0, code\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+        "print('no ray')\n"
+    )
+    with stub_server([(200, chat_completion_body("1. \\boxed{0}"))]) as server:
+        result = subprocess.run([sys.executable, "-c", script, server.api_base], capture_output=True, text=True,
+                                timeout=300, cwd=REPO)
+    assert result.returncode == 0 and "no ray" in result.stdout, result.stderr[-2000:]
+    assert len((tmp_path / "run" / "records.jsonl").read_text().splitlines()) == 2
+
+
+def test_ray_only_flags_need_ray(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "synthesis.debate", "--problems", "x.jsonl", "--ray-workers", "2"],
+                            capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode != 0 and "only with --ray" in result.stderr
+
+
+def test_an_unreachable_cluster_is_one_line(tmp_path, stub_server):
+    problems = _problems(tmp_path / "problems.jsonl", 1)
+    with stub_server([(200, chat_completion_body("1. \\boxed{0}"))]) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(tmp_path / "run"),
+             "--policy-model", "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub", "--policy-api-base",
+             server.api_base, "--critic-api-base", server.api_base, "--ray", "127.0.0.1:1"],
+            capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "RAY_AUTH_MODE": "disabled"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "--ray 127.0.0.1:1: cannot join the Ray cluster" in result.stderr and "Traceback" not in result.stderr
