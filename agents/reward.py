@@ -7,10 +7,12 @@ scorer gives a binary judgement, and a `reason` kept on the tree node.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
+import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agents.llm import LLMClient
 from prompts import render
@@ -107,16 +109,14 @@ class HFPRMScorer:
 
     def __init__(self, model: str, good_token: str = "+", bad_token: str = "-", step_tag: str = "ки", device: str = "cpu"):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.model = AutoModelForCausalLM.from_pretrained(model).to(device).eval()
+        # Loaded once per process: a run builds a scorer per problem on Ray workers, the weights stay shared.
+        self.tokenizer, self.model, self._lock = _load_prm(model, device)
         self.device = device
         self.step_tag = step_tag
         self.candidates = [self._single_token(good_token), self._single_token(bad_token)]
         self.step_tag_id = self._single_token(step_tag)
-        self._lock = asyncio.Lock()  # one forward pass at a time: the model is not shared across threads safely
 
     def _single_token(self, text: str) -> int:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
@@ -127,7 +127,7 @@ class HFPRMScorer:
     def _score_sync(self, problem: Problem, steps: list[str]) -> float:
         text = problem.question + " " + " ".join(f"Step {i}: {step} {self.step_tag}" for i, step in enumerate(steps, 1))
         inputs = self.tokenizer(text, return_tensors="pt").to(self.device)
-        with self.torch.no_grad():
+        with self._lock, self.torch.no_grad():  # one forward pass at a time on the shared model
             logits = self.model(**inputs).logits[0]
         positions = (inputs["input_ids"][0] == self.step_tag_id).nonzero().flatten()
         if len(positions) == 0:
@@ -136,9 +136,16 @@ class HFPRMScorer:
         return float(pair.softmax(dim=-1)[0])
 
     async def score(self, problem: Problem, steps: list[str]) -> StepScore:
-        async with self._lock:
-            value = await asyncio.to_thread(self._score_sync, problem, steps)
+        value = await asyncio.to_thread(self._score_sync, problem, steps)
         return StepScore(value=value, reason=f"P(good) = {value:.3f}")
+
+
+@functools.lru_cache(maxsize=2)
+def _load_prm(model: str, device: str) -> tuple[Any, Any, threading.Lock]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return (AutoTokenizer.from_pretrained(model), AutoModelForCausalLM.from_pretrained(model).to(device).eval(),
+            threading.Lock())
 
 
 def make_scorer(name: str, *, judge: LLMClient | None = None, policy: LLMClient | None = None,

@@ -10,10 +10,15 @@ formats. Reports the ProcessBench F1 (harmonic mean of the accuracy on erroneous
 for a dataset with only one kind), step-level precision / recall / F1 of "this step is wrong", and agreement
 (predicted first wrong step == labelled). The report's orientation: o1-mini F1 0.855 on its MR-GSM8K subset and
 0.880 on its PRM800K subset; Math-Shepherd 0.734 on MR-GSM8K.
+
+Each dataset is a resumable run in OUT/<dataset>/ (records.jsonl: every item's scored steps and predicted first
+error), so a crash loses no scored item, and `--ray`, `--router-config`, `--max-cost` work as for any run;
+OUT/metrics.json holds the metrics of all datasets.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import json
@@ -24,11 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents import embedded
+from pydantic import BaseModel, Field
+
 from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
-from protocols.types import Problem
+from protocols.types import Problem, Usage
+from synthesis.cli import client_settings, console_for_errors, guarded
+from synthesis.runner import Job, Run, RunConfig, run_job
 
 NAMED = {
     "processbench_math": "processbench/math.jsonl",
@@ -124,12 +132,14 @@ def _gold_answers() -> dict[str, str]:
     return index
 
 
-@dataclass(frozen=True)
-class Judged:
-    id: str
+class Judged(BaseModel):
+    """One labelled solution's verdict: a run row, so meta-evaluations resume and run on Ray like any run."""
+
+    problem_id: str
     gold_first_error: int
     predicted_first_error: int
     steps: list[dict[str, Any]]
+    meta: dict[str, Any] = Field(default_factory=dict)
 
 
 def is_flagged(score: StepScore, threshold: float) -> bool:
@@ -152,7 +162,7 @@ async def judge(item: LabelledSolution, scorer: StepScorer, threshold: float) ->
         if flagged:
             predicted = index
             break
-    return Judged(item.id, item.first_error, predicted, steps)
+    return Judged(problem_id=item.id, gold_first_error=item.first_error, predicted_first_error=predicted, steps=steps)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -186,76 +196,107 @@ def metrics(judged: list[Judged]) -> dict[str, Any]:
 class MetaEvalConfig:
     scorer: str = field(default="rollout", metadata={"help": f"one of {', '.join(SCORERS)}"})
     data: str = field(default="processbench_math", metadata={"help": f"comma-separated: {', '.join(NAMED)}, or paths"})
-    limit: int | None = field(default=None, metadata={"help": "items per dataset"})
     scorer_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model of llm-judge / rollout"})
+    scorer_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the scorer"})
     prm_model: str | None = field(default=None, metadata={"help": "Hugging Face id or folder of the hf-prm scorer"})
     rollouts: int = field(default=4, metadata={"help": "completions per step for the rollout scorer"})
     threshold: float | None = field(default=None, metadata={"help": "value under which a step is wrong (default: "
                                                                    "rollout 1e-9, i.e. no rollout succeeded; hf-prm 0.5)"})
-    concurrency: int = field(default=4, metadata={"help": "items scored at once"})
-    out: str | None = field(default=None, metadata={"help": "write metrics.json and per-item predictions here"})
+    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+    def resolved_threshold(self) -> float:
+        return self.threshold if self.threshold is not None else (1e-9 if self.scorer == "rollout" else 0.5)
 
 
-async def evaluate(config: MetaEvalConfig) -> dict[str, Any]:
-    llm = LLMClient(model=config.scorer_model)
-    scorer = make_scorer(config.scorer, judge=llm, policy=llm, hf_model=config.prm_model, rollouts=config.rollouts)
-    threshold = config.threshold if config.threshold is not None else (1e-9 if config.scorer == "rollout" else 0.5)
+def _with_gold_answers(items: list[LabelledSolution], answers: dict[str, str]) -> tuple[list[LabelledSolution], int]:
+    # Rollouts need a gold answer; ProcessBench rows carry none, so it is looked up by problem text.
+    filled = [dataclasses.replace(item, answer=item.answer or answers.get(item.question.strip())) for item in items]
+    kept = [item for item in filled if item.answer is not None]
+    return kept, len(filled) - len(kept)
+
+
+def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None) -> dict[str, Any]:
+    """One resumable run per dataset (OUT/<dataset>/records.jsonl holds each item's verdict), then the metrics."""
+    out = Path(run_config.out)
+    settings = client_settings(run_config, out)
+    threshold = config.resolved_threshold()
+
+    def make_solver(clients: dict[str, LLMClient]):
+        scorer = make_scorer(config.scorer, judge=clients["scorer"], policy=clients["scorer"],
+                             hf_model=config.prm_model, rollouts=config.rollouts)
+        return lambda item: judge(item, scorer, threshold)
+
+    job = Job(make_clients=lambda: {"scorer": LLMClient(model=config.scorer_model, api_base=config.scorer_api_base,
+                                                        timeout=config.timeout, **settings)},
+              make_solver=make_solver)
     answers: dict[str, str] | None = None
-    gate = asyncio.Semaphore(config.concurrency)
     results: dict[str, Any] = {}
+    total = Usage()
     for name in [part for part in config.data.split(",") if part]:
-        items = load_labelled(name, config.limit)
-        skipped = 0
+        items, skipped = load_labelled(name, run_config.limit), 0
         if config.scorer == "rollout":
             answers = answers if answers is not None else _gold_answers()
-            with_answers = [dataclasses.replace(item, answer=item.answer or answers.get(item.question.strip()))
-                            for item in items]
-            skipped = sum(item.answer is None for item in with_answers)
-            items = [item for item in with_answers if item.answer is not None]
-
-        async def one(item: LabelledSolution) -> Judged:
-            async with gate:
-                return await judge(item, scorer, threshold)
-
-        judged = await asyncio.gather(*(one(item) for item in items))
-        results[name] = metrics(list(judged)) | {"skipped_no_gold_answer": skipped}
-        if config.out:
-            out = Path(config.out)
-            out.mkdir(parents=True, exist_ok=True)
-            with (out / f"{Path(name).stem}.predictions.jsonl").open("w") as handle:
-                for item in judged:
-                    handle.write(json.dumps(dataclasses.asdict(item)) + "\n")
-    results["_usage"] = llm.total_usage().model_dump()
+            items, skipped = _with_gold_answers(items, answers)
+        dataset_config = dataclasses.replace(run_config, problems=name, out=str(out / Path(name).stem))
+        estimate = (lambda n: n * 8 * config.rollouts) if config.scorer == "rollout" else (lambda n: n * 8)
+        run = Run("reward_models", dataset_config, config, job.make_clients(), {}, estimate)
+        if run_config.dry_run:
+            results[name] = {"items": len(items), "skipped_no_gold_answer": skipped}
+            continue
+        summary = asyncio.run(run_job(run, items, job, console))
+        wanted = {item.id for item in items}
+        judged = [row for row in load_judged(Path(dataset_config.out)) if row.problem_id in wanted]
+        results[name] = metrics(judged) | {"skipped_no_gold_answer": skipped, "failed": summary.failed,
+                                           "predictions": str(Path(dataset_config.out) / "records.jsonl")}
+        total = total + summary.usage
+    results["_usage"] = total.model_dump()
     results["_config"] = dataclasses.asdict(config) | {"threshold": threshold}
-    if config.out:
-        (Path(config.out) / "metrics.json").write_text(json.dumps(results, indent=2))
+    if not run_config.dry_run:
+        (out / "metrics.json").write_text(json.dumps(results, indent=2))
     return results
 
 
+def load_judged(out: Path) -> list[Judged]:
+    path = out / "records.jsonl"
+    if not path.exists():
+        return []
+    return [Judged.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
+    console = console_for_errors()
+    return guarded(lambda: _meta_evaluate(argv, console), console, saved="scored items are saved")
+
+
+def _meta_evaluate(argv: list[str] | None, console: Any) -> int:
     from rich.console import Console
     from rich.table import Table
     from transformers import HfArgumentParser
 
-    console = Console(stderr=True, soft_wrap=True)
-    try:
-        (config,) = HfArgumentParser((MetaEvalConfig,), description=__doc__).parse_args_into_dataclasses(args=argv)
-        results = asyncio.run(evaluate(config))
-    except (ProblemSetError, ValueError, OSError) as error:
-        console.print(f"error: {error}", style="red", markup=False, highlight=False)
-        return 2
-    finally:
-        embedded.stop_all()
-    table = Table(title=f"{config.scorer} ({config.scorer_model if config.scorer != 'hf-prm' else config.prm_model})")
+    parser = HfArgumentParser((RunConfig, MetaEvalConfig), description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(problems=None)  # the datasets come from --data; --problems is accepted as its alias
+    run_config, config = parser.parse_args_into_dataclasses(args=argv)
+    if run_config.problems:
+        config = dataclasses.replace(config, data=run_config.problems)
+    if not run_config.out:
+        run_config = dataclasses.replace(run_config, out=f"runs/reward_models-{config.scorer}")
+    results = evaluate(run_config, config, console)
     datasets = [name for name in results if not name.startswith("_")]
+    if run_config.dry_run:
+        console.print("dry run: " + ", ".join(f"{name}: {results[name]['items']} items" for name in datasets)
+                      + "; nothing was spent")
+        return 0
+    table = Table(title=f"{config.scorer} ({config.scorer_model if config.scorer != 'hf-prm' else config.prm_model})")
     table.add_column("measure")
     for name in datasets:
         table.add_column(name, justify="right")
     for measure in ("samples", "acc_erroneous", "acc_correct", "processbench_f1", "step_precision", "step_recall",
-                    "step_f1", "agreement", "skipped_no_gold_answer"):
+                    "step_f1", "agreement", "skipped_no_gold_answer", "failed"):
         table.add_row(measure.replace("_", " "), *[str(results[name][measure]) for name in datasets])
     Console().print(table)
-    return 0
+    console.print(f"details: {run_config.out}/<dataset>/records.jsonl; metrics: {run_config.out}/metrics.json")
+    return 0 if all(results[name]["failed"] == 0 for name in datasets) else 1
 
 
 if __name__ == "__main__":

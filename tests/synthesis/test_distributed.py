@@ -142,3 +142,39 @@ def test_an_unreachable_cluster_is_one_line(tmp_path, stub_server):
             capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "RAY_AUTH_MODE": "disabled"})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "--ray 127.0.0.1:1: cannot join the Ray cluster" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_evaluation_and_dpo_sampling_run_on_ray(tmp_path, ray_cluster, stub_server):
+    address, env = ray_cluster
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"id": f"a{i}", "problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n"
+                                for i in range(3)))
+    labelled = tmp_path / "pb.jsonl"
+    labelled.write_text("".join(json.dumps({"id": f"s{i}", "problem": "?", "steps": ["a", "b"], "label": -1}) + "\n"
+                                for i in range(3)))
+    ray_flags = ["--ray", address, "--ray-workers", "2"]
+
+    def run(module: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", module, *args, *ray_flags], env=env, capture_output=True,
+                              text=True, timeout=600, cwd=REPO)
+
+    with stub_server([(200, chat_completion_body('{"correct": true, "reason": "fine"} \\boxed{1}'))]) as server:
+        model = ["--model", "hosted_vllm/stub", "--api-base", server.api_base]
+        accuracy = run("eval.accuracy", "--problems", str(problems), "--samples", "2", "--out", str(tmp_path / "acc"),
+                       *model)
+        meta = run("eval.reward_models", "--scorer", "llm-judge", "--data", str(labelled), "--scorer-model",
+                   "hosted_vllm/stub", "--scorer-api-base", server.api_base, "--out", str(tmp_path / "rm"))
+        dpo = run("training.dpo", "--problems", str(problems), "--samples", "2", "--sampler-model", "hosted_vllm/stub",
+                  "--sampler-api-base", server.api_base, "--out", str(tmp_path / "dpo"))
+    assert accuracy.returncode == 0, accuracy.stderr[-2000:]
+    result = json.loads((tmp_path / "acc" / "accuracy.json").read_text())
+    assert result["problems"] == 3 and result["accuracy"] == 0.3333  # only "What is 0 + 1?" is 1
+    assert meta.returncode == 0, meta.stderr[-2000:]
+    metrics = json.loads((tmp_path / "rm" / "metrics.json").read_text())
+    assert metrics[str(labelled)]["acc_correct"] == 1.0 and metrics[str(labelled)]["samples"] == 3
+    # Every sample equals "1": no problem has both a right and a wrong sample, so no pairs; the samples are kept.
+    assert dpo.returncode == 2 and "no preference pairs" in dpo.stderr, dpo.stderr[-2000:]
+    samples = [json.loads(line) for line in (tmp_path / "dpo" / "samples" / "records.jsonl").read_text().splitlines()]
+    assert sorted(row["problem_id"] for row in samples) == ["a0", "a1", "a2"]
+    assert all(row["meta"]["ray_worker"] for row in samples) and all(len(row["samples"]) == 2 for row in samples)
