@@ -31,10 +31,27 @@ def last_checkpoint(out: Path) -> str | None:
     return get_last_checkpoint(str(out)) if out.is_dir() else None
 
 
+def process_state() -> Any:
+    """Accelerate's view of this process: one of several under `accelerate launch`, else the only one.
+
+    Under a multi-GPU launch every process runs the whole script; files that all of them need (the dataset, the
+    DPO samples) are written by the main process while the others wait, and only the main process saves."""
+    import torch
+    from accelerate import PartialState
+
+    # cpu=True lets several CPU processes (torchrun on a machine without GPUs) form one gloo group, as TRL's
+    # use_cpu does; the state is shared, so both must agree.
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def save_final(trainer: Any, tokenizer: Any, out: Path, lora: bool) -> Path:
-    """A full model in OUT/final (LoRA merged), loadable as `hf/OUT/final`."""
+    """A full model in OUT/final (LoRA merged), loadable as `hf/OUT/final`; written by the main process only."""
     final = out / "final"
-    model = trainer.model.merge_and_unload() if lora else trainer.model
-    model.save_pretrained(final)
-    tokenizer.save_pretrained(final)
+    trainer.accelerator.wait_for_everyone()
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    model = model.merge_and_unload() if lora else model
+    if trainer.accelerator.is_main_process:
+        model.save_pretrained(final)
+        tokenizer.save_pretrained(final)
+    trainer.accelerator.wait_for_everyone()
     return final

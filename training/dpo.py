@@ -27,9 +27,9 @@ from agents.llm import LLMClient
 from agents.local_models import resolve
 from synthesis.cli import client_settings, console_for_errors, guarded
 from synthesis.runner import Job, Run, RunConfig, run_job
-from training.common import device_kwargs, last_checkpoint, lora_config, save_final
+from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
 from training.formats import DatasetCard, dpo_row, write_dataset
-from training.sample import SampleSet, SamplingConfig, make_pairs, sample_problem
+from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs, sample_problem
 
 log = logging.getLogger("longthought.dpo")
 
@@ -48,8 +48,10 @@ class DPOArgs:
     learning_rate: float = field(default=5e-7, metadata={"help": "peak learning rate"})
     max_length: int = field(default=1024, metadata={"help": "tokens per prompt + response"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
-    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps"})
+    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps (0: none)"})
     resume: bool = field(default=False, metadata={"help": "continue training from the last checkpoint in --out"})
+    sample_only: bool = field(default=False, metadata={
+        "help": "sample and write the pairs, then stop (sample on a server or Ray first, then accelerate launch)"})
 
 
 def default_sampler(model: str) -> str:
@@ -66,7 +68,8 @@ def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
     config = DPOConfig(
         output_dir=str(out), beta=args.beta, num_train_epochs=args.epochs, max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length,
-        save_steps=args.save_steps, logging_steps=1, **device_kwargs(),
+        save_steps=max(args.save_steps, 1), save_strategy="steps" if args.save_steps > 0 else "no",
+        logging_steps=1, **device_kwargs(),
     )
     peft_config = lora_config(16) if args.lora else None
     trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path), args=config, processing_class=tokenizer,
@@ -111,6 +114,25 @@ def _dpo(argv: list[str] | None, console) -> int:
     if run_config.dry_run:
         console.print(f"dry run: {len(problems)} problems, {sampling.samples} samples each; nothing spent")
         return 0
+    state = process_state()
+    rows_file = out / "dataset" / "data.jsonl"
+    if state.is_main_process:  # under accelerate launch the other processes wait for the pairs, then all train
+        stats = _sample_and_pair(run, problems, job, run_config, sampling, args, console)
+    state.wait_for_everyone()
+    if args.sample_only:
+        return 0
+    result = train_dpo(args, rows_file, out)
+    if state.is_main_process:
+        result |= {"pairs": dataclasses.asdict(stats)}
+        (out / "training_summary.json").write_text(json.dumps(result, indent=2))
+        console.print(json.dumps(result, indent=2), markup=False, highlight=False)
+    return 0
+
+
+def _sample_and_pair(run: Run, problems: list, job: Job, run_config: RunConfig, sampling: SamplingConfig,
+                     args: DPOArgs, console) -> PairStats:
+    """Sample (a resumable run in OUT/samples), pick the pairs and write OUT/dataset."""
+    out = Path(run_config.out)
     summary = asyncio.run(run_job(run, problems, job))
     sets = [SampleSet.model_validate_json(line)
             for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
@@ -121,15 +143,12 @@ def _dpo(argv: list[str] | None, console) -> int:
     if not pairs:
         raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
                          "(try more --samples, easier problems, or --gold-fallback)")
-    rows_file = write_dataset(
+    write_dataset(
         [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
         DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
                     {"sampling": dataclasses.asdict(sampling)}, dataclasses.asdict(stats)),
     )
-    result = train_dpo(args, rows_file, out) | {"pairs": dataclasses.asdict(stats)}
-    (out / "training_summary.json").write_text(json.dumps(result, indent=2))
-    console.print(json.dumps(result, indent=2), markup=False, highlight=False)
-    return 0
+    return stats
 
 if __name__ == "__main__":
     sys.exit(main())

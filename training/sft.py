@@ -24,7 +24,7 @@ from agents.embedded import DEFAULT_MODEL
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
 from synthesis.cli import console_for_errors, guarded
-from training.common import device_kwargs, last_checkpoint, lora_config, save_final
+from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
 from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
 
 log = logging.getLogger("longthought.sft")
@@ -98,8 +98,12 @@ def train(args: SFTArgs) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
 
     out = Path(args.out)
+    state = process_state()
     rows, card = build_rows(args)
-    data_file = write_dataset(rows, out / "dataset", card)
+    data_file = out / "dataset" / "data.jsonl"
+    if state.is_main_process:
+        write_dataset(rows, out / "dataset", card)
+    state.wait_for_everyone()
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     truncated, longest = count_truncated(rows, tokenizer, args.max_length)
@@ -138,9 +142,10 @@ def train(args: SFTArgs) -> dict[str, Any]:
         "longest_tokens": longest, "max_length": args.max_length, "global_step": trainer.state.global_step,
         "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
         "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
-        "final_model": str(final),
+        "final_model": str(final), "processes": state.num_processes,
     }
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+    if state.is_main_process:
+        (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -153,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         (args,) = HfArgumentParser((SFTArgs,), description=__doc__).parse_args_into_dataclasses(args=argv)
-        console.print(json.dumps(train(args), indent=2), markup=False, highlight=False)
+        summary = train(args)
+        if process_state().is_main_process:
+            console.print(json.dumps(summary, indent=2), markup=False, highlight=False)
         return 0
 
     return guarded(body, console, saved="checkpoints so far are in --out (add --resume)")

@@ -154,3 +154,21 @@ def test_shipped_accelerate_configs_load(name, kind, stage):
     config = load_config_from_file(str(Path(__file__).resolve().parents[2] / "training" / "configs" / f"{name}.yaml"))
     assert config.distributed_type.name == kind
     assert (config.deepspeed_config or {}).get("zero_stage") == stage
+
+
+@pytest.mark.slow
+def test_two_processes_train_as_one_data_parallel_group(tmp_path):
+    # The multi-GPU path on CPU: torchrun starts 2 processes that form one gloo group (accelerate's MULTI_CPU).
+    # The main process alone writes the dataset, the summary and the final model.
+    torchrun = Path(sys.executable).parent / "torchrun"
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "training.sft", "--data", str(EXAMPLES / "problems" / "arithmetic.jsonl"),
+         "--target", "solution", "--out", str(out), "--max-steps", "2", "--batch-size", "1", "--max-length", "128",
+         "--save-steps", "0"],
+        capture_output=True, text=True, timeout=600, cwd=EXAMPLES.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["processes"] == 2 and summary["global_step"] == 2
+    assert (result.stdout + result.stderr).count('"global_step"') == 1, "only the main process reports"
+    assert (out / "final" / "model.safetensors").is_file() and len((out / "dataset" / "data.jsonl").read_text().splitlines()) == 6
