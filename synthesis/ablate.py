@@ -28,7 +28,10 @@ def commands(args: argparse.Namespace, out: Path, ids: list[str]) -> dict[str, l
     # Every attempt reads the same frozen selection, written once into the ablation directory.
     shared = ["--problems", str(out / "problems.jsonl"), "--concurrency", str(args.concurrency), "--seed", str(args.seed)]
     base = [] if args.api_base is None else ["--api-base", args.api_base]
-    return {
+    # Scaling flags mean the same to every attempt's command.
+    scale = ([] if args.router_config is None else ["--router-config", str(args.router_config)]) + (
+        [] if args.ray is None else ["--ray", args.ray])
+    plan = {
         "tree_search": [*shared, "--out", str(out / "tree_search"), "--policy-model", args.model, "--scorer-model",
                         args.model, "--rewrite-model", args.model, "--width", str(args.width), "--depth",
                         str(args.depth), "--beam", str(args.beam), "--rollouts", str(args.rollouts),
@@ -42,6 +45,7 @@ def commands(args: argparse.Namespace, out: Path, ids: list[str]) -> dict[str, l
         "human_annotation": ["expand", str(args.annotations), "--out", str(out / "human_annotation"), "--model",
                              args.model, *base, "--ids", *ids],
     }
+    return {attempt: [*argv, *scale] for attempt, argv in plan.items()}
 
 
 def _annotated_ids(directory: Path) -> set[str]:
@@ -86,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam", type=int, default=2, help="tree search")
     parser.add_argument("--rollouts", type=int, default=2, help="tree search, rollout scorer")
     parser.add_argument("--step-max-tokens", type=int, default=128)
+    parser.add_argument("--router-config", type=Path, default=None, help="litellm Router YAML (--model may name its models)")
+    parser.add_argument("--ray", default=None, help="run every attempt on Ray: auto or a cluster ADDRESS")
     args = parser.parse_args(argv)
     attempts = [attempt for attempt in args.attempts.split(",") if attempt]
     unknown = [attempt for attempt in attempts if attempt not in ATTEMPTS]

@@ -29,9 +29,9 @@ from protocols.answers import equivalent
 from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
 from protocols.types import Problem, Record, Turn
-from synthesis.cli import console_for_errors, guarded
+from synthesis.cli import client_settings, console_for_errors, guarded, report_summary
 from synthesis.rewrite import check_faithful
-from synthesis.runner import Run, RunConfig, RunError
+from synthesis.runner import Job, Run, RunConfig, RunError, run_job
 
 ATTEMPT = "human_annotation"
 

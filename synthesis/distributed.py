@@ -151,7 +151,7 @@ class RayPool:
 
     async def __aenter__(self) -> RayPool:
         connect(self.config.ray)
-        workers = self.config.ray_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = self.config.ray_workers or self._default_workers()
         actor_class = ray.remote(ProblemWorker).options(
             num_cpus=1,
             num_gpus=self.config.ray_gpus_per_worker,
@@ -174,6 +174,13 @@ class RayPool:
             raise RunError(f"--ray: a worker failed to start: {_last_line(error)}") from None
         self.places: list[str] = places
         return self
+
+    def _default_workers(self) -> int:
+        # One per CPU, or per GPU share when workers reserve GPUs (an hf/ model per GPU).
+        resources = ray.cluster_resources()
+        if self.config.ray_gpus_per_worker:
+            return max(1, int(resources.get("GPU", 0) / self.config.ray_gpus_per_worker))
+        return max(1, int(resources.get("CPU", 1)))
 
     async def __aexit__(self, *exc: object) -> None:
         try:

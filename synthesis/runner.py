@@ -223,6 +223,8 @@ async def preflight(clients: dict[str, LLMClient]) -> None:
 
 async def run_job(run: Run, problems: list[Problem], job: Job, console: Any = None) -> RunSummary:
     """Preflight, then solve every problem not yet done: in this process, or on Ray workers with --ray."""
+    if not run.has_work(problems):  # all done already: no preflight call, no Ray workers
+        return await run.execute(problems, job.make_solver(run.clients), console)
     if not run.config.ray:
         if run.config.preflight:
             await preflight(run.clients)
@@ -316,6 +318,19 @@ class Run:
 
     async def preflight(self) -> None:
         await preflight(self.clients)
+
+    def has_work(self, problems: list[Problem]) -> bool:
+        """Whether some problem lacks a record (a read-only look; `execute` decides under the lock)."""
+        path = self.out / "records.jsonl"
+        if not path.exists():
+            return bool(problems)
+        done = set()
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                done.add(json.loads(line)["problem_id"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                return True  # a torn or odd line: let execute repair or report it
+        return any(problem.id not in done for problem in problems)
 
     async def execute(self, problems: list[Problem], solve: Solver, console: Any = None,
                       in_flight: int | None = None) -> RunSummary:

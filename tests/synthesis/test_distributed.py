@@ -178,3 +178,17 @@ def test_evaluation_and_dpo_sampling_run_on_ray(tmp_path, ray_cluster, stub_serv
     samples = [json.loads(line) for line in (tmp_path / "dpo" / "samples" / "records.jsonl").read_text().splitlines()]
     assert sorted(row["problem_id"] for row in samples) == ["a0", "a1", "a2"]
     assert all(row["meta"]["ray_worker"] for row in samples) and all(len(row["samples"]) == 2 for row in samples)
+
+
+def test_the_ablation_passes_the_scaling_flags_to_every_attempt(tmp_path):
+    import argparse
+
+    from synthesis.ablate import ATTEMPTS, commands
+
+    args = argparse.Namespace(concurrency=2, seed=0, api_base=None, model="smol", width=2, depth=2, beam=2, rollouts=2,
+                              step_max_tokens=32, max_turns=2, annotations=tmp_path, router_config=Path("fleet.yaml"),
+                              ray="auto")
+    plan = commands(args, tmp_path, ["x"])
+    assert set(plan) == set(ATTEMPTS)
+    for argv in plan.values():
+        assert argv[-4:] == ["--router-config", "fleet.yaml", "--ray", "auto"]

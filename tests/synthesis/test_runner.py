@@ -175,3 +175,19 @@ async def test_a_failed_episode_keeps_its_partial_transcript(tmp_path):
     assert "RateLimitError" in failure["error"]
     assert [turn["role"] for turn in failure["turns"]] == ["policy", "critic", "policy"]
     assert failure["raw"] == "x = 4"
+
+
+def test_a_finished_run_resumes_without_calling_any_model(tmp_path, stub_server):
+    from tests.conftest import chat_completion_body
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text(json.dumps({"id": "q", "problem": "1 + 1?", "answer": "2"}) + "\n")
+    with stub_server([(200, chat_completion_body("1. \\boxed{2}"))]) as server:
+        command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(tmp_path / "run"),
+                   "--max-turns", "1", "--policy-model", "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub",
+                   "--policy-api-base", server.api_base, "--critic-api-base", server.api_base]
+        first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stderr[-2000:]
+    # The server is gone: a preflight call would fail, but nothing is left to do, so none is made.
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr[-2000:]
