@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -25,6 +26,9 @@ def cache_key(model: str, messages: list[dict[str, str]], sampling: dict[str, An
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+log = logging.getLogger("longthought.cache")
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,16 @@ class CompletionCache:
         share = max(1, samples_in_call)
         prompt = (getattr(usage, "prompt_tokens", 0) or 0) // share
         completion = (getattr(usage, "completion_tokens", 0) or 0) // share
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
-                (key, text, finish_reason, prompt, completion, time.time()),
-            )
-            self._db.commit()
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, text, finish_reason, prompt, completion, time.time()),
+                )
+                self._db.commit()
+        except sqlite3.Error as error:
+            # The cache only saves money on reruns: a busy or unreachable file must not fail a call already paid for.
+            log.warning("replay cache %s: sample not stored (%s)", self.path, error)
 
     def __len__(self) -> int:
         with self._lock:

@@ -30,6 +30,7 @@ that makes the call; a literal key is refused, so the file's content can be reco
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ENV_REFERENCE = "os.environ/"
 # Parameter names that hold credentials; any name containing one of these must be an environment reference.
-SECRET_MARKERS = ("key", "secret", "token", "password", "credential")
+SECRET_MARKERS = ("key", "secret", "token", "password", "credential", "auth")
 
 
 class RouterConfigError(ValueError):
@@ -79,6 +80,13 @@ class RouterSpec(BaseModel):
 
     def cache_key(self) -> str:
         return self.model_dump_json()
+
+    def served_models(self) -> dict[str, list[str]]:
+        """Each model name's underlying litellm models: a run may add servers, but not change what answers."""
+        served: dict[str, set[str]] = {}
+        for deployment in self.model_list:
+            served.setdefault(deployment.model_name, set()).add(str(deployment.litellm_params["model"]))
+        return {name: sorted(models) for name, models in sorted(served.items())}
 
 
 def _check_secrets(value: Any, where: str) -> None:
@@ -124,6 +132,19 @@ def load_router_config(path: str | Path) -> RouterSpec:
 # then kept getting every retry under least-busy routing, since it "finishes" its calls fastest).
 DEFAULT_SETTINGS: dict[str, Any] = {"num_retries": 0, "allowed_fails": 1, "cooldown_time": 10}
 
+def _resolve(value: Any, source: str) -> Any:
+    if isinstance(value, dict):
+        return {name: _resolve(item, source) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, source) for item in value]
+    if isinstance(value, str) and value.startswith(ENV_REFERENCE):
+        name = value.removeprefix(ENV_REFERENCE)
+        if name not in os.environ:
+            raise RouterConfigError(f"{source}: {value}: environment variable {name} is not set")
+        return os.environ[name]
+    return value
+
+
 # One Router per (config, event loop): its HTTP clients belong to the loop that created them.
 _ROUTERS: dict[str, weakref.WeakKeyDictionary] = {}
 
@@ -136,8 +157,9 @@ def router_for(spec: RouterSpec) -> Any:
     loop = asyncio.get_running_loop()
     router = per_loop.get(loop)
     if router is None:
-        settings = DEFAULT_SETTINGS | dict(spec.router_settings)
-        model_list = [deployment.model_dump() for deployment in spec.model_list]
+        # litellm resolves os.environ/ only at the top of litellm_params; resolve every reference here, in memory.
+        settings = DEFAULT_SETTINGS | _resolve(dict(spec.router_settings), spec.source)
+        model_list = [_resolve(deployment.model_dump(), spec.source) for deployment in spec.model_list]
         try:
             router = litellm.Router(model_list=model_list, **settings)
         except TypeError as error:

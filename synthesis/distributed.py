@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import GetTimeoutError, RayError
+from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
 
 from agents import embedded
 from agents.llm import LLMClient
@@ -35,8 +35,9 @@ from synthesis.runner import Job, Row, RunConfig, RunError, preflight
 
 FORWARDED_ENV_PREFIX = "LONGTHOUGHT_"
 WORKER_START_TIMEOUT_S = 180.0
-# Ray restarts a killed worker and resends its problems this many times before a problem counts as failed.
-WORKER_RESTARTS = 3
+# Ray restarts a killed worker as often as needed, and resends its unfinished problems once: a problem that kills
+# its worker twice (out of memory, a crash in native code) is failed, not resent forever.
+TASK_RESENDS = 1
 
 
 class RemoteProblemError(RuntimeError):
@@ -144,6 +145,7 @@ class RayPool:
         self.places: list[str] = []  # host:pid of each worker, for run.log and the manifest
         self.actors: list[Any] = []
         self.load: list[int] = []
+        self.lost: set[int] = set()
 
     @property
     def capacity(self) -> int:
@@ -151,13 +153,18 @@ class RayPool:
 
     async def __aenter__(self) -> RayPool:
         connect(self.config.ray)
-        workers = self.config.ray_workers or self._default_workers()
+        resources = ray.cluster_resources()
+        if self.config.ray_gpus_per_worker > resources.get("GPU", 0):
+            ray.shutdown()
+            raise RunError(f"--ray-gpus-per-worker {self.config.ray_gpus_per_worker:g}: the cluster has "
+                           f"{resources.get('GPU', 0):g} GPUs")
+        workers = self.config.ray_workers or self._default_workers(resources)
         actor_class = ray.remote(ProblemWorker).options(
             num_cpus=1,
             num_gpus=self.config.ray_gpus_per_worker,
             max_concurrency=self.config.concurrency + 2,  # + preflight and shutdown
-            max_restarts=WORKER_RESTARTS,
-            max_task_retries=WORKER_RESTARTS,
+            max_restarts=-1,
+            max_task_retries=TASK_RESENDS,
         )
         self.actors = [actor_class.remote(self.job) for _ in range(workers)]
         self.load = [0] * workers
@@ -167,19 +174,22 @@ class RayPool:
             await self.__aexit__()
             raise RunError(
                 f"--ray: {workers} workers did not start within {WORKER_START_TIMEOUT_S:.0f}s "
-                f"(the cluster has {ray.cluster_resources().get('CPU', 0):g} CPUs; lower --ray-workers)"
+                f"(the cluster has {resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} GPUs; "
+                "lower --ray-workers)"
             ) from None
         except RayError as error:
             await self.__aexit__()
             raise RunError(f"--ray: a worker failed to start: {_last_line(error)}") from None
-        self.places: list[str] = places
+        self.places = places
         return self
 
-    def _default_workers(self) -> int:
-        # One per CPU, or per GPU share when workers reserve GPUs (an hf/ model per GPU).
-        resources = ray.cluster_resources()
+    def _default_workers(self, resources: dict[str, float]) -> int:
+        # One per CPU; per GPU share when workers reserve GPUs; for in-process hf/ models one per GPU (or a single
+        # one without GPUs), since every worker loads its own copy of the weights.
         if self.config.ray_gpus_per_worker:
             return max(1, int(resources.get("GPU", 0) / self.config.ray_gpus_per_worker))
+        if any(client.model.startswith("hf/") for client in self.clients.values()):
+            return max(1, int(resources.get("GPU", 0)))
         return max(1, int(resources.get("CPU", 1)))
 
     async def __aexit__(self, *exc: object) -> None:
@@ -193,17 +203,26 @@ class RayPool:
         ray.shutdown()
 
     async def preflight(self) -> None:
-        note = await self.actors[0].preflight.remote()
+        try:
+            note = await self.actors[0].preflight.remote()
+        except RayError as error:
+            raise RunError(f"--ray: the preflight worker was lost: {_last_line(error)}") from None
         if note:
             raise RunError(f"{note} (checked from a Ray worker)")
 
     async def solve(self, problem: Problem) -> Row:
-        index = min(range(len(self.actors)), key=self.load.__getitem__)
+        live = [index for index in range(len(self.actors)) if index not in self.lost]
+        if not live:
+            raise RuntimeError("every Ray worker is lost; rerun to retry this problem")
+        index = min(live, key=self.load.__getitem__)
         self.load[index] += 1
         try:
             outcome: Outcome = await self.actors[index].solve.remote(problem)
-        except RayError as error:
+        except ActorDiedError as error:
+            self.lost.add(index)  # Ray gave up restarting it: send no more problems there
             raise RuntimeError(f"Ray worker {index} was lost: {_last_line(error)}") from None
+        except RayError as error:
+            raise RuntimeError(f"Ray worker {index} failed on this problem: {_last_line(error)}") from None
         finally:
             self.load[index] -= 1
         for role, usage_by_subrole in outcome.usage.items():

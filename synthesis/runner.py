@@ -263,7 +263,13 @@ class Run:
 
     # -- files ---------------------------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
-        return {"attempt": self.attempt, "run": dataclasses.asdict(self.config), self.attempt: dataclasses.asdict(self.attempt_config)}
+        config = {"attempt": self.attempt, "run": dataclasses.asdict(self.config),
+                  self.attempt: dataclasses.asdict(self.attempt_config)}
+        routed = [client for client in self.clients.values() if client.routed()]
+        if routed:
+            # The router file may change between resumptions (more servers), the models behind each name may not.
+            config["router_models"] = routed[0].config.router.served_models()
+        return config
 
     def _check_or_write_config(self) -> None:
         path = self.out / "config.yaml"

@@ -45,13 +45,22 @@ def process_state() -> Any:
 
 
 def save_final(trainer: Any, tokenizer: Any, out: Path, lora: bool) -> Path:
-    """A full model in OUT/final (LoRA merged), loadable as `hf/OUT/final`; written by the main process only."""
+    """A full model in OUT/final (LoRA merged), loadable as `hf/OUT/final`.
+
+    Every process calls this: `trainer.save_model` gathers weights sharded by DeepSpeed ZeRO-3 or FSDP (a plain
+    `save_pretrained` of one process's shard would write empty tensors), and only the main process writes."""
     final = out / "final"
-    trainer.accelerator.wait_for_everyone()
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    model = model.merge_and_unload() if lora else model
+    if not lora:
+        trainer.save_model(str(final))
+    else:
+        adapter = out / "adapter"
+        trainer.save_model(str(adapter))
+        if trainer.accelerator.is_main_process:
+            from peft import AutoPeftModelForCausalLM
+
+            # Merge from the saved adapter, on whole weights, whatever the training sharded.
+            AutoPeftModelForCausalLM.from_pretrained(adapter).merge_and_unload().save_pretrained(final)
     if trainer.accelerator.is_main_process:
-        model.save_pretrained(final)
         tokenizer.save_pretrained(final)
     trainer.accelerator.wait_for_everyone()
     return final

@@ -26,7 +26,7 @@ from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
 from synthesis.cli import client_settings, console_for_errors, guarded
-from synthesis.runner import Job, Run, RunConfig, run_job
+from synthesis.runner import Job, Run, RunConfig, RunError, run_job
 from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs, sample_problem
@@ -116,6 +116,10 @@ def _dpo(argv: list[str] | None, console) -> int:
         return 0
     state = process_state()
     rows_file = out / "dataset" / "data.jsonl"
+    if state.num_processes > 1 and run.has_work(problems):
+        # Every process checks, so all stop together: sampling behind a barrier would idle the GPUs and time out.
+        raise RunError(f"{out / 'samples'}: some problems have no samples yet; under a multi-process launch, "
+                       "sample first in one process (the same command with --sample-only), then launch")
     if state.is_main_process:  # under accelerate launch the other processes wait for the pairs, then all train
         stats = _sample_and_pair(run, problems, job, run_config, sampling, args, console)
     state.wait_for_everyone()

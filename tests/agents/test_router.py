@@ -59,7 +59,8 @@ def test_a_bad_file_is_one_line_naming_the_file(tmp_path, text, expected):
     assert str(path) in str(caught.value) and expected in str(caught.value) and "\n" not in str(caught.value)
 
 
-async def test_an_unknown_router_setting_names_the_file(tmp_path):
+async def test_an_unknown_router_setting_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROUTER_TEST_KEY", "sk-x")
     spec = load_router_config(_config(tmp_path / "r.yaml", ["http://127.0.0.1:9/v1"], no_such_setting=1))
     with pytest.raises(RouterConfigError, match=r"r\.yaml: router_settings: .*no_such_setting"):
         router_for(spec)
@@ -80,6 +81,21 @@ async def test_calls_spread_over_both_servers_and_fail_over_when_one_stops(tmp_p
     assert [c.text for c in after] == ["B"] * 8
 
 
+async def test_a_missing_environment_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("ROUTER_TEST_KEY", raising=False)
+    spec = load_router_config(_config(tmp_path / "r.yaml", ["http://127.0.0.1:9/v1"]))
+    with pytest.raises(RouterConfigError, match=r"os.environ/ROUTER_TEST_KEY: environment variable ROUTER_TEST_KEY is not set"):
+        router_for(spec)
+
+
+def test_an_authorization_header_must_be_a_reference(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump({"model_list": [{"model_name": "a", "litellm_params": {
+        "model": "openai/x", "extra_headers": {"Authorization": "Bearer sk-inline"}}}]}))
+    with pytest.raises(RouterConfigError, match=r"extra_headers\.Authorization: write an environment reference"):
+        load_router_config(path)
+
+
 def test_a_run_through_the_router_records_servers_but_never_the_key(tmp_path, stub_server):
     secret = "sk-this-must-never-be-written"
     problems = tmp_path / "problems.jsonl"
@@ -98,6 +114,13 @@ def test_a_run_through_the_router_records_servers_but_never_the_key(tmp_path, st
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+    # Resuming with another model behind the same name would mix models in one run: refused in one line.
+    _config(config, [server.api_base], name="stub", model="hosted_vllm/another-model")
+    again = subprocess.run(
+        [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(tmp_path / "run"),
+         "--policy-model", "stub", "--critic-model", "stub", "--router-config", str(config), "--max-turns", "1"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "ROUTER_TEST_KEY": secret})
+    assert again.returncode == 2 and "router_models.stub" in again.stderr, again.stderr[-2000:]
 
 
 @pytest.mark.slow

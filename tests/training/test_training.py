@@ -172,3 +172,21 @@ def test_two_processes_train_as_one_data_parallel_group(tmp_path):
     assert summary["processes"] == 2 and summary["global_step"] == 2
     assert (result.stdout + result.stderr).count('"global_step"') == 1, "only the main process reports"
     assert (out / "final" / "model.safetensors").is_file() and len((out / "dataset" / "data.jsonl").read_text().splitlines()) == 6
+
+
+@pytest.mark.slow
+def test_lora_training_saves_a_merged_full_model(tmp_path):
+    from safetensors.torch import load_file
+
+    from agents.local_models import resolve
+
+    out = tmp_path / "lora"
+    result = _train("--data", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--target", "solution", "--out", str(out),
+                    "--max-steps", "1", "--lora", "--save-steps", "0", "--max-length", "128", "--batch-size", "1",
+                    "--learning-rate", "1e-3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    before = load_file(str(Path(resolve("embedded/smollm2-135m")) / "model.safetensors"))
+    after = load_file(str(out / "final" / "model.safetensors"))
+    assert set(after) == set(before), "merged: the base model's tensors, no adapter tensors"
+    assert any(not before[name].equal(after[name]) for name in before), "the adapter's update is merged in"
+    assert (out / "adapter" / "adapter_config.json").is_file()
