@@ -192,3 +192,27 @@ def test_the_ablation_passes_the_scaling_flags_to_every_attempt(tmp_path):
     assert set(plan) == set(ATTEMPTS)
     for argv in plan.values():
         assert argv[-4:] == ["--router-config", "fleet.yaml", "--ray", "auto"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_ray_keeps_finished_problems_and_the_rerun_completes(tmp_path, ray_cluster, stub_server):
+    address, env = ray_cluster
+    problems = _problems(tmp_path / "problems.jsonl", 10)
+    with stub_server([(200, chat_completion_body("1. \\boxed{0}"))], delay=0.5) as server:
+        command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(tmp_path / "run"),
+                   "--max-turns", "1", "--policy-model", "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub",
+                   "--policy-api-base", server.api_base, "--critic-api-base", server.api_base, "--ray", address,
+                   "--concurrency", "1"]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        records = tmp_path / "run" / "records.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (records.exists() and records.read_text().count("\n") >= 2):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 130 and "rerun the same command to resume" in stderr, stderr[-2000:]
+        assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "interrupted"
+        assert records.read_text().count("\n") < 10
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert sorted(_ids(tmp_path / "run")) == sorted(f"q{i}" for i in range(10))
