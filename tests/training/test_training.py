@@ -190,3 +190,26 @@ def test_lora_training_saves_a_merged_full_model(tmp_path):
     assert set(after) == set(before), "merged: the base model's tensors, no adapter tensors"
     assert any(not before[name].equal(after[name]) for name in before), "the adapter's update is merged in"
     assert (out / "adapter" / "adapter_config.json").is_file()
+
+
+@pytest.mark.slow
+def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_base):
+    # Under a multi-process launch DPO never samples behind a barrier: it asks for --sample-only first.
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
+    common = ["-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--limit", "2",
+              "--samples", "4", "--pairs", "1", "--gold-fallback", "--sample-max-tokens", "32", "--max-steps", "1",
+              "--batch-size", "1", "--max-length", "192", "--save-steps", "0", "--out", str(tmp_path / "dpo")]
+    launch = [str(torchrun), "--nproc_per_node", "2", *common]
+    refused = subprocess.run(launch, capture_output=True, text=True, timeout=600, env=env)
+    assert refused.returncode != 0 and "sample first in one process" in refused.stderr, refused.stderr[-2000:]
+    sampled = subprocess.run([sys.executable, *common, "--sample-only"], capture_output=True, text=True, timeout=600,
+                             env=env)
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    assert len((tmp_path / "dpo" / "dataset" / "data.jsonl").read_text().splitlines()) == 2
+    assert not (tmp_path / "dpo" / "final").exists()
+    trained = subprocess.run(launch, capture_output=True, text=True, timeout=600, env=env)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    summary = json.loads((tmp_path / "dpo" / "training_summary.json").read_text())
+    assert summary["global_step"] == 1 and summary["pairs"]["pairs"] == 2
+    assert (tmp_path / "dpo" / "final" / "model.safetensors").is_file()
