@@ -238,10 +238,9 @@ def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None)
             answers = answers if answers is not None else _gold_answers()
             items, skipped = _with_gold_answers(items, answers)
         dataset_config = dataclasses.replace(run_config, problems=name, out=str(out / Path(name).stem))
-        estimate = (lambda n: n * 8 * config.rollouts) if config.scorer == "rollout" else (lambda n: n * 8)
         # Each dataset's run records only its own name, so adding a dataset to --data later resumes the others.
         run = Run("reward_models", dataset_config, dataclasses.replace(config, data=name), job.make_clients(), {},
-                  estimate)
+                  lambda n: n)
         if run_config.dry_run:
             results[name] = {"items": len(items), "skipped_no_gold_answer": skipped}
             continue

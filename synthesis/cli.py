@@ -86,7 +86,7 @@ def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_c
     return report_summary(summary, console)
 
 
-def report_summary(summary: RunSummary, console: Console, what: str = "records") -> int:
+def report_summary(summary: RunSummary, console: Console) -> int:
     """The last lines of every run command; exit 1 when some problems failed (they run again on a rerun)."""
     if summary.status == "nothing_to_do":
         console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}")
@@ -94,7 +94,7 @@ def report_summary(summary: RunSummary, console: Console, what: str = "records")
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
     console.print(
-        f"{summary.status}: {summary.done} new {what}, {summary.failed} failed, {summary.skipped} already done "
+        f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already done "
         f"-> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost})"
     )
     return 0 if summary.failed == 0 else 1

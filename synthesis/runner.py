@@ -28,6 +28,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
+from agents.router import RouterSpec
 from protocols.problems import ProblemSetError, load
 from protocols.types import Problem, Usage
 
@@ -265,10 +266,10 @@ class Run:
     def _config_dict(self) -> dict[str, Any]:
         config = {"attempt": self.attempt, "run": dataclasses.asdict(self.config),
                   self.attempt: dataclasses.asdict(self.attempt_config)}
-        routed = [client for client in self.clients.values() if client.routed()]
-        if routed:
+        router = _router_of(self.clients)
+        if router is not None:
             # The router file may change between resumptions (more servers), the models behind each name may not.
-            config["router_models"] = routed[0].config.router.served_models()
+            config["router_models"] = router.served_models()
         return config
 
     def _check_or_write_config(self) -> None:
@@ -294,7 +295,7 @@ class Run:
             "git_sha": _git_sha(),
             "versions": _versions(),
             "models": {role: client.model for role, client in self.clients.items()},
-            "router": _router_description(self.clients),
+            "router": router.describe() if (router := _router_of(self.clients)) else None,
             "ray": {"address": self.config.ray, "workers": self.ray_workers} if self.config.ray else None,
             "prompt_hashes": self.prompt_hashes,
             "seed": self.config.seed,
@@ -420,10 +421,9 @@ class Run:
         return summary
 
 
-def _router_description(clients: dict[str, LLMClient]) -> dict[str, Any] | None:
+def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
     # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
-    routed = [client for client in clients.values() if client.routed()]
-    return routed[0].config.router.describe() if routed else None
+    return next((client.config.router for client in clients.values() if client.routed()), None)
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
