@@ -323,9 +323,6 @@ class Run:
         except ProblemSetError as error:
             raise RunError(str(error)) from None
 
-    async def preflight(self) -> None:
-        await preflight(self.clients)
-
     def has_work(self, problems: list[Problem]) -> bool:
         """Whether some problem lacks a record (a read-only look; `execute` decides under the lock)."""
         path = self.out / "records.jsonl"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from protocols.types import Problem, Record
-from synthesis.runner import RecordLog, Run, RunConfig, RunError
+from synthesis.runner import RecordLog, Run, RunConfig, RunError, preflight
 from tests.fakes import ScriptedLLM
 
 
@@ -93,9 +93,8 @@ async def test_preflight_names_the_unreachable_model(tmp_path):
     from agents.llm import LLMClient
 
     dead = LLMClient(model="openai/nothing", api_base="http://127.0.0.1:9/v1", timeout=2, max_retries=0)
-    run = Run("debate", RunConfig(out=str(tmp_path / "run")), RunConfig(), {"critic": dead}, {}, lambda n: n)
     with pytest.raises(RunError, match="critic model 'openai/nothing' is not reachable"):
-        await run.preflight()
+        await preflight({"critic": dead})
 
 
 @pytest.mark.slow
