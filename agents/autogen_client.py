@@ -29,7 +29,9 @@ from agents.llm import LLMClient
 
 # Rough characters per token, used only for autogen's count/remaining estimates (never for budgets).
 _CHARS_PER_TOKEN = 4
-_FINISH = {"stop": "stop", "length": "length", None: "unknown"}
+# litellm's finish reasons in autogen's vocabulary; anything else (or none) is "unknown".
+_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "function_calls",
+           "function_call": "function_calls"}
 
 
 def _to_openai(message: LLMMessage) -> dict[str, str]:

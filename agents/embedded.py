@@ -195,12 +195,18 @@ def ensure_server(model: str) -> str:
         return server.api_base
 
 
-def stop_all() -> None:
-    """Stop every embedded server this process started."""
+def running() -> frozenset[str]:
+    """The embedded models this process serves now."""
     with _servers_lock:
-        for server in _servers.values():
-            server.stop()
-        _servers.clear()
+        return frozenset(_servers)
+
+
+def stop_all(keep: frozenset[str] = frozenset()) -> None:
+    """Stop every embedded server this process started, except those named in `keep` (servers that were already
+    running when an in-process command began, such as a test session's shared one)."""
+    with _servers_lock:
+        for name in [name for name in _servers if name not in keep]:
+            _servers.pop(name).stop()
 
 
 def litellm_route(model: str) -> tuple[str, str, str]:

@@ -11,14 +11,14 @@ Generation runs in a worker thread, one request at a time per model (a CPU model
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any
 
-import litellm
-from litellm.llms.custom_llm import CustomLLM, CustomLLMError
+from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import Choices, Message, ModelResponse, Usage
+
+from agents.providers import LocalProvider, install
 
 PROVIDER = "hf"
 
@@ -71,8 +71,10 @@ class _LoadedModel:
         return results, prompt_length * n, completion_tokens
 
 
-class TransformersLLM(CustomLLM):
+class TransformersLLM(LocalProvider):
     """litellm custom provider `hf`: `hf/<folder or hub id>`."""
+
+    threaded = True  # generation blocks for seconds
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,7 +90,7 @@ class TransformersLLM(CustomLLM):
                     raise CustomLLMError(status_code=404, message=f"hf/{path}: cannot load ({error})") from error
             return self._models[path]
 
-    def _respond(self, model: str, messages: list, model_response: ModelResponse, optional_params: dict) -> ModelResponse:
+    def respond(self, model: str, messages: list, model_response: ModelResponse, optional_params: dict) -> ModelResponse:
         path = model.removeprefix(f"{PROVIDER}/")
         loaded = self._model(path)
         started = time.perf_counter()
@@ -103,14 +105,6 @@ class TransformersLLM(CustomLLM):
         model_response._response_ms = (time.perf_counter() - started) * 1000
         return model_response
 
-    def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose, encoding,
-                   api_key, logging_obj, optional_params, *args, **kwargs) -> ModelResponse:
-        return self._respond(model, messages, model_response, optional_params)
-
-    async def acompletion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose,
-                          encoding, api_key, logging_obj, optional_params, *args, **kwargs) -> ModelResponse:
-        return await asyncio.to_thread(self._respond, model, messages, model_response, optional_params)
-
 
 _handler: TransformersLLM | None = None
 
@@ -121,8 +115,4 @@ def register() -> None:
     if _handler is not None:
         return
     _handler = TransformersLLM()
-    litellm.custom_provider_map = [
-        *[item for item in litellm.custom_provider_map if item["provider"] != PROVIDER],
-        {"provider": PROVIDER, "custom_handler": _handler},
-    ]
-    litellm.utils.custom_llm_setup()
+    install(PROVIDER, _handler)

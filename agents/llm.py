@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import argparse
 import asyncio
 import copy
+import hashlib
 import sys
 import time
 import weakref
@@ -60,6 +61,16 @@ _TRANSIENT = (
     litellm.BadGatewayError,
     LLMTimeoutError,
 )
+
+
+def derive_seed(*parts: object) -> int:
+    """A sampling seed from the run seed and what makes a call distinct (problem, turn, ...), stable across runs.
+
+    One seed reused on every turn makes a seeded server or the replay cache answer a repeated prompt with the
+    same text, so a policy told to revise a step would write the same step again until the turn limit.
+    """
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def is_transient(error: BaseException) -> bool:
@@ -164,12 +175,18 @@ class LLMClient:
         config = config or LLMConfig()
         self.config = LLMConfig(**{**config.__dict__, **overrides}) if overrides else config
         self.usage: dict[str, Usage] = defaultdict(Usage)
-        self._cache = CompletionCache(self.config.cache_dir) if self.config.cache_dir else None
+        # The oracle is free, instant and deterministic: replaying it from disk would only cost time.
+        replayable = self.config.cache_dir and not self.config.model.startswith("oracle/")
+        self._cache = CompletionCache(self.config.cache_dir) if replayable else None
         self._parent: LLMClient | None = None
+        from agents.reply_guard import ReplyGuard  # here, not on top: agents.reply_guard imports LLMError from us
+
+        # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
+        self.reply_guard = ReplyGuard()
 
     def scoped(self) -> LLMClient:
-        """A client for one problem: its own usage totals, also added to this client's; same cache and limits."""
-        child = copy.copy(self)  # shares config and cache
+        """A client for one problem: its own usage totals, also added to this client's; same cache, limits, guard."""
+        child = copy.copy(self)  # shares config, cache and reply guard
         child.usage = defaultdict(Usage)
         child._parent = self
         return child
@@ -197,6 +214,10 @@ class LLMClient:
             from agents import hf_backend  # transformers loads only for hf/ models
 
             hf_backend.register()
+        if self.config.model.startswith("oracle/"):
+            from agents import oracle  # the rehearsal backend: answers from reference solutions
+
+            oracle.register()
         route: dict[str, Any] = {"model": self.config.model}
         if self.config.api_base:
             route["api_base"] = self.config.api_base
@@ -323,6 +344,8 @@ class LLMClient:
 
 
 def _cost_of(response: Any) -> float | None:
+    if str(getattr(response, "model", "")).startswith("oracle/"):
+        return 0.0  # the rehearsal backend is free; litellm has no price for it
     try:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:  # noqa: BLE001 - litellm raises for models it has no price for: cost unknown

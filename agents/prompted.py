@@ -32,11 +32,16 @@ class PromptedAgent(BaseChatAgent):
         if not messages:
             raise ValueError(f"{self.name}: on_messages needs at least one message")
         prompt = messages[-1].to_model_text()
+        # The driver may set this call's sampling seed in the message metadata (autogen metadata is str -> str).
+        seed = messages[-1].metadata.get("seed") if isinstance(messages[-1], TextMessage) else None
         result = await self.model_client.create(
             [SystemMessage(content=self.system_prompt), UserMessage(content=prompt, source=messages[-1].source)],
+            extra_create_args={"seed": int(seed)} if seed is not None else {},
             cancellation_token=cancellation_token,
         )
-        reply = TextMessage(source=self.name, content=str(result.content), models_usage=result.usage)
+        # The driver records why the model stopped ("length" = cut off), so it travels in the reply's metadata.
+        reply = TextMessage(source=self.name, content=str(result.content), models_usage=result.usage,
+                            metadata={"finish_reason": result.finish_reason})
         return Response(chat_message=reply)
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:

@@ -1,7 +1,8 @@
 """Step scorers (process rewards), one interface, swappable by flag: `llm-judge`, `rollout`, `hf-prm`.
 
 A scorer rates the newest step of a partial solution: `value` in [0, 1] (higher is better), `correct` when the
-scorer gives a binary judgement, and a `reason` kept on the tree node.
+scorer gives a binary judgement, a `reason` (a judge's explanation, asked for in the solver's own voice) and a
+`note` (scorer bookkeeping such as "3/4 rollouts reached the gold answer", for the viewer, never for a long thought).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agents.llm import LLMClient
+from agents.reasoning import DEFAULT_REASONING_TOKENS, completion_budget
 from prompts import render
 from protocols.answers import aequivalent, extract_answer
 from protocols.types import Problem
@@ -27,6 +29,7 @@ class StepScore:
     value: float
     correct: bool | None = None
     reason: str = ""
+    note: str = ""
 
 
 class StepScorer(Protocol):
@@ -66,15 +69,21 @@ class LLMJudgeScorer:
 
     binary = True
 
-    def __init__(self, llm: LLMClient, max_tokens: int = 256):
+    def __init__(self, llm: LLMClient, max_tokens: int = 256, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+                 reply_guard: str = "off"):
         self.llm = llm
-        self.max_tokens = max_tokens
+        # A reasoning judge (o1-mini) thinks inside its cap: 256 tokens alone come back empty, finish_reason "length".
+        self.max_tokens = completion_budget(llm.model, max_tokens, reasoning_tokens)
+        self.reply_guard = reply_guard
 
     async def score(self, problem: Problem, steps: list[str]) -> StepScore:
         prompt = render("tree_search/judge", question=problem.question, steps=steps[:-1], step=steps[-1], index=len(steps))
         completion = await self.llm.complete([{"role": "user", "content": prompt}], temperature=0.0,
                                              max_tokens=self.max_tokens, role="judge")
         correct, reason = parse_judgement(completion.text)
+        finish = completion.finish_reasons[0] if completion.finish_reasons else None
+        self.llm.reply_guard.observe("judge", self.llm.model, completion.text, finish, correct is not None,
+                                     mode=self.reply_guard)
         # An undecided judge scores in the middle, so beams prefer clear positives but keep it over clear negatives.
         return StepScore(value={True: 1.0, False: 0.0, None: 0.5}[correct], correct=correct, reason=reason)
 
@@ -99,7 +108,7 @@ class RolloutScorer:
         answers = [extract_answer(text) for text in completion.texts]
         hits = await asyncio.gather(*(aequivalent(problem.answer, answer) for answer in answers))
         value = sum(hits) / len(hits)
-        return StepScore(value=value, reason=f"{sum(hits)}/{len(hits)} rollouts reached the gold answer")
+        return StepScore(value=value, note=f"{sum(hits)}/{len(hits)} rollouts reached the gold answer")
 
 
 class HFPRMScorer:
@@ -137,7 +146,7 @@ class HFPRMScorer:
 
     async def score(self, problem: Problem, steps: list[str]) -> StepScore:
         value = await asyncio.to_thread(self._score_sync, problem, steps)
-        return StepScore(value=value, reason=f"P(good) = {value:.3f}")
+        return StepScore(value=value, note=f"P(good) = {value:.3f}")
 
 
 @functools.lru_cache(maxsize=2)
@@ -149,10 +158,11 @@ def _load_prm(model: str, device: str) -> tuple[Any, Any, threading.Lock]:
 
 
 def make_scorer(name: str, *, judge: LLMClient | None = None, policy: LLMClient | None = None,
-                hf_model: str | None = None, rollouts: int = 4) -> StepScorer:
+                hf_model: str | None = None, rollouts: int = 4, reasoning_tokens: int = DEFAULT_REASONING_TOKENS,
+                reply_guard: str = "off") -> StepScorer:
     """The scorer a `--scorer` flag names."""
     if name == "llm-judge":
-        return LLMJudgeScorer(judge)
+        return LLMJudgeScorer(judge, reasoning_tokens=reasoning_tokens, reply_guard=reply_guard)
     if name == "rollout":
         return RolloutScorer(policy, rollouts=rollouts)
     if name == "hf-prm":

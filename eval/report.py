@@ -5,7 +5,8 @@
 
 Arguments are run directories (records.jsonl), ablation parents (their child runs are used) or accuracy runs
 (accuracy.json). Per attempt: share of problems with a correct long thought, tokens per long thought, reflection
-keywords per 1k tokens, backtracks per long thought, cost and tokens per correct long thought. Accuracy runs
+keywords per 1k tokens, backtracks per long thought, cost and tokens per correct long thought, and the rewrite
+fallback (drafts used as the long thought because their rewrite was unfaithful, m/n and rate). Accuracy runs
 become the report's model table (shortcut vs journey vs DPO when their names say so).
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
 from protocols.types import Record, Usage
+from synthesis.rewrite import fallback_stats, format_fallbacks
 
 REFLECTION_WORDS = ("wait", "alternatively", "let me", "consider")
 PLOTS = {
@@ -77,7 +79,10 @@ def attempt_table(runs: list[Path]) -> dict[str, dict[str, Any]]:
             "cost": None if usage.cost is None else round(usage.cost, 6),
             "cost_per_correct": (None if usage.cost is None or not correct else round(usage.cost / len(correct), 6)),
             "stop_reasons": dict(sorted(_count(r.stop_reason for r in records).items())),
+            # Drafts used as the long thought because the rewrite was unfaithful; None without rewrites.
+            "rewrites": fallback_stats(record.meta for record in records),
         }
+        table[attempt]["rewrite_fallback"] = format_fallbacks(table[attempt]["rewrites"])
     return table
 
 
@@ -136,7 +141,7 @@ def write_report(paths: list[Path], out: Path) -> Path:
     if table:
         measures = ["problems", "long_thoughts", "correct", "correct_share", "tokens_per_thought",
                     "reflection_words_per_1k", "backtracks_per_thought", "tokens_spent", "tokens_per_correct", "cost",
-                    "cost_per_correct"]
+                    "cost_per_correct", "rewrite_fallback"]
         lines += ["## Attempts", "", "| measure | " + " | ".join(table) + " |", "|---|" + "---|" * len(table)]
         lines += [f"| {measure.replace('_', ' ')} | " + " | ".join(_fmt(table[a][measure]) for a in table) + " |"
                   for measure in measures]

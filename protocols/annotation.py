@@ -7,7 +7,7 @@
     So 24x^2 - 16x - 8 = 0, x = 1 or x = -1/3.
     ## reflection
     Squaring can add roots; I should check both.
-    ## correction to 1
+    ## correction to 2
     Check x = -1/3: |5(-1/3)-1| = 8/3 and -1/3+3 = 8/3. Both work.
     ## note
     The largest of the roots is asked for.
@@ -15,8 +15,9 @@
     \\boxed{1}
 
 Every non-empty line under `## attempt` or `## correction` is one step. `## attempt` starts over from the
-problem (the previous attempt becomes an abandoned branch); `## correction` backtracks (by default undoing the
-last step, or `## correction to N` returning to step N) and continues from there; `## reflection` is a pause
+problem (the previous attempt becomes an abandoned branch); `## correction` backtracks: by default the last step
+was wrong; `## correction to N` says step N was the first wrong step (as a critic's "backtrack to N" does), so the
+lines below replace steps N, N+1, ... and `to 1` starts over; `## reflection` is a pause
 that hangs a reflection on the last step; `## note` attaches common sense to the last step; `## final` holds the
 final answer. Lines starting with `>` are the template's explanations and are ignored.
 """
@@ -158,14 +159,14 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
             frontier = 0  # a new attempt starts over; the previous one stays as an abandoned branch
         elif block.marker == "correction":
             steps = path_steps(frontier)
-            if block.target is not None and 0 <= block.target <= len(steps):
-                frontier = steps[block.target - 1].id if block.target else 0
-            elif steps:
-                frontier = steps[-1].parent  # undo the last step
+            # "correction to N": step N is the first wrong one (a critic's "backtrack to N"); default: the last step.
+            first_wrong = block.target if block.target is not None and 1 <= block.target <= len(steps) else len(steps)
+            for wrong in steps[first_wrong - 1:]:
+                wrong.correct = False
+            if steps:
+                steps[-1].action = Action.BACKTRACK
+                frontier = steps[first_wrong - 1].parent
         if block.marker in ("attempt", "correction"):
-            if last is not None and block.marker == "correction":
-                last.correct = False
-                last.action = Action.BACKTRACK
             for _, text in block.lines:
                 index = len(path_steps(frontier)) + 1
                 last = tree.add(frontier, step=Step(index=index, text=text))
@@ -187,8 +188,7 @@ def render_draft(annotation: Annotation) -> str:
     """The annotation as plain first-person text, in the order it was written (what the expansion starts from)."""
     openers = {"attempt": "Let me try this.", "correction": "That was wrong; let me correct it.",
                "reflection": "Wait.", "note": "Note:", "final": "So the final answer is:"}
-    paragraphs = []
-    for block in annotation.blocks:
-        target = f" Going back to step {block.target}." if block.target is not None else ""
-        paragraphs.append(f"{openers[block.marker]}{target}\n{block.text}")
+    # No step numbers in the openers: an expansion need not repeat them, and a number the draft states is one a
+    # faithfulness check must find again (the tree keeps which step a correction redoes).
+    paragraphs = [f"{openers[block.marker]}\n{block.text}" for block in annotation.blocks]
     return "\n\n".join(paragraphs)

@@ -2,7 +2,9 @@
 
 It owns the `ThoughtTree` of one episode and says what each action does to it:
 - continue: the judged step joins the current path (the frontier moves onto it);
-- backtrack to step k: the frontier moves back to step k of the current path; the abandoned branch stays;
+- backtrack to N: step N is the first wrong step. The path is cut back to step N-1 (N = 1 starts over) and the
+  next proposal is a new step N; steps N.. stay in the tree as the abandoned branch. Without a usable N (none,
+  0, or past the judged step) the judged step itself is the wrong one;
 - reflect: a reflection node is hung under the judged step, the frontier stays, and a revision is asked for,
   so the revised step becomes a sibling of the one it replaces;
 - terminate: the episode ends.
@@ -72,7 +74,8 @@ class LoopState:
         return len(self.path_steps()) + 1
 
     def add_step(
-        self, text: str, *, answer: str | None = None, correct: bool | None = None, tokens: int = 0, role: str = "policy"
+        self, text: str, *, answer: str | None = None, correct: bool | None = None, tokens: int = 0, role: str = "policy",
+        finish_reason: str | None = None,
     ) -> ThoughtNode:
         """Record the policy's next step under the frontier; it waits for a verdict."""
         if self.done:
@@ -88,11 +91,13 @@ class LoopState:
         )
         self.pending_step = node.id
         self.policy_turns += 1
-        self.turns.append(Turn(role=role, content=text, node_id=node.id, completion_tokens=tokens))
+        self.turns.append(Turn(role=role, content=text, node_id=node.id, completion_tokens=tokens,
+                               finish_reason=finish_reason))
         self.feedback = None
         return node
 
-    def apply(self, verdict: Verdict, *, role: str = "critic", content: str | None = None, tokens: int = 0) -> Action:
+    def apply(self, verdict: Verdict, *, role: str = "critic", content: str | None = None, tokens: int = 0,
+              finish_reason: str | None = None) -> Action:
         """Apply a verdict on the pending step; returns the action actually taken."""
         if self.pending_step is None:
             raise RuntimeError("no step is waiting for a verdict")
@@ -105,7 +110,7 @@ class LoopState:
         step.action = action
         self.turns.append(
             Turn(role=role, content=content if content is not None else verdict.raw, action=action,
-                 node_id=step.id, completion_tokens=tokens)
+                 node_id=step.id, completion_tokens=tokens, finish_reason=finish_reason)
         )
         if action is Action.CONTINUE:
             self.frontier = step.id
@@ -133,13 +138,12 @@ class LoopState:
 
     def _backtrack(self, step: ThoughtNode, target: int | None) -> None:
         self.backtracks += 1
-        step.correct = False if step.correct is None else step.correct
-        path = self.tree.path(step.parent)  # root .. the step's parent, all on the current line
-        steps_on_path = [node for node in path if node.kind in ("step", "answer")]
-        if target is None or not 0 <= target <= len(steps_on_path):
-            self.frontier = step.parent  # undo just the judged step
-        else:
-            self.frontier = steps_on_path[target - 1].id if target else 0
+        line = [node for node in self.tree.path(step.id) if node.kind in ("step", "answer")]  # steps 1..judged
+        first_wrong = line[target - 1] if target is not None and 1 <= target <= len(line) else step
+        # Everything from the first wrong step on is off the path: it must never reach a shortcut as correct.
+        for node in line[line.index(first_wrong):]:
+            node.correct = False if node.correct is None else node.correct
+        self.frontier = first_wrong.parent
 
     def _check_limits(self) -> None:
         if self.done:

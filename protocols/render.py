@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prompts import render
 from protocols.types import Action, ThoughtNode, ThoughtTree, Turn
+from protocols.voice import first_person
 
 
 def _sentence(text: str) -> str:
@@ -42,13 +43,14 @@ def shortcut(tree: ThoughtTree, final: ThoughtNode | None) -> str | None:
 
 
 def _backtrack_target(tree: ThoughtTree, judged: ThoughtNode, turns: list[Turn], position: int) -> int:
-    """The step index the next policy step continues from (0 = start over)."""
+    """The step the next proposal redoes: backtrack to N means step N was the first wrong one (1 = start over)."""
     for later in turns[position + 1 :]:
         if later.node_id is not None and later.role != "critic" and later.action is None:
             node = tree.nodes[later.node_id]
-            return node.step.index - 1 if node.step else 0
+            return node.step.index if node.step else 1
     verdict = judged.verdict
-    return verdict.backtrack_to if verdict and verdict.backtrack_to is not None else max(judged.step.index - 1, 0)
+    target = verdict.backtrack_to if verdict else None
+    return target if target is not None and 1 <= target <= judged.step.index else judged.step.index
 
 
 def long_thought(tree: ThoughtTree, turns: list[Turn], final_answer: str | None = None) -> str:
@@ -67,7 +69,8 @@ def long_thought(tree: ThoughtTree, turns: list[Turn], final_answer: str | None 
             paragraphs.append(line)
             after_backtrack = False
             continue
-        reason = _sentence(node.verdict.reason if node is not None and node.verdict else "")
+        # Critics often answer as a grader ("The student ..."); a long thought is the solver's own voice.
+        reason = _sentence(first_person(node.verdict.reason) if node is not None and node.verdict else "")
         if node is not None and node.kind == "answer" and node.correct is False and turn.action is Action.REFLECT:
             paragraphs.append(render("render/negative_signal", answer=node.answer))
             if reason:

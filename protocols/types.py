@@ -133,6 +133,7 @@ class Turn(_Strict):
     node_id: int | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    finish_reason: str | None = Field(default=None, description="why the model stopped: stop, length, ...; None if unknown")
 
 
 class Usage(_Strict):

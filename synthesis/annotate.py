@@ -43,8 +43,8 @@ TEMPLATE = """# problem: {id}
 >
 > Write briefly but completely, in your own words, every attempt, reflection, association and correction, and
 > spell out the common sense you would normally skip. One step per line. Lines starting with '>' are ignored.
-> Markers: ## attempt (start over from the problem), ## correction or ## correction to N (go back, by default
-> undoing the last step, or to step N, and continue), ## reflection (a pause on the last step),
+> Markers: ## attempt (start over from the problem), ## correction (the last step was wrong) or ## correction to N
+> (step N was the first wrong step: the lines below replace it and what followed; to 1 starts over), ## reflection (a pause on the last step),
 > ## note (common sense for the last step), ## final (the final answer, in \\boxed{{}}).
 
 ## attempt
@@ -149,15 +149,18 @@ class ExpandConfig:
 
 
 async def expand_one(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
-    """The long thought of one annotation, checked for faithfulness to the human's attempts and corrections."""
+    """The long thought of one annotation, checked for faithfulness to the human's attempts, reflections,
+    corrections and final answer."""
     llm = llm.scoped()
     draft = render_draft(annotation)
     completion = await llm.complete(
         [{"role": "user", "content": render("human_annotation/expand", question=problem.question, draft=draft)}],
         temperature=config.temperature, max_tokens=config.max_tokens, role="expander",
     )
-    journey = [text for block in annotation.journey_blocks() for _, text in block.lines]
-    faithfulness = check_faithful(journey, completion.text)
+    # Reflections too: an expansion must keep every mistake and why it is wrong, not only the corrections.
+    journey = [text for block in annotation.blocks if block.marker in ("attempt", "reflection", "correction")
+               for _, text in block.lines]
+    faithfulness = check_faithful(journey, completion.text, annotation.final_answer)
     tree = to_tree(annotation)
     final = next((node for node in reversed(tree.nodes) if node.kind == "answer"), None)
     correct = None
@@ -173,8 +176,8 @@ async def expand_one(annotation: Annotation, problem: Problem, config: ExpandCon
         final_answer=final.answer if final else None, correct=correct,
         stop_reason="expanded" if faithfulness.faithful else "expansion_unfaithful",
         usage=dict(llm.usage),
-        meta={"annotation": annotation.path, "expansion_faithful": faithfulness.faithful,
-              "expansion_missing": faithfulness.missing, "draft": draft},
+        meta={"annotation": annotation.path, "rewrite_faithful": faithfulness.faithful,
+              "rewrite_missing": faithfulness.missing, "rewrite_reason": faithfulness.reason, "draft": draft},
     )
 
 

@@ -28,7 +28,8 @@ def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -
 
 def guarded(body: Callable[[], int], console: Console, saved: str = "finished problems are saved") -> int:
     """Run a command's body: bad input is one red line (exit 2), Ctrl-C says what was kept (exit 130), and the
-    embedded model server is always stopped."""
+    embedded model servers it started are always stopped (not those already running, when called in-process)."""
+    serving = embedded.running()
     try:
         return body()
     except (RunError, ValueError, OSError) as error:  # bad flags, missing files, unknown names, unreachable models
@@ -38,7 +39,7 @@ def guarded(body: Callable[[], int], console: Console, saved: str = "finished pr
         console.print(Text(f"interrupted: {saved}; rerun the same command to resume", style="yellow"))
         return 130
     finally:
-        embedded.stop_all()
+        embedded.stop_all(keep=serving)
 
 
 def console_for_errors() -> Console:
@@ -88,13 +89,21 @@ def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_c
 
 def report_summary(summary: RunSummary, console: Console) -> int:
     """The last lines of every run command; exit 1 when some problems failed (they run again on a rerun)."""
+    from synthesis.rewrite import format_fallbacks
+
+    # Drafts used because their rewrite was unfaithful, over the whole run (resumed parts included).
+    fallbacks = format_fallbacks(summary.rewrites)
+    fallbacks = f", rewrite fallback {fallbacks}" if fallbacks else ""
     if summary.status == "nothing_to_do":
-        console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}")
+        console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}{fallbacks}")
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
     console.print(
         f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already done "
-        f"-> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost})"
+        f"-> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost}){fallbacks}"
     )
+    if summary.status == "stopped":  # the reply guard's one line, last, so it is what the user sees
+        console.print(Text(summary.stop_note or "stopped", style="red"))
+        return 1
     return 0 if summary.failed == 0 else 1

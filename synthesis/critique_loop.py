@@ -13,8 +13,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
 from agents.policy import split_step
+from agents.reasoning import completion_budget
+from agents.reply_guard import ReplySettings
 from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
@@ -26,7 +28,7 @@ _ACTION_LINE = re.compile(r"^\W*action\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class CritiqueLoopConfig(LoopLimits):
+class CritiqueLoopConfig(ReplySettings, LoopLimits):
     """The single model's settings and the episode limits."""
 
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string that proposes and judges"})
@@ -52,6 +54,8 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
     """Run one problem's self-critique episode and return its record."""
     llm = llm.scoped()
     state = LoopState(limits=config)  # the config is a LoopLimits
+    # A reasoning model thinks inside its completion cap, so a cap sized for one step would leave its reply empty.
+    max_tokens = completion_budget(llm.model, config.max_step_tokens, config.reasoning_tokens)
     try:
         while not state.done:
             path = [node.step for node in state.path_steps()]
@@ -60,21 +64,26 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
                 {"role": "user", "content": render("critique_loop/user", question=problem.question, steps=path,
                                                    feedback=state.feedback, next_index=state.next_index())},
             ]
-            completion = await llm.complete(messages, temperature=config.temperature, max_tokens=config.max_step_tokens,
-                                             seed=seed + state.policy_turns, role="policy")
+            completion = await llm.complete(messages, temperature=config.temperature, max_tokens=max_tokens,
+                                             seed=derive_seed(seed, problem.id, state.policy_turns), role="policy")
+            finish = completion.finish_reasons[0] if completion.finish_reasons else None
             step_part, verdict = split_proposal(completion.text)
             step_text, answer = split_step(step_part)
             correct = await check_final_answer(problem, answer)
-            state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens)
+            state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens,
+                           finish_reason=finish)
             negative = None
             if correct is False or (verdict.action is Action.TERMINATE and answer is None and problem.answer is not None):
                 negative = render("render/negative_signal", answer=answer)
                 if correct is None:  # terminate with no answer at all: refuse it here, the state machine cannot know
                     verdict = verdict.model_copy(update={"action": Action.REFLECT, "reason": negative})
-            state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw)
+            state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw,
+                        finish_reason=finish)
             if negative is not None and not state.done:
                 state.feedback = negative
             state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
+            llm.reply_guard.observe("policy", llm.model, completion.text, finish, verdict.parsed,
+                                    mode=config.reply_guard, budget_flag="--max-step-tokens")
     except Exception as error:
         raise EpisodeError(error, state.turns) from error
     return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)

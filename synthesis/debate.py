@@ -19,8 +19,10 @@ from autogen_core import CancellationToken
 
 from agents.autogen_client import LLMChatCompletionClient
 from agents.critic import CriticAgent
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
 from agents.policy import PolicyAgent, split_step
+from agents.reasoning import completion_budget
+from agents.reply_guard import ReplySettings
 from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
@@ -31,7 +33,7 @@ ATTEMPT = "debate"
 
 
 @dataclass(frozen=True)
-class DebateConfig(LoopLimits):
+class DebateConfig(ReplySettings, LoopLimits):
     """The debate's models, sampling and limits."""
 
     policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
@@ -60,14 +62,17 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
     """Debate one problem to the end and return its record."""
     policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
     state = LoopState(limits=config)  # the config is a LoopLimits
+    # A reasoning model thinks inside its completion cap: a 128-token verdict cap left o3-mini critics empty.
     policy = PolicyAgent(
         LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
-                                max_tokens=config.policy_max_tokens, seed=seed),
+                                max_tokens=completion_budget(policy_llm.model, config.policy_max_tokens,
+                                                             config.reasoning_tokens)),
         render("debate/policy_system", next_index=1),
     )
     critic = CriticAgent(
         LLMChatCompletionClient(critic_llm, role="critic", temperature=config.critic_temperature,
-                                max_tokens=config.critic_max_tokens, seed=seed),
+                                max_tokens=completion_budget(critic_llm.model, config.critic_max_tokens,
+                                                             config.reasoning_tokens)),
         render("debate/critic_system"),
     )
     termination = FunctionalTermination(_critic_terminated) | MaxMessageTermination(2 * config.max_turns + 2)
@@ -77,10 +82,14 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
             path = [node.step for node in state.path_steps()]
             prompt = render("debate/policy_user", question=problem.question, steps=path, feedback=state.feedback,
                             next_index=state.next_index())
-            reply = (await policy.on_messages([TextMessage(source="driver", content=prompt)], token)).chat_message
+            # A seed per (run seed, problem, turn): a revised step is a new sample, not a replay of the rejected one.
+            turn_seed = {"seed": str(derive_seed(seed, problem.id, state.policy_turns))}
+            reply = (await policy.on_messages([TextMessage(source="driver", content=prompt, metadata=turn_seed)],
+                                              token)).chat_message
             step_text, answer = split_step(reply.content)
             correct = await check_final_answer(problem, answer)
-            node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply))
+            node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply),
+                                  finish_reason=_finish_reason(reply))
             state.add_tokens(_all_tokens(reply))
             if await termination([reply]) is not None:
                 break
@@ -88,9 +97,14 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
                 "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
                 gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
             )
-            verdict_message = (await critic.on_messages([TextMessage(source="driver", content=critic_prompt)], token)).chat_message
-            taken = state.apply(parse_verdict(verdict_message.content), tokens=_completion_tokens(verdict_message))
+            verdict_message = (await critic.on_messages(
+                [TextMessage(source="driver", content=critic_prompt, metadata=turn_seed)], token)).chat_message
+            verdict, finish = parse_verdict(verdict_message.content), _finish_reason(verdict_message)
+            taken = state.apply(verdict, tokens=_completion_tokens(verdict_message), finish_reason=finish)
             state.add_tokens(_all_tokens(verdict_message))
+            # After apply, so a stopped episode's failure line shows the bad verdict among its turns.
+            critic_llm.reply_guard.observe("critic", critic_llm.model, verdict_message.content, finish, verdict.parsed,
+                                           mode=config.reply_guard, budget_flag="--critic-max-tokens")
             verdict_message = verdict_message.model_copy(update={"metadata": {"action": taken.value}})
             if await termination([verdict_message]) is not None:
                 break
@@ -100,6 +114,11 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
         state.stop_reason = "max_turns"
     return build_record(problem, ATTEMPT, state, {"policy": policy_llm, "critic": critic_llm},
                         policy_model=config.policy_model, critic_model=config.critic_model)
+
+
+def _finish_reason(message: BaseChatMessage) -> str | None:
+    reason = message.metadata.get("finish_reason")  # set by agents.prompted, in autogen's vocabulary
+    return None if reason in (None, "unknown") else reason
 
 
 def _completion_tokens(message: BaseChatMessage) -> int:

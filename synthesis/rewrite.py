@@ -1,28 +1,132 @@
 """LLM rewrite of a trial-and-error draft into a fluent first-person long thought, checked for faithfulness.
 
-The check: every number of the draft's steps (or, for a step without numbers, its longest word) must survive
-in the rewrite, in the same order.
-A rewrite that fails is kept with a flag, and the draft is used as the long thought instead.
+The check: both sides are normalised (`normalize_math`: `\\frac{1}{2}`, `1,000`, `−3` and `$x$` read as `1/2`,
+`1000`, `-3` and `x`), then every number of the draft's texts (or, for a text without numbers, its longest word)
+must survive in the rewrite, in the same order, with its sign where the draft's minus is unary; and the rewrite's
+last `\\boxed{}` must hold the draft's final answer.
+A rewrite that fails is kept with a flag and a reason, and the draft is used as the long thought instead.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from agents.llm import LLMClient
 from prompts import render
+from protocols.answers import equivalent, last_boxed
 
-# Numbers (1, 3, 2.5, 1/2), the facts a rewrite must not lose.
-# Signs are dropped: "x-3" and "x - 3" must agree.
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:/\d+)?")
-_WORD = re.compile(r"[a-z]{5,}")
+# latex2sympy2_extended.math_normalization.normalize_latex is written for one final answer, not prose: it turns
+# " and " into ",", deletes quotes and unit words ("east", "degree"), rewrites "inf" inside words, and keeps
+# \frac as LaTeX. So this is a small normaliser of our own, applied to both the draft and the rewrite.
+_DASHES = dict.fromkeys(map(ord, "\u2212\u2013\u2012\ufe63\uff0d"), "-")  # minus, en dash, figure dash, ...
+_SYMBOLS = str.maketrans(_DASHES | {ord("×"): "*", ord("·"): "*", ord("⋅"): "*", ord("÷"): "/",
+                                    ord("≤"): "<=", ord("≥"): ">=", ord("≠"): "!="})
+# 1,000 / 1{,}000 / 1\,000 / 1 000 (thin spaces): only groups of exactly three digits, so "1, 2" stays two numbers.
+_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:(?:,|\{,\}|\\,|\u2009|\u202f)\d{3})+(?![\d])")
+_SEPARATOR = re.compile(r",|\{,\}|\\,|\u2009|\u202f")
+_DELIMITERS = re.compile(r"\\?\$|\\[()\[\]]")
+_SIZING = re.compile(r"\\(?:left|right)\s*\.|\\(?:left|right|[bB]igg?[lr]?|displaystyle)(?![a-zA-Z])")
+_TEXT = re.compile(r"\\(?:text\w*|math(?:rm|bf|it)|mbox|operatorname)\s*\{([^{}]*)\}")
+_COMMANDS = [(re.compile(rf"\\(?:{names})(?![a-zA-Z])"), new) for names, new in (
+    ("cdot|times|ast", "*"), ("div", "/"), ("leq?|leqslant", "<="), ("geq?|geqslant", ">="), ("neq?", "!="),
+    ("c?dots|ldots", "..."), ("quad|qquad", " "),
+)] + [(re.compile(r"\\[,;:! ]|~"), " "), (re.compile(r"\\%"), "%")]
+_FRAC = re.compile(r"\\[dtc]?frac\s*")
+_BRACED_NUMBER = re.compile(r"\{\s*(-?\d+(?:\.\d+)?)\s*\}")
+_SIMPLE = re.compile(r"-?\d+(?:\.\d+)?|-?[A-Za-z]|\\[A-Za-z]+")
+
+
+def normalize_math(text: str) -> str:
+    """`text` with one spelling per piece of math: a/b fractions, * products, ASCII minus, no thousands separators,
+    no $ or \\( \\) delimiters, no braces around plain numbers; lower case, whitespace collapsed to one space."""
+    text = text.translate(_SYMBOLS)
+    text = _THOUSANDS.sub(lambda match: _SEPARATOR.sub("", match.group()), text)
+    text = _DELIMITERS.sub(" ", text)
+    text = _SIZING.sub("", text)
+    text = _TEXT.sub(r"\1", text)
+    for pattern, new in _COMMANDS:
+        text = pattern.sub(new, text)
+    text = _fractions(text)
+    for _ in range(8):  # {{3}} -> {3} -> 3; bounded, model text may nest without end
+        text, count = _BRACED_NUMBER.subn(r"\1", text)
+        if not count:
+            break
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _fractions(text: str) -> str:
+    # Rightmost first: the arguments of the rightmost \frac hold no other \frac, so nesting resolves inside out.
+    for match in reversed(list(_FRAC.finditer(text))):
+        numerator, after = _argument(text, match.end())
+        denominator, end = _argument(text, after) if numerator is not None else (None, after)
+        if denominator is not None:
+            text = f"{text[:match.start()]}{_operand(numerator)}/{_operand(denominator)}{text[end:]}"
+    return text
+
+
+def _argument(text: str, start: int) -> tuple[str | None, int]:
+    """The LaTeX argument at `start` (`{...}`, or one character as in `\\frac12`) and where it ends."""
+    while start < len(text) and text[start] == " ":
+        start += 1
+    if start >= len(text) or text[start] in "}\\":
+        return None, start
+    if text[start] != "{":
+        return text[start], start + 1
+    depth = 0
+    for position in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[position], 0)
+        if depth == 0:
+            return text[start + 1:position].strip(), position + 1
+    return None, start
+
+
+def _operand(argument: str) -> str:
+    return argument if _SIMPLE.fullmatch(argument) else f"({argument})"
+
+
+# Numbers (3, 2.5, 1/2), the facts a rewrite must not lose; not the tail of another number ("13", "3.5").
+_STEP_LABEL = re.compile(r"^\s*\d+\.\s", re.MULTILINE)
+_NUMBER = re.compile(r"(?<!\d)(?<!\d\.)\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?")
+_WORD = re.compile(r"(?<![\\a-z])[a-z]{5,}")
+# A minus after these is unary ("x = -3", "(-3)", "<= -3"); after a number, a variable or ")" it is binary.
+_UNARY_AFTER = set("=(<>[{,;:+*/^")
+_RELATIONS = {"boxed", "fbox", "approx", "equiv", "sim", "to", "rightarrow", "implies", "iff", "in", "pm", "mp", "quad", "qquad"}
+_TRAILING_WORD = re.compile(r"(\\?)([a-z]+)$")
+
+
+def _unary_minus(before: str) -> bool:
+    """Whether a minus written after `before` (normalised text) is a sign rather than a subtraction."""
+    before = before.rstrip()
+    if not before or before[-1] in _UNARY_AFTER:
+        return True
+    word = _TRAILING_WORD.search(before)
+    if word is None:
+        return False
+    if word.group(1):  # a LaTeX command: "\le -3" is a sign, "\pi - 3" a subtraction
+        return word.group(2) in _RELATIONS
+    # Prose ("is -3", "equals -3") is a sign; a one-letter variable ("x - 3", "2x - 3") is a subtraction.
+    return len(word.group(2)) >= 2
+
+
+def _numbers(normalised: str) -> list[str]:
+    numbers = []
+    for match in _NUMBER.finditer(normalised):
+        before = normalised[:match.start()].rstrip()
+        signed = before.endswith("-") and _unary_minus(before[:-1])
+        numbers.append(("-" if signed else "") + match.group())
+    return numbers
 
 
 def anchors(text: str) -> list[str]:
-    """What a rewrite must keep of a step, in order: its numbers, or for a step without any, its longest word."""
-    text = text.replace(",", "").lower()
-    numbers = _NUMBER.findall(text)
+    """What a rewrite must keep of a text, in order: its numbers (with a unary minus), or its longest word."""
+    text = normalize_math(text)
+    numbers = _numbers(text)
     if numbers:
         return numbers
     words = _WORD.findall(text)
@@ -30,28 +134,71 @@ def anchors(text: str) -> list[str]:
 
 
 def _pattern(anchor: str) -> re.Pattern:
-    # Whole numbers only ("1" must not match inside "10" or "1.5"), but "2" does match in "2x"; whole words.
-    if anchor[0].isdigit():
-        return re.compile(rf"(?<![\d.]){re.escape(anchor)}(?!\d|\.\d)")
-    return re.compile(rf"\b{re.escape(anchor)}\b")
+    # "3" must not match inside "13" or "3.5" but may in "-3" or "3x"; "-3" needs its minus ("x=-3", "x = - 3");
+    # "1/2" may be spaced ("1 / 2"). Words match whole.
+    if not (anchor[0].isdigit() or anchor[0] == "-"):
+        return re.compile(rf"\b{re.escape(anchor)}\b")
+    body = r"\s*/\s*".join(re.escape(part) for part in anchor.lstrip("-").split("/"))
+    sign = r"-\s*" if anchor.startswith("-") else ""
+    return re.compile(rf"{sign}(?<!\d)(?<!\d\.){body}(?!\d|\.\d)")
+
+
+def _all_boxed(text: str) -> list[str]:
+    """The contents of every `\\boxed{}` in `text`, in order."""
+    found, rest = [], text
+    while (answer := last_boxed(rest)) is not None:
+        found.append(answer)
+        rest = rest[: rest.rindex("\\boxed")] if "\\boxed" in rest else ""
+    return found[::-1]
+
+
+def _answer_key(answer: str) -> str:
+    return normalize_math(answer).replace(" ", "").rstrip(".")
+
+
+def _same_answer(expected: str, boxed: str) -> bool:
+    # equivalent() runs math-verify in a sandboxed worker (never eval on model text); only when the text differs.
+    return _answer_key(expected) == _answer_key(boxed) or equivalent(expected, boxed)
 
 
 @dataclass(frozen=True)
 class Faithfulness:
     faithful: bool
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # the text (or final answer) that broke the check
+    reason: str = ""
 
 
-def check_faithful(steps: list[str], rewrite: str) -> Faithfulness:
-    """Whether each step's anchors appear in `rewrite` in order; `missing` names the first step that broke it."""
-    text = rewrite.replace(",", "").lower()
+def check_faithful(texts: list[str], rewrite: str, final_answer: str | None = None) -> Faithfulness:
+    """Whether each text's anchors appear in `rewrite` in order and, when `final_answer` is given, the rewrite's
+    last `\\boxed{}` holds it; `reason` says what broke."""
+    normalised = normalize_math(rewrite)
     cursor = 0
-    for step in steps:
-        for anchor in anchors(step):
-            found = _pattern(anchor).search(text, cursor)
+    for number, text in enumerate(texts, start=1):
+        for anchor in anchors(text):
+            found = _pattern(anchor).search(normalised, cursor)
             if found is None:
-                return Faithfulness(False, [step])
+                return Faithfulness(False, [text], f"missing {anchor!r} from text {number}: {text}")
             cursor = found.end()
+    # In order is not enough: a dropped wrong step's numbers often reappear later (in the reason it was wrong, in
+    # the corrected step, in the closing summary). A rewrite only adds words, so it holds each number at least as
+    # often as the texts do (counted the same way on both sides; "4." step labels are not numbers of a step).
+    # Every stated final answer, wrong ones included, survives: a dropped slip is often just a different \\boxed{}.
+    boxed = Counter(_answer_key(answer) for text in texts for answer in _all_boxed(text))
+    written = Counter(_answer_key(answer) for answer in _all_boxed(rewrite))
+    for answer, count in boxed.items():
+        if written[answer] < count:
+            return Faithfulness(False, [answer], f"\\boxed{{{answer}}} appears {written[answer]} time(s), the draft has it {count}")
+    needed = Counter(anchor for text in texts for anchor in anchors(_STEP_LABEL.sub("", text)) if not anchor[0].isalpha())
+    kept = Counter(_numbers(normalize_math(_STEP_LABEL.sub("", rewrite))))
+    for anchor, count in needed.items():
+        if kept[anchor] < count:
+            return Faithfulness(False, [anchor], f"{anchor!r} appears {kept[anchor]} time(s), the draft has it {count}")
+    if final_answer is not None:
+        boxed = last_boxed(rewrite)
+        if boxed is None:
+            return Faithfulness(False, [final_answer], "no \\boxed{} final answer")
+        if not _same_answer(final_answer, boxed):
+            return Faithfulness(False, [final_answer], f"final answer \\boxed{{{boxed}}} differs from {final_answer}")
     return Faithfulness(True)
 
 
@@ -60,12 +207,49 @@ class Rewrite:
     text: str
     faithful: bool
     missing: list[str]
+    reason: str = ""
 
 
-async def rewrite_draft(llm: LLMClient, question: str, draft: str, steps: list[str], max_tokens: int = 2048) -> Rewrite:
-    """Ask `llm` for a fluent long thought and check it against the draft's steps."""
+async def rewrite_draft(llm: LLMClient, question: str, draft: str, texts: list[str], final_answer: str | None = None,
+                        max_tokens: int = 2048) -> Rewrite:
+    """Ask `llm` for a fluent long thought and check it against the draft's texts and final answer."""
     prompt = render("tree_search/rewrite", question=question, draft=draft)
     completion = await llm.complete([{"role": "user", "content": prompt}], temperature=0.3, max_tokens=max_tokens,
                                     role="rewriter")
-    check = check_faithful(steps, completion.text)
-    return Rewrite(completion.text, check.faithful, check.missing)
+    check = check_faithful(texts, completion.text, final_answer)
+    return Rewrite(completion.text, check.faithful, check.missing, check.reason)
+
+
+def fallback_stats(metas: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """How many rows checked a rewrite (`meta` has `rewrite_faithful`) and how many fell back to the draft;
+    None when no row did."""
+    checked = [meta["rewrite_faithful"] for meta in metas if isinstance(meta, dict) and "rewrite_faithful" in meta]
+    if not checked:
+        return None
+    fallbacks = sum(faithful is not True for faithful in checked)
+    return {"checked": len(checked), "fallbacks": fallbacks, "fallback_rate": round(fallbacks / len(checked), 4)}
+
+
+def read_fallback_stats(records: Path) -> dict[str, Any] | None:
+    """`fallback_stats` over every row of a run's records.jsonl; unreadable lines (a torn last line) are skipped."""
+    if not records.is_file():
+        return None
+
+    def metas():
+        with records.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if "rewrite_faithful" not in line:  # most rows of other attempts: skip the parse
+                    continue
+                try:
+                    yield json.loads(line).get("meta")
+                except (json.JSONDecodeError, AttributeError):
+                    continue
+
+    return fallback_stats(metas())
+
+
+def format_fallbacks(stats: dict[str, Any] | None) -> str | None:
+    """`m/n (r%)` for a report line, or None without rewrites."""
+    if not stats:
+        return None
+    return f"{stats['fallbacks']}/{stats['checked']} ({stats['fallback_rate']:.1%})"

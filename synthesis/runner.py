@@ -27,7 +27,9 @@ from typing import Any, Protocol
 import yaml
 from filelock import FileLock, Timeout
 
+from agents import oracle
 from agents.llm import LLMClient
+from agents.reply_guard import unusable_message
 from agents.router import RouterSpec
 from protocols.problems import ProblemSetError, load
 from protocols.types import Problem, Usage
@@ -35,7 +37,7 @@ from protocols.types import Problem, Usage
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
-                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config"}
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python", "ray")
 
 
@@ -184,6 +186,8 @@ class RunSummary:
     failed: int = 0
     status: str = "completed"
     usage: Usage = field(default_factory=Usage)
+    rewrites: dict[str, Any] | None = None  # rewrite checks and fallbacks over all records (final manifests only)
+    stop_note: str | None = None  # why no new problems started (budget, or the reply guard's one line)
 
 
 class Row(Protocol):
@@ -287,6 +291,10 @@ class Run:
 
     def _write_manifest(self, summary: RunSummary, status: str, stop_note: str | None = None) -> None:
         usage = summary.usage
+        if status != "running":  # reads every record: once at the end, not at the start
+            from synthesis.rewrite import read_fallback_stats
+
+            summary.rewrites = read_fallback_stats(self.out / "records.jsonl")
         manifest = {
             "attempt": self.attempt,
             "status": status,
@@ -303,6 +311,7 @@ class Run:
                          "done_now": summary.done, "failed_now": summary.failed},
             "usage": usage.model_dump() | {"total_tokens": usage.total_tokens},
             "usage_by_role": {role: client.total_usage().model_dump() for role, client in self.clients.items()},
+            "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = self.out / "manifest.json.tmp"
@@ -319,9 +328,16 @@ class Run:
     # -- the run -------------------------------------------------------------------------------------------------
     def load_problems(self) -> list[Problem]:
         try:
-            return load(self.config.problems, limit=self.config.limit, seed=self.config.seed if self.config.shuffle else None)
+            problems = load(self.config.problems, limit=self.config.limit,
+                            seed=self.config.seed if self.config.shuffle else None)
         except ProblemSetError as error:
             raise RunError(str(error)) from None
+        if any(oracle.is_oracle(client.model) for client in self.clients.values()):
+            # The rehearsal backend answers from these problems' reference solutions; Ray workers find the set by name.
+            oracle.remember(problems)
+            os.environ[oracle.PROBLEMS_ENV] = str(Path(self.config.problems).resolve()) \
+                if self.config.problems.endswith(".jsonl") else self.config.problems
+        return problems
 
     def has_work(self, problems: list[Problem]) -> bool:
         """Whether some problem lacks a record (a read-only look; `execute` decides under the lock)."""
@@ -370,10 +386,11 @@ class Run:
             self.log.info("ray: %d workers at %s", len(self.ray_workers), ", ".join(self.ray_workers))
         gate = asyncio.Semaphore(in_flight)
         stop_note: list[str] = []
+        stopped: list[str] = []  # the reply guard's message: replies are unusable, spending more is waste
 
         async def one(problem: Problem, progress: _Progress) -> None:
             async with gate:
-                if stop_note:
+                if stop_note or stopped:
                     return
                 note = budget.exhausted()
                 if note:
@@ -383,7 +400,7 @@ class Run:
                 started = time.monotonic()
                 try:
                     record = await solve(problem)
-                except Exception as error:  # noqa: BLE001 - one problem's failure never stops the run
+                except Exception as error:  # noqa: BLE001 - one problem's failure stops the run only via the guard
                     summary.failed += 1
                     _append_jsonl(self.out / "failures.jsonl", {
                         "problem_id": problem.id,
@@ -394,6 +411,10 @@ class Run:
                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     })
                     self.log.error("failed %s: %s", problem.id, error)
+                    unusable = unusable_message(error)
+                    if unusable is not None and not stopped:
+                        stopped.append(unusable)
+                        self.log.error("stopped: %s; no new problems start", unusable)
                 else:
                     record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
                     records.append(record)
@@ -411,9 +432,11 @@ class Run:
                 raise
             finally:
                 summary.usage = budget.usage()
-                status = "interrupted" if interrupted else ("budget_exhausted" if stop_note else "completed")
+                status = ("interrupted" if interrupted else "stopped" if stopped
+                          else "budget_exhausted" if stop_note else "completed")
                 summary.status = status
-                self._write_manifest(summary, status, stop_note[0] if stop_note else None)
+                summary.stop_note = (stopped or stop_note or [None])[0]
+                self._write_manifest(summary, status, summary.stop_note)
                 self.log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
         return summary
 

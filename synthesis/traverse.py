@@ -1,10 +1,13 @@
 """From a scored reasoning tree to the matched pair: the shortcut and a trial-and-error long thought.
 
 The long thought follows the report's constrained DFS. Walking the correct path from the root, each node on
-it may first explore up to `trials_per_node` off-path children; an off-path exploration descends by one random
-child per level until a leaf (a wrong end), says why it is wrong, and backtracks to the correct path. Off-path
-children whose subtree holds a correct leaf are never explored (they would not be wrong). Seeded: the same tree
-and seed always give the same draft. The draft ends by restating the full shortcut.
+it may first explore up to `trials_per_node` off-path children, and only children *known* to be wrong: a step a
+judge called incorrect, or a subtree whose every leaf is a wrong final answer. A step the beam merely pruned, or
+one a scalar scorer never expanded, was never shown wrong, so narrating it as a mistake would teach a false
+lesson; a path node without a known-wrong child gets no trial (counted in `Draft.no_trial`). An exploration
+descends by one random child per level to a wrong end, says why it is wrong in the solver's words (a judge's
+negative reason, else a neutral sentence about the wrong answer; never scorer bookkeeping), and backtracks.
+Seeded: the same tree and seed always give the same draft. The draft ends by restating the full shortcut.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Literal
 
 from protocols.render import path_text
 from protocols.types import ThoughtNode, ThoughtTree
+from protocols.voice import first_person
 
 EventKind = Literal["step", "wrong", "backtrack", "summary"]
 
@@ -32,6 +36,14 @@ class Draft:
 
     events: list[Event] = field(default_factory=list)
     trials: dict[int, int] = field(default_factory=dict)
+    no_trial: int = 0  # path nodes with no known-wrong child to explore
+    branches: list[list[int]] = field(default_factory=list)  # the node ids of each trial narrated as wrong
+
+    def anchored_texts(self, tree: ThoughtTree) -> list[str]:
+        """What a rewrite must keep, in order: every step's text, every reason a branch is wrong, and the closing
+        solution (without it, a dropped wrong step's numbers are found again in the restated solution)."""
+        return [tree.nodes[event.node].step.text if event.kind == "step" else event.text
+                for event in self.events if event.kind in ("step", "wrong", "summary")]
 
     @property
     def text(self) -> str:
@@ -76,22 +88,56 @@ def best_leaf(tree: ThoughtTree) -> ThoughtNode | None:
     return max(tree.leaves(), key=lambda node: (_mean_score(tree, node), tree.depth(node.id)))
 
 
-def _holds_correct_leaf(tree: ThoughtTree, node_id: int) -> bool:
-    node = tree.nodes[node_id]
-    if node.kind == "answer" and node.correct is True:
-        return True
-    return any(_holds_correct_leaf(tree, child) for child in node.children)
+def judged_wrong(node: ThoughtNode) -> bool:
+    """A step some judge (or the answer check) called incorrect."""
+    return node.correct is False
 
 
-def _why_wrong(tree: ThoughtTree, branch: list[ThoughtNode]) -> str:
-    # The most specific reason: a judge's negative verdict on the branch, else the wrong final answer.
+def _step_children(tree: ThoughtTree, node: ThoughtNode) -> list[ThoughtNode]:
+    return [tree.nodes[child] for child in node.children if _is_step(tree.nodes[child])]
+
+
+def all_leaves_wrong(tree: ThoughtTree, node: ThoughtNode) -> bool:
+    """Every leaf under `node` (itself, if it is one) is a final answer known to be wrong."""
+    below = _step_children(tree, node)
+    if not below:
+        return node.kind == "answer" and node.correct is False
+    return all(all_leaves_wrong(tree, child) for child in below)
+
+
+def known_wrong(tree: ThoughtTree, node: ThoughtNode) -> bool:
+    """Whether narrating `node` as a mistake is true: judged incorrect, or every way on from it ends wrong."""
+    return judged_wrong(node) or all_leaves_wrong(tree, node)
+
+
+def _negative_reason(node: ThoughtNode) -> str | None:
+    # Only a judge's *negative* verdict explains a mistake; an approving reason or a score never does.
+    if node.correct is False and node.verdict is not None and node.verdict.reason.strip():
+        reason = first_person(node.verdict.reason.strip())
+        return reason if reason[-1:] in ".!?" else reason + "."
+    return None
+
+
+def _why_wrong(branch: list[ThoughtNode]) -> str:
     for node in branch:
-        if node.correct is False and node.verdict is not None and node.verdict.reason:
-            return f"Step {node.step.index} is wrong: {node.verdict.reason.strip()}"
+        reason = _negative_reason(node)
+        if reason is not None:
+            return reason
     leaf = branch[-1]
     if leaf.kind == "answer" and leaf.answer is not None:
-        return f"But {leaf.answer} is not the right answer, so this line of reasoning is wrong."
-    return "This line of reasoning leads nowhere."
+        return f"But {leaf.answer} does not check out, so this line of reasoning is wrong."
+    return "This line of reasoning cannot be right."
+
+
+def _branch(tree: ThoughtTree, start: ThoughtNode, rng: random.Random) -> list[ThoughtNode]:
+    """From a known-wrong child down to a wrong end. Inside an all-wrong subtree any child leads to a wrong final
+    answer; a judged-wrong step outside one ends the branch at once (what grew under it was never shown wrong)."""
+    branch = [start]
+    while True:
+        below = [child for child in _step_children(tree, branch[-1]) if all_leaves_wrong(tree, child)]
+        if not below or not all_leaves_wrong(tree, branch[0]):
+            return branch
+        branch.append(rng.choice(below))
 
 
 def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, seed: int = 0) -> Draft:
@@ -101,21 +147,18 @@ def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, se
     draft = Draft()
     for position, node in enumerate(path[:-1]):
         on_path = path[position + 1]
-        off_path = [child for child in node.children
-                    if child != on_path.id and _is_step(tree.nodes[child]) and not _holds_correct_leaf(tree, child)]
+        off_path = [child.id for child in _step_children(tree, node) if child.id != on_path.id and known_wrong(tree, child)]
         chosen = rng.sample(off_path, min(trials_per_node, len(off_path)))
         draft.trials[node.id] = len(chosen)
+        draft.no_trial += not off_path
         for child in chosen:
-            branch = [tree.nodes[child]]
-            while True:
-                below = [c for c in branch[-1].children if _is_step(tree.nodes[c])]
-                if not below:
-                    break
-                branch.append(tree.nodes[rng.choice(below)])
+            branch = _branch(tree, tree.nodes[child], rng)
+            draft.branches.append([step.id for step in branch])
             for step in branch:
                 draft.events.append(Event("step", step.id, f"{step.step.index}. {step.step.text.strip()}"))
-            draft.events.append(Event("wrong", branch[-1].id, _why_wrong(tree, branch)))
-            back = "Let me start over." if node.id == 0 else f"Let me go back to step {node.step.index}."
+            draft.events.append(Event("wrong", branch[-1].id, _why_wrong(branch)))
+            # "Go back to step N and redo it": N is the first wrong step, as in the debate's backtrack.
+            back = "Let me start over." if node.id == 0 else f"Let me go back to step {on_path.step.index} and redo it."
             draft.events.append(Event("backtrack", node.id, back))
         draft.events.append(Event("step", on_path.id, f"{on_path.step.index}. {on_path.step.text.strip()}"))
     closing = "So the solution is:\n" if leaf.correct is True else "I have not found a correct solution; my best attempt is:\n"

@@ -17,8 +17,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
 from agents.policy import split_step
+from agents.reasoning import completion_budget
+from agents.reply_guard import ReplySettings
 from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
@@ -31,7 +33,7 @@ ATTEMPT = "tree_search"
 
 
 @dataclass(frozen=True)
-class TreeSearchConfig:
+class TreeSearchConfig(ReplySettings):
     """Tree shape, models and the long-thought construction."""
 
     width: int = field(default=3, metadata={"help": "w: candidate next steps per frontier node"})
@@ -49,14 +51,18 @@ class TreeSearchConfig:
     temperature: float = field(default=0.8, metadata={"help": "policy sampling temperature"})
     step_max_tokens: int = field(default=192, metadata={"help": "max tokens of one proposed step"})
     trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
+    resamples: int = field(default=2, metadata={
+        "help": "per problem: how many times a level may be sampled again because every candidate was judged wrong"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("width", "depth", "beam", "rollouts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
-        if self.trials_per_node < 0:
-            raise ValueError(f"trials_per_node: expected >= 0, got {self.trials_per_node}")
+        for name in ("trials_per_node", "resamples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: expected >= 0, got {getattr(self, name)}")
         if self.scorer not in SCORERS:
             raise ValueError(f"scorer: expected one of {', '.join(SCORERS)}, got {self.scorer!r}")
 
@@ -69,12 +75,14 @@ def estimate_generations(config: TreeSearchConfig) -> tuple[int, int]:
 
 
 def estimate_calls(problems: int, config: TreeSearchConfig) -> int:
-    """Upper bound on model requests: proposals (one per frontier node), one score per step, one rewrite."""
+    """Upper bound on model requests: proposals (one per frontier node), one score per step, the resampled rounds
+    (at most `resamples` per problem, each at most a full level), one rewrite."""
     pruned, _ = estimate_generations(config)
     frontier_requests = 1 + (config.depth - 1) * config.beam
     scorer_requests = 0 if config.scorer == "hf-prm" else pruned
+    per_round = config.beam + (0 if config.scorer == "hf-prm" else config.beam * config.width)
     rewrite = 0 if _no_rewrite(config) else 1
-    return problems * (frontier_requests + scorer_requests + rewrite)
+    return problems * (frontier_requests + scorer_requests + config.resamples * per_round + rewrite)
 
 
 def _no_rewrite(config: TreeSearchConfig) -> bool:
@@ -94,16 +102,26 @@ async def _propose(problem: Problem, tree: ThoughtTree, node: ThoughtNode, confi
         {"role": "user", "content": render("tree_search/policy_user", question=problem.question, steps=steps,
                                            next_index=next_index)},
     ]
+    # A reasoning policy thinks inside its completion cap: a 192-token step alone would come back empty.
+    max_tokens = completion_budget(policy.model, config.step_max_tokens, config.reasoning_tokens)
     completion = await policy.complete(messages, n=config.width, temperature=config.temperature,
-                                       max_tokens=config.step_max_tokens, seed=seed * 100_003 + node.id, role="policy")
+                                       max_tokens=max_tokens, seed=seed * 100_003 + node.id, role="policy")
     return completion.texts
 
 
 def _keep(children: list[ThoughtNode], beam: int, binary: bool) -> list[ThoughtNode]:
+    # Identical siblings (a confident policy often samples the same step twice) would grow identical subtrees.
+    seen: set[tuple[int | None, str]] = set()
+    unique = []
+    for child in children:
+        key = (child.parent, " ".join(child.step.text.split()))
+        if key not in seen:
+            seen.add(key)
+            unique.append(child)
     if binary:
-        return [child for child in children if child.correct is True][:beam]
+        return [child for child in unique if child.correct is True][:beam]
     # Stable sort: ties keep generation order, so the beam is deterministic.
-    return sorted(children, key=lambda child: -(child.score or 0.0))[:beam]
+    return sorted(unique, key=lambda child: -(child.score or 0.0))[:beam]
 
 
 async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClient, scorer: StepScorer,
@@ -111,8 +129,11 @@ async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClien
     """Grow and prune the tree of one problem."""
     tree = ThoughtTree()
     frontier = [tree.root]
-    for level in range(1, config.depth + 1):
-        proposals = await asyncio.gather(*(_propose(problem, tree, node, config, policy, seed) for node in frontier))
+    level = 1
+    resamples = 0
+    while level <= config.depth:
+        round_seed = seed if not resamples else derive_seed(seed, problem.id, level, resamples)
+        proposals = await asyncio.gather(*(_propose(problem, tree, node, config, policy, round_seed) for node in frontier))
         children: list[ThoughtNode] = []
         for parent, texts in zip(frontier, proposals, strict=True):
             for text in texts:
@@ -136,8 +157,16 @@ async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClien
             # The shared action vocabulary: the search continued from a kept node and abandoned the rest.
             action = Action.CONTINUE if child.id in kept_ids else (Action.TERMINATE if child.kind == "answer" else Action.BACKTRACK)
             child.action = action
-            child.verdict = Verdict(action=action, reason=score.reason, raw=score.reason)
-        frontier = kept
+            # `reason` may enter a long thought, so it holds only an explanation of a mistake the node really made;
+            # an approving reason, or one the answer check contradicts, and all bookkeeping stay in `raw`.
+            negative = score.reason if score.correct is False and child.correct is False else ""
+            child.verdict = Verdict(action=action, reason=negative, raw=" ".join(filter(None, (score.reason, score.note))))
+        if all(child.correct is False for child in children) and resamples < config.resamples:
+            # Every candidate was judged wrong (w wrong samples at level 1 are common): sample the level again
+            # rather than end the search; the rejected candidates stay in the tree as known-wrong trials.
+            resamples += 1
+            continue
+        frontier, level = kept, level + 1
         if not frontier:
             break
     return tree
@@ -153,19 +182,22 @@ async def run_tree_search(problem: Problem, config: TreeSearchConfig, clients: d
     scorer = scorer_for(scoped)  # LLM-backed scorers count their usage in this problem's record
     tree = await grow_tree(problem, config, scoped["policy"], scorer, seed)
     meta: dict = {"width": config.width, "depth": config.depth, "beam": config.beam, "scorer": config.scorer,
-                  "nodes": tree.count_nodes()}
+                  "nodes": tree.count_nodes(), "trials_per_node": config.trials_per_node, "seed": seed}
     leaf = best_leaf(tree)
     if leaf is None:
         return _record(problem, tree, scoped, None, "", None, "no_steps", meta)
     draft = dfs_draft(tree, leaf, trials_per_node=config.trials_per_node, seed=seed)
-    meta |= {"draft": draft.text, "trials": sum(draft.trials.values())}
+    meta |= {"draft": draft.text, "trials": sum(draft.trials.values()), "nodes_without_trial": draft.no_trial,
+             "trial_branches": draft.branches}
     long_thought = draft.text
     if leaf.correct is not True:
         # A failed search still yields its journey (for analysis), but no shortcut and no paid rewrite.
         return _record(problem, tree, scoped, None, long_thought, None, "no_correct_leaf", meta)
     if "rewriter" in scoped:
-        step_texts = [tree.nodes[event.node].step.text for event in draft.events if event.kind == "step"]
-        rewrite = await rewrite_draft(scoped["rewriter"], problem.question, draft.text, step_texts)
+        rewriter = scoped["rewriter"]
+        rewrite = await rewrite_draft(rewriter, problem.question, draft.text, draft.anchored_texts(tree),
+                                      final_answer=leaf.answer,
+                                      max_tokens=completion_budget(rewriter.model, 2048, config.reasoning_tokens))
         meta |= {"rewrite": rewrite.text, "rewrite_faithful": rewrite.faithful, "rewrite_missing": rewrite.missing}
         if rewrite.faithful:
             long_thought = rewrite.text
@@ -188,7 +220,8 @@ def scorer_factory(config: TreeSearchConfig) -> ScorerFactory:
         shared = make_scorer("hf-prm", hf_model=config.prm_model)
         return lambda clients: shared
     return lambda clients: make_scorer(config.scorer, judge=clients.get("scorer"), policy=clients.get("scorer"),
-                                       rollouts=config.rollouts)
+                                       rollouts=config.rollouts, reasoning_tokens=config.reasoning_tokens,
+                                       reply_guard=config.reply_guard)
 
 
 def make_clients(config: TreeSearchConfig, llm_kwargs: dict) -> dict[str, LLMClient]:

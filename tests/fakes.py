@@ -9,12 +9,17 @@ from protocols.types import Usage
 
 
 class ScriptedLLM(LLMClient):
-    """Replies per role from a script; when a role's script runs out, its last text repeats."""
+    """Replies per role from a script; when a role's script runs out, its last text repeats.
 
-    def __init__(self, model: str = "fake/scripted", **script: list[str]):
+    `finish_reason` (e.g. "length") is reported for every reply; by default none is, like a server that omits it.
+    """
+
+    def __init__(self, model: str = "fake/scripted", finish_reason: str | None = None, **script: list[str]):
         super().__init__(LLMConfig(model=model))
+        self.finish_reason = finish_reason
         self.script = {role: list(texts) for role, texts in script.items()}
         self.prompts: dict[str, list[list[dict]]] = defaultdict(list)
+        self.sampling: dict[str, list[dict]] = defaultdict(list)  # each call's sampling arguments (seed, max_tokens, ...)
         self.tokens_per_call = 10
 
     def scoped(self) -> ScriptedLLM:
@@ -22,10 +27,12 @@ class ScriptedLLM(LLMClient):
 
     async def complete(self, messages, *, n=1, role="default", **sampling) -> Completion:
         self.prompts[role].append(list(messages))
+        self.sampling[role].append(dict(sampling))
         texts = self.script.get(role) or [""]
         text = texts.pop(0) if len(texts) > 1 else texts[0]
         completion = Completion(texts=[text] * n, model=self.model, prompt_tokens=self.tokens_per_call,
-                                completion_tokens=self.tokens_per_call, cost=0.001, latency_s=0.0)
+                                completion_tokens=self.tokens_per_call, cost=0.001, latency_s=0.0,
+                                finish_reasons=[self.finish_reason] * n if self.finish_reason else [])
         self.usage[role] = self.usage[role] + completion.usage()
         return completion
 

@@ -67,3 +67,16 @@ def test_server_dies_with_its_process(ending):
         os.kill(process.pid, signal.SIGINT)
     process.wait(timeout=30)
     assert _wait_closed(port), f"server on port {port} outlived its parent ({ending})"
+
+
+def test_an_in_process_command_stops_only_the_servers_it_started(embedded_api_base):
+    # A command run in-process (the fidelity bench runs four) used to stop the caller's shared server too.
+    from rich.console import Console
+
+    from synthesis.cli import guarded
+
+    before = embedded.running()
+    assert before, "the session's embedded server runs in this process"
+    assert guarded(lambda: 0, Console(stderr=True)) == 0
+    assert embedded.running() == before
+    assert port_open(int(embedded_api_base.rsplit(":", 1)[1].split("/")[0]))

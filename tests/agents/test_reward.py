@@ -40,7 +40,7 @@ async def test_rollout_scores_the_share_that_reaches_the_gold_answer():
 
     rollouts.complete = complete
     score = await RolloutScorer(rollouts, rollouts=4).score(PROBLEM, ["Divide by 2."])
-    assert score.value == 0.5 and "2/4" in score.reason
+    assert score.value == 0.5 and "2/4" in score.note and not score.reason
 
 
 async def test_rollout_needs_a_gold_answer():

@@ -43,6 +43,27 @@ def test_thought_table_for_text_files(tmp_path):
     assert row["wait_per_1k"] == round(2 * 1000 / row["mean_tokens"], 2)
 
 
+def test_report_shows_the_rewrite_fallback_per_attempt(tmp_path):
+    from eval.report import write_report
+    from protocols.types import Record
+
+    def record(attempt: str, problem_id: str, meta: dict) -> str:
+        return Record(problem_id=problem_id, attempt=attempt, problem=Problem(id=problem_id, question="?"),
+                      long_thought="x = 4", stop_reason="done", meta=meta).to_json()
+
+    for attempt, metas in {"tree_search": [{"rewrite_faithful": True}, {"rewrite_faithful": False},
+                                           {"rewrite_faithful": True}, {"rewrite_faithful": True}],
+                           "debate": [{}]}.items():
+        (tmp_path / attempt).mkdir()
+        (tmp_path / attempt / "records.jsonl").write_text(
+            "".join(record(attempt, f"p{i}", meta) + "\n" for i, meta in enumerate(metas)))
+    report = write_report([tmp_path / "debate", tmp_path / "tree_search"], tmp_path / "report")
+    assert "| rewrite fallback | – | 1/4 (25.0%) |" in report.read_text().splitlines()
+    attempts = json.loads((tmp_path / "report" / "report.json").read_text())["attempts"]
+    assert attempts["tree_search"]["rewrites"] == {"checked": 4, "fallbacks": 1, "fallback_rate": 0.25}
+    assert attempts["debate"]["rewrites"] is None
+
+
 def _problem(i: int, subject: str, level: int) -> Problem:
     return Problem(id=f"p{i}", question=f"{i}?", answer=str(i), meta={"subject": subject, "level": level})
 

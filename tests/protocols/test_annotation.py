@@ -1,3 +1,4 @@
+import pytest
 from pathlib import Path
 
 from protocols.annotation import parse, parse_file, render_draft, to_tree
@@ -50,11 +51,16 @@ def test_examples_parse_cleanly_and_round_trip_through_the_tree():
         assert any(node.kind == "reflection" for node in tree.nodes) and any(node.kind == "note" for node in tree.nodes)
 
 
-def test_correction_to_n_returns_to_step_n():
-    annotation, _ = parse("# problem: p\n## attempt\na 1\nb 2\nc 3\n## correction to 1\nb' 4\n## final\n\\boxed{4}\n")
+@pytest.mark.parametrize("target", [1, 2, 3])
+def test_correction_to_n_names_the_first_wrong_step(target):
+    # Same meaning as the critic's "backtrack to N": steps N.. are wrong, the correction is a new step N.
+    annotation, _ = parse(f"# problem: p\n## attempt\na 1\nb 2\nc 3\n## correction to {target}\nnew 4\n## final\n\\boxed{{4}}\n")
     tree = to_tree(annotation)
-    corrected = next(node for node in tree.nodes if node.step and node.step.text == "b' 4")
-    assert tree.nodes[corrected.parent].step.text == "a 1" and corrected.step.index == 2
+    corrected = next(node for node in tree.nodes if node.step and node.step.text == "new 4")
+    assert corrected.step.index == target
+    assert [node.step.text for node in tree.path(corrected.id)[1:-1]] == ["a 1", "b 2", "c 3"][: target - 1]
+    wrong = [node.step.text for node in tree.nodes if node.correct is False]
+    assert wrong == ["a 1", "b 2", "c 3"][target - 1 :]
 
 
 def test_a_new_attempt_starts_over_and_keeps_the_old_branch():

@@ -50,7 +50,7 @@ def test_backtrack_moves_frontier_and_keeps_the_branch():
     two = state.add_step("b")
     state.apply(_verdict("continue"))
     three = state.add_step("c")
-    state.apply(_verdict("backtrack", "b was wrong", to=1))
+    state.apply(_verdict("backtrack", "b was wrong", to=2))
     assert state.frontier == one.id and state.backtracks == 1
     assert state.feedback == "b was wrong"
     replacement = state.add_step("b'")
@@ -59,13 +59,33 @@ def test_backtrack_moves_frontier_and_keeps_the_branch():
     assert state.tree.count_nodes() == 5
 
 
-def test_backtrack_without_a_target_undoes_the_judged_step():
-    state = LoopState()
-    one = state.add_step("a")
-    state.apply(_verdict("continue"))
-    state.add_step("b")
-    state.apply(_verdict("backtrack", "no"))
-    assert state.frontier == one.id
+def _five_step_path() -> tuple[LoopState, list]:
+    state = LoopState(limits=LoopLimits(max_turns=20))
+    steps = []
+    for text in ("s1", "s2", "s3", "s4"):
+        steps.append(state.add_step(text))
+        state.apply(_verdict("continue"))
+    steps.append(state.add_step("s5"))
+    return state, steps
+
+
+@pytest.mark.parametrize("target", [1, 2, 3, 4, 5])
+def test_backtrack_to_n_names_the_first_wrong_step(target):
+    # One meaning everywhere (prompts, state machine, renderer, README): N is the first wrong step; the path is
+    # cut back to step N-1 and the next proposal is a new step N. Step N never stays on the path.
+    state, steps = _five_step_path()
+    state.apply(_verdict("backtrack", "wrong", to=target))
+    assert [node.step.text for node in state.path_steps()] == [f"s{i}" for i in range(1, target)]
+    assert all(steps[i].correct is False for i in range(target - 1, 5))
+    assert all(steps[i].correct is None for i in range(target - 1))
+    assert state.add_step("new").step.index == target
+
+
+@pytest.mark.parametrize("target", [None, 0, 6, 99])
+def test_backtrack_without_a_usable_target_undoes_the_judged_step(target):
+    state, steps = _five_step_path()
+    state.apply(_verdict("backtrack", "no", to=target))
+    assert state.frontier == steps[3].id and steps[4].correct is False and steps[3].correct is None
 
 
 def test_reflect_adds_a_reflection_and_asks_for_a_revision():
@@ -125,7 +145,7 @@ def test_token_limit():
 def test_rendering_shortcut_and_long_thought():
     state = LoopState()
     state.add_step("2x = 8, so x = 3", answer=None)
-    state.apply(_verdict("backtrack", "2 * 3 is 6.", to=0))
+    state.apply(_verdict("backtrack", "2 * 3 is 6.", to=1))
     state.add_step("Divide both sides by 2.")
     state.apply(_verdict("continue"))
     state.add_step("x = 5", answer="5", correct=False)
@@ -139,3 +159,15 @@ def test_rendering_shortcut_and_long_thought():
         assert piece in text
     assert text.index("x = 3") < text.index("start over") < text.index("divide") < text.index("x = 5")
     assert long_thought(state.tree, state.turns, "4") == text  # deterministic
+
+
+def test_the_long_thought_says_which_step_is_redone():
+    state = LoopState()
+    state.add_step("2x = 8")
+    state.apply(_verdict("continue"))
+    state.add_step("x = 16")
+    state.apply(_verdict("backtrack", "I multiplied instead of dividing.", to=2))
+    state.add_step("x = \\boxed{4}", answer="4", correct=True)
+    state.apply(_verdict("terminate"))
+    text = long_thought(state.tree, state.turns, "4")
+    assert "Let me go back to step 2 and redo it." in text and "2. Alternatively" not in text.split("redo it.")[0]

@@ -64,7 +64,7 @@ async def test_expansion_record_keeps_tree_and_flags_unfaithful_text():
     assert record.attempt == "human_annotation" and record.stop_reason == "expanded" and record.correct
     assert record.long_thought == faithful and record.shortcut.endswith("\\boxed{\\text{east}}")
     lazy = await expand_one(annotation, problem, _config(), ScriptedLLM(expander=["She faces \\boxed{east}."]))
-    assert lazy.stop_reason == "expansion_unfaithful" and lazy.meta["expansion_faithful"] is False
+    assert lazy.stop_reason == "expansion_unfaithful" and lazy.meta["rewrite_faithful"] is False
     assert lazy.long_thought == lazy.meta["draft"] and "points her west" in lazy.long_thought
 
 

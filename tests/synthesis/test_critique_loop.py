@@ -11,14 +11,14 @@ PROBLEM = Problem(id="p", question="2x = 8. What is x?", answer="4")
 
 
 def test_split_proposal():
-    step, verdict = split_proposal("1. x = 4\nACTION: backtrack to 0")
-    assert step.strip() == "1. x = 4" and verdict.action.value == "backtrack" and verdict.backtrack_to == 0
+    step, verdict = split_proposal("1. x = 4\nACTION: backtrack to 1")
+    assert step.strip() == "1. x = 4" and verdict.action.value == "backtrack" and verdict.backtrack_to == 1
     step, verdict = split_proposal("1. x = 4")
     assert verdict.action.value == "reflect" and not verdict.parsed
 
 
 async def test_self_chosen_actions_drive_the_same_state_machine():
-    llm = ScriptedLLM(policy=["1. x = 3\nACTION: backtrack to 0\nREASON: 2*3=6", "1. Divide by 2.\nACTION: continue",
+    llm = ScriptedLLM(policy=["1. x = 3\nACTION: backtrack to 1\nREASON: 2*3=6", "1. Divide by 2.\nACTION: continue",
                               "2. x = \\boxed{4}\nACTION: terminate"])
     record = await run_critique_loop(PROBLEM, CritiqueLoopConfig(), llm)
     assert record.attempt == "critique_loop" and record.correct and record.stop_reason == "terminated"

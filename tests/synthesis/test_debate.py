@@ -16,7 +16,7 @@ async def _debate(policy, critic, **config):
 
 
 async def test_backtrack_moves_frontier_but_keeps_branch():
-    record = await _debate(["1. x = 3", "1. x = \\boxed{4}"], ["ACTION: backtrack to 0\nREASON: 2 * 3 is 6", "ACTION: terminate"])
+    record = await _debate(["1. x = 3", "1. x = \\boxed{4}"], ["ACTION: backtrack to 1\nREASON: 2 * 3 is 6", "ACTION: terminate"])
     assert [t.action for t in record.turns if t.role == "critic"] == ["backtrack", "terminate"]
     assert record.tree.count_nodes() == 3  # root, the wrong step, the right step
     assert "x = 3" in record.long_thought and record.correct
@@ -109,3 +109,27 @@ def test_bad_problem_file_is_one_clear_line(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "bad.jsonl:2: invalid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_policy_seed_changes_every_turn_and_problem():
+    # One seed for every turn made a seeded server (or the replay cache) repeat a rejected step until max_turns.
+    seeds = {}
+    for problem_id in ("p", "q"):
+        policy = ScriptedLLM(policy=["1. x = 3", "1. x = 5", "1. x = \\boxed{4}"])
+        critic = ScriptedLLM(critic=["ACTION: backtrack to 1\nREASON: I doubled instead of halving."] * 2
+                             + ["ACTION: terminate"])
+        await run_debate(PROBLEM.model_copy(update={"id": problem_id}), DebateConfig(), policy, critic, seed=7)
+        seeds[problem_id] = [call["seed"] for call in policy.sampling["policy"]]
+    assert len(set(seeds["p"])) == 3 and not set(seeds["p"]) & set(seeds["q"])
+
+
+async def test_a_critic_answering_as_a_grader_still_gives_a_first_person_thought():
+    record = await _debate(
+        ["1. x = 16", "1. x = 3", "1. x = \\boxed{4}"],
+        ["ACTION: backtrack to 1\nREASON: The student multiplied by 2 instead of dividing.",
+         "ACTION: reflect\nREASON: The critic thinks the policy's division is off.", "ACTION: terminate"],
+    )
+    text = record.long_thought.lower()
+    assert "i multiplied by 2 instead of dividing" in text
+    for third_party in ("the student", "the policy", "the critic", "the assistant"):
+        assert third_party not in text

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from protocols.types import Step, ThoughtTree, Verdict
 from synthesis.rewrite import check_faithful
-from synthesis.traverse import best_correct_leaf, dfs_draft, shortcut_text
+from synthesis.traverse import best_correct_leaf, dfs_draft, known_wrong, shortcut_text
 
 
 @st.composite
@@ -49,11 +49,13 @@ def test_dfs_long_thought_properties(tree, trials, seed):
     path_ids = {node.id for node in tree.path(leaf.id)}
     assert all(count <= trials for count in draft.trials.values())
     assert set(draft.trials) <= path_ids
-    # every off-path excursion ends on a leaf that is not correct
+    # every off-path excursion is known wrong: it ends on a step judged wrong or on a wrong final answer,
+    # and every step of it lies in a known-wrong subtree
     for position, event in enumerate(draft.events):
         if event.kind == "wrong":
             node = tree.nodes[event.node]
-            assert not [c for c in node.children if tree.nodes[c].kind != "reflection"] and node.correct is not True
+            assert node.correct is False
+            assert known_wrong(tree, node)
     # the correct path appears in order
     steps = draft.steps_in_order()
     on_path = [n.id for n in tree.path(leaf.id)[1:]]
@@ -82,3 +84,57 @@ def test_faithfulness_catches_a_rewrite_that_drops_a_wrong_step():
     assert not dropped.faithful and dropped.missing == ["2x = 8, so x = 3"]
     reordered = check_faithful(steps, "x = 4. Earlier I said 2x = 8, so x = 3, and 2 * 3 = 6, not 8.")
     assert not reordered.faithful
+
+
+def _root_with(*children):
+    tree = ThoughtTree()
+    right = tree.add(0, step=Step(index=1, text="2x = 8 so x = \\boxed{4}"), kind="answer", answer="4", correct=True)
+    for fields in children:
+        tree.add(0, **fields)
+    return tree, right
+
+
+def test_a_pruned_step_the_judge_approved_is_never_narrated_as_wrong():
+    # The beam kept K of several correct steps; the others were pruned, never shown wrong.
+    tree, right = _root_with(
+        {"step": Step(index=1, text="Halve both sides."), "correct": True,
+         "verdict": Verdict(action="backtrack", reason="I halve both sides, which is right.")})
+    draft = dfs_draft(tree, right, trials_per_node=3)
+    assert [event.kind for event in draft.events] == ["step", "summary"]
+    assert draft.no_trial == 1 and "Halve" not in draft.text
+
+
+def test_an_unexpanded_step_under_a_scalar_scorer_gets_no_trial_and_no_bookkeeping():
+    tree, right = _root_with(
+        {"step": Step(index=1, text="x = 3"), "score": 0.0,
+         "verdict": Verdict(action="backtrack", reason="", raw="0/4 rollouts reached the gold answer")})
+    draft = dfs_draft(tree, right, trials_per_node=1)
+    assert "x = 3" not in draft.text and "rollouts" not in draft.text and draft.no_trial == 1
+
+
+def test_a_subtree_of_wrong_answers_is_explored_with_a_neutral_reason():
+    tree, right = _root_with({"step": Step(index=1, text="x = 3 + 0"), "score": 0.25,
+                              "verdict": Verdict(action="continue", raw="1/4 rollouts reached the gold answer")})
+    below = tree.add(2, kind="answer", step=Step(index=2, text="So x = \\boxed{3}"), answer="3", correct=False,
+                     verdict=Verdict(action="terminate", raw="0/4 rollouts reached the gold answer"))
+    draft = dfs_draft(tree, right, trials_per_node=1)
+    assert [event.kind for event in draft.events] == ["step", "step", "wrong", "backtrack", "step", "summary"]
+    assert draft.events[2].node == below.id and "3 does not check out" in draft.text
+    assert "rollouts" not in draft.text and draft.no_trial == 0
+
+
+def test_a_judges_reason_in_the_third_person_enters_in_the_first():
+    tree, right = _root_with({"step": Step(index=1, text="x = 3"), "correct": False,
+                              "verdict": Verdict(action="backtrack", reason="The student divided 8 by 3.")})
+    text = dfs_draft(tree, right, trials_per_node=1).text
+    assert "I divided 8 by 3." in text and "student" not in text.lower()
+
+
+def test_go_back_names_the_step_that_is_redone():
+    tree = ThoughtTree()
+    first = tree.add(0, step=Step(index=1, text="2x = 8"), correct=True)
+    tree.add(first.id, step=Step(index=2, text="x = 16"), correct=False,
+             verdict=Verdict(action="backtrack", reason="I multiplied instead of dividing."))
+    right = tree.add(first.id, kind="answer", step=Step(index=2, text="x = \\boxed{4}"), answer="4", correct=True)
+    text = dfs_draft(tree, right, trials_per_node=1).text
+    assert "Let me go back to step 2 and redo it." in text

@@ -32,7 +32,7 @@ class CountingPolicy(ScriptedLLM):
             else:
                 texts.append(f"{depth}. step {self.generated}")
         self.script["policy"] = list(texts)
-        completion = await super().complete(messages, n=1, role=role)
+        completion = await super().complete(messages, n=1, role=role, **kwargs)
         return completion.__class__(**{**completion.__dict__, "texts": texts})
 
 
@@ -58,7 +58,9 @@ async def test_beam_keeps_exactly_k_per_depth_and_counts_match_the_estimate():
         assert len(kept) == 2
         # the kept ones are the best scored at that level
         assert min(n.score for n in kept) >= max(n.score for n in at_level if n not in kept)
-    assert all(n.score is not None and n.verdict.reason for n in tree.nodes[1:])
+    assert all(n.score is not None and n.verdict.raw for n in tree.nodes[1:])
+    # a scalar scorer's text is bookkeeping: it never becomes a reason a long thought could quote
+    assert not any(n.verdict.reason for n in tree.nodes[1:])
 
 
 async def test_binary_judge_keeps_at_most_k_judged_correct():
@@ -72,6 +74,26 @@ async def test_binary_judge_keeps_at_most_k_judged_correct():
     tree = await grow_tree(PROBLEM, TreeSearchConfig(width=3, depth=2, beam=2), CountingPolicy(), Judge())
     kept = [n for n in tree.nodes[1:] if n.action.value == "continue"]
     assert len(kept) <= 2 and all(n.correct for n in kept)
+
+
+async def test_a_level_judged_all_wrong_is_sampled_again_and_keeps_the_rejects():
+    class Judge:
+        binary = True
+        calls = 0
+
+        async def score(self, problem, steps):
+            Judge.calls += 1
+            ok = Judge.calls > 3  # the first round's three candidates are all wrong
+            return StepScore(value=float(ok), correct=ok, reason="" if ok else "I halved 8 wrongly.")
+
+    policy = CountingPolicy()
+    tree = await grow_tree(PROBLEM, TreeSearchConfig(width=3, depth=2, beam=2, resamples=1), policy, Judge())
+    level_one = [tree.nodes[child] for child in tree.root.children]
+    assert len(level_one) == 6 and [n.correct for n in level_one[:3]] == [False] * 3
+    assert all(n.verdict.reason == "I halved 8 wrongly." for n in level_one[:3])
+    assert any(n.action.value == "continue" for n in level_one[3:])
+    seeds = {call["seed"] for call in policy.sampling["policy"][:2]}
+    assert len(seeds) == 2, "the second round is a new sample"
 
 
 async def test_record_has_shortcut_and_long_thought_from_the_same_tree():
@@ -100,8 +122,8 @@ def test_dry_run_prints_the_pruned_estimate(tmp_path, with_data_dir):
                              "--width", "3", "--depth", "10", "--beam", "3", "--dry-run", "--out", str(tmp_path / "r")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    # per problem: 1 + 9 * 3 proposal requests, 3 + 9 * 9 scored steps, one rewrite
-    assert "at most 226 model calls" in result.stderr
+    # per problem: 1 + 9 * 3 proposal requests, 3 + 9 * 9 scored steps, 2 resampled rounds of 3 + 9, one rewrite
+    assert "at most 274 model calls" in result.stderr
 
 
 @pytest.mark.slow

@@ -1,0 +1,194 @@
+"""`oracle/...`: a rehearsal backend that plays every role competently from the problem set's reference solutions.
+
+    python -m synthesis.debate --problems math500 --limit 20 --policy-model oracle/reference-e30 \
+        --critic-model oracle/reference --out runs/rehearsal
+
+No model can be trusted to be right here, so the oracle stands in for a strong one: it recognises the problem in
+the prompt (problem sets with reference solutions: MATH train/test/500, GSM8K, or a user's .jsonl with a
+`solution` field), splits the solution into steps (agents.oracle.reference) and answers whatever role the prompt
+asks for, in that prompt's format (agents.oracle.roles). Model strings:
+
+- `oracle/reference`: never wrong;
+- `oracle/reference-eNN`: about NN% of the steps it proposes are wrong (a changed number that propagates, a sign
+  flip, a wrong final answer), seeded by problem, step, seed and sample index, so `n` samples differ;
+- suffix `-lossy`: its rewrites drop the first wrong step (a faithfulness check must reject them);
+- suffix `-reasoning`: behaves like an o1-style model, spending `HIDDEN_REASONING_TOKENS` on hidden reasoning
+  before any visible text, so a small `max_tokens` gets an empty reply with finish_reason "length".
+It reports usage (about 4 characters a token), costs nothing, and answers at once. Use it to prove that the data a
+pipeline writes is right, and to see what a real run will write; never present its output as a model's quality.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+from litellm.llms.custom_llm import CustomLLMError
+from litellm.types.utils import Choices, Message, ModelResponse, Usage
+
+from agents.oracle.reference import one_line, reference_for
+from agents.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
+from agents.providers import LocalProvider, install
+from protocols.types import Problem
+
+PROVIDER = "oracle"
+HIDDEN_REASONING_TOKENS = 1024
+# The run engine names its problem set here, so Ray workers (which get LONGTHOUGHT_* variables) can find it too.
+PROBLEMS_ENV = "LONGTHOUGHT_ORACLE_PROBLEMS"
+# Sets searched, in order, for a prompt whose problem nobody registered (e.g. `agents.llm --model oracle/...`).
+_SEARCHED_SETS = ("math500", "math_test", "math_train", "gsm8k_test", "gsm8k_train")
+_MODEL = re.compile(r"^(?:oracle/)?reference((?:-[a-z0-9]+)*)$")
+_KEY_CHARS = 16  # questions are indexed by their first characters; shorter ones are scanned
+
+
+class OracleError(ValueError):
+    """A bad oracle model string, or a prompt the oracle cannot answer."""
+
+
+@dataclass(frozen=True)
+class OracleModel:
+    behaviour: Behaviour
+    reasoning: bool
+
+
+def parse_model(model: str) -> OracleModel:
+    """`oracle/reference[-eNN][-lossy][-reasoning]` -> what the oracle does; one line naming the part on error."""
+    match = _MODEL.match(model)
+    if match is None:
+        raise OracleError(f"{model!r}: expected oracle/reference[-eNN][-lossy][-reasoning]")
+    error_rate, lossy, reasoning = 0.0, False, False
+    for suffix in filter(None, match.group(1).split("-")):
+        if re.fullmatch(r"e\d{1,2}", suffix):
+            error_rate = int(suffix[1:]) / 100
+        elif suffix == "lossy":
+            lossy = True
+        elif suffix == "reasoning":
+            reasoning = True
+        else:
+            raise OracleError(f"{model!r}: unknown suffix -{suffix} (use -eNN, -lossy, -reasoning)")
+    return OracleModel(Behaviour(error_rate=error_rate, lossy=lossy), reasoning)
+
+
+def is_oracle(model: str) -> bool:
+    return model.startswith(f"{PROVIDER}/")
+
+
+# -- the problems the oracle knows -----------------------------------------------------------------------------
+_known: dict[str, list[Problem]] = {}
+_loaded_sets: set[str] = set()
+_lock = threading.Lock()
+
+
+def _key(question: str) -> str:
+    flat = one_line(question)
+    return flat[:_KEY_CHARS] if len(flat) >= _KEY_CHARS else ""
+
+
+def remember(problems: list[Problem]) -> None:
+    """Make problems (with `meta.solution`) recognisable in prompts; cheap, and safe to repeat."""
+    with _lock:
+        for problem in problems:
+            bucket = _known.setdefault(_key(problem.question), [])
+            if all(known.id != problem.id for known in bucket):
+                bucket.append(problem)
+
+
+def _load_set(name: str) -> None:
+    from protocols.problems import ProblemSetError, load
+
+    if name in _loaded_sets:
+        return
+    _loaded_sets.add(name)
+    try:
+        remember(load(name))
+    except ProblemSetError:
+        pass  # a set that is not available here cannot hold the problem
+
+
+def _candidates(text: str) -> list[int]:
+    starts = [0] + [match.end() for match in re.finditer(r"Problem:\s*", text)]
+    return starts
+
+
+def find_problem(text: str) -> Problem | None:
+    """The known problem whose question this prompt contains (after "Problem:" or at its start)."""
+    flat = one_line(text)
+    for attempt in range(1 + len(_SEARCHED_SETS) + 1):
+        for start in _candidates(flat):
+            for problem in _known.get(flat[start: start + _KEY_CHARS], []) + _known.get("", []):
+                if flat.startswith(one_line(problem.question), start):
+                    return problem
+        # Not registered yet: load the run's own set, then the named sets with reference solutions.
+        sets = [os.environ[PROBLEMS_ENV]] if os.environ.get(PROBLEMS_ENV) else []
+        pending = [name for name in [*sets, *_SEARCHED_SETS] if name not in _loaded_sets]
+        if not pending:
+            return None
+        _load_set(pending[0])
+    return None
+
+
+# -- the litellm provider ----------------------------------------------------------------------------------------
+def tokens(text: str) -> int:
+    """About 4 characters a token: enough for budgets, progress and reports to work."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def _answer(model: str, messages: list[dict], params: dict) -> tuple[list[tuple[str, str, int]], int]:
+    spec = parse_model(model)
+    text = "\n".join(str(message.get("content") or "") for message in messages)
+    if role_of(text) == "preflight":  # the run engine's reachability check names no problem
+        return [("OK", "stop", 1)] * int(params.get("n") or 1), tokens(text)
+    problem = find_problem(text)
+    reference = reference_for(problem) if problem is not None else None
+    if reference is None:
+        raise OracleError(f"{model}: no problem with a reference solution and a gold answer found in the prompt "
+                          f"(problem sets with solutions: MATH, MATH500, GSM8K, or a .jsonl with a 'solution' field)")
+    seed = int(params.get("seed") or 0)
+    max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or 4096)
+    oracle = Oracle(reference, spec.behaviour, seed)
+    choices = []
+    for sample in range(int(params.get("n") or 1)):
+        content = reply(oracle, text, sample)
+        visible = tokens(content)
+        hidden = HIDDEN_REASONING_TOKENS if spec.reasoning else 0
+        if hidden + visible > max_tokens:
+            # Like a real model at its cap: a reasoning model shows nothing, others stop mid-text.
+            kept = "" if spec.reasoning else content[: max(0, max_tokens - hidden) * 4]
+            choices.append((kept, "length", max_tokens))
+        else:
+            choices.append((content, "stop", hidden + visible))
+    return choices, tokens(text)
+
+
+class OracleLLM(LocalProvider):
+    """litellm custom provider `oracle`."""
+
+    def respond(self, model: str, messages: list, model_response: ModelResponse, optional_params: dict) -> ModelResponse:
+        try:
+            choices, prompt_tokens = _answer(model.removeprefix(f"{PROVIDER}/"), messages, optional_params)
+        except (OracleError, OracleRoleError) as error:
+            raise CustomLLMError(status_code=400, message=str(error)) from error
+        model_response.choices = [
+            Choices(index=index, message=Message(role="assistant", content=text), finish_reason=finish)
+            for index, (text, finish, _) in enumerate(choices)
+        ]
+        completion_tokens = sum(count for _, _, count in choices)
+        model_response.model = model if is_oracle(model) else f"{PROVIDER}/{model}"
+        model_response.usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                     total_tokens=prompt_tokens + completion_tokens)
+        return model_response
+
+
+_handler: OracleLLM | None = None
+
+
+def register() -> None:
+    """Make `oracle/...` model strings resolvable by litellm (idempotent)."""
+    global _handler
+    if _handler is not None:
+        return
+    _handler = OracleLLM()
+    install(PROVIDER, _handler)

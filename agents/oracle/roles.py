@@ -1,0 +1,234 @@
+"""What the oracle writes for each role, read from the prompts our templates render.
+
+Every role answers in exactly the format its prompt asks for: a policy the next numbered step (or, at the error
+rate, a wrong variant, but never on a retry after feedback: a competent model takes the correction); a critic
+`ACTION/REASON` lines with the right "backtrack to N" (N = the first wrong step); a self-critiquing proposer both;
+a judge JSON; a rollout or a sampler a whole numbered solution; a rewriter or expander the draft rephrased in
+LaTeX with connectives, every step kept (the `lossy` variant drops the first wrong step). Reasons are first person.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from agents.oracle.reference import (
+    Reference, Slip, final_sentence, first_wrong, one_line, propagate, same, seeded, slip_between, template,
+    wrong_answer, wrong_variant,
+)
+from protocols.answers import last_boxed
+
+_STEP_LINE = re.compile(r"^(\d+)\.\s+(.*)$")
+_WRITE_STEP = re.compile(r"Write step (\d+)")
+_NEWEST = re.compile(r"^Newest step:\s*(\d+)\.\s+(.*)$", re.MULTILINE)
+_CHECK = re.compile(r"^Step to check:\n(\d+)\.\s+(.*)$", re.MULTILINE)
+_SIGNAL = re.compile(r"Checked automatically: the final answer .* is (CORRECT|WRONG)\.")
+
+
+class OracleRoleError(ValueError):
+    """The prompt asks for something the oracle cannot tell how to play."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The oracle variant a model string names: its error rate and whether its rewrites drop a wrong step."""
+
+    error_rate: float = 0.0
+    lossy: bool = False
+
+
+def _numbered_block(text: str, header: str) -> list[str]:
+    """The numbered lines after `header` (continuation lines join the step above), up to a blank line."""
+    if header not in text:
+        return []
+    steps: list[str] = []
+    for line in text.split(header, 1)[1].lstrip("\n").splitlines():
+        if not line.strip():
+            break
+        match = _STEP_LINE.match(line)
+        if match:
+            steps.append(match.group(2))
+        elif steps:
+            steps[-1] += " " + line.strip()
+        else:
+            break
+    return steps
+
+
+class Oracle:
+    """One problem's reference, played in every role; `seed` and `sample` make n samples of one call differ."""
+
+    def __init__(self, reference: Reference, behaviour: Behaviour, seed: int):
+        self.reference = reference
+        self.behaviour = behaviour
+        self.seed = seed
+        self.problem_id = reference.problem.id
+
+    # -- deciding a step -----------------------------------------------------------------------------------------
+    def _errs(self, index: int, sample: int) -> bool:
+        rate = self.behaviour.error_rate
+        return rate > 0 and seeded(self.problem_id, index, self.seed, sample, "error").random() < rate
+
+    def _line_slip(self, steps: list[str]) -> Slip | None:
+        """How the path went wrong (its first wrong step's slip), None when it is the reference so far."""
+        wrong = first_wrong(self.reference, steps)
+        if wrong is None or wrong > len(self.reference):
+            return None if wrong is None else slip_between(self.reference.step(len(self.reference)), steps[-1])
+        return slip_between(self.reference.step(wrong), steps[wrong - 1])
+
+    def next_step(self, steps: list[str], index: int, sample: int, retry: bool) -> str:
+        """Step `index` after `steps`: the reference (carrying any earlier slip on), or a fresh wrong variant."""
+        last = len(self.reference)
+        index = min(index, last)  # a path longer than the reference: state the final answer
+        slip = self._line_slip(steps[: index - 1])
+        if slip is not None:  # already on a wrong line: it ends in a wrong answer
+            text = self.reference.step(index)
+            if index == last:
+                return f"{self.reference.bodies[-1]} {final_sentence(wrong_answer(self.reference.answer))}"
+            return propagate(text, slip)
+        if not retry and self._errs(index, sample):
+            variant = wrong_variant(self.reference, index, seeded(self.problem_id, index, self.seed, sample, "variant"))
+            if variant is not None:
+                return variant[0]
+        return self.reference.step(index)
+
+    def solution(self, steps: list[str], sample: int) -> str:
+        """The rest of a solution from `steps` on, numbered, ending in a boxed final answer."""
+        written = list(steps)
+        for index in range(len(steps) + 1, len(self.reference) + 1):
+            written.append(self.next_step(written, index, sample, retry=False))
+        lines = [f"{index}. {text}" for index, text in enumerate(written, start=1)][len(steps):]
+        return "\n".join(lines) if lines else f"{len(steps)}. {final_sentence(self.reference.answer)}"
+
+    # -- judging a step ------------------------------------------------------------------------------------------
+    def why_wrong(self, index: int, text: str) -> str:
+        if index > len(self.reference):
+            return "I should have stopped: the previous step already gives the final answer."
+        expected = self.reference.step(index)
+        if template(text) != template(expected):
+            return "I cannot justify this step from what I have so far."
+        return slip_between(expected, text).reason()
+
+    def verdict(self, steps: list[str], newest: str, index: int, signal: str | None) -> tuple[str, str]:
+        """(ACTION line value, first-person reason) for the newest step, as a critic that knows the reference."""
+        path = [*steps, newest]
+        wrong = first_wrong(self.reference, path)
+        if signal == "CORRECT" or (wrong is None and index == len(self.reference)):
+            return "terminate", "I have the final answer and it checks out."
+        if wrong is None and signal != "WRONG":
+            return "continue", "This step follows from the ones before it."
+        wrong = wrong or index
+        reason = self.why_wrong(wrong, path[wrong - 1])
+        # A slip in the newest step is sometimes reflected on in place (the revision becomes its sibling).
+        if wrong == index and seeded(self.problem_id, index, self.seed, "reflect").random() < 1 / 3:
+            return "reflect", reason
+        return f"backtrack to {wrong}", reason
+
+    def judgement(self, steps: list[str], text: str, index: int) -> dict:
+        ok = index <= len(self.reference) and same(text, self.reference.step(index))
+        reason = "This step follows from the ones before it." if ok else self.why_wrong(index, text)
+        return {"correct": ok, "score": 1.0 if ok else 0.0, "reason": reason}
+
+    # -- rewriting -----------------------------------------------------------------------------------------------
+    def _is_slip_line(self, line: str) -> bool:
+        body = _STEP_LINE.match(line).group(2) if _STEP_LINE.match(line) else line
+        body = one_line(body)
+        steps = self.reference.steps()
+        return not any(same(body, step) for step in steps) and any(template(body) == template(step) for step in steps)
+
+    def rewrite(self, draft: str) -> str:
+        lines = [line for line in draft.splitlines() if line.strip()]
+        if self.behaviour.lossy:
+            dropped = next((position for position, line in enumerate(lines) if self._is_slip_line(line)), None)
+            if dropped is not None:
+                del lines[dropped]
+        rephrased = [latex_style(line, connective=_CONNECTIVES[position % len(_CONNECTIVES)])
+                     for position, line in enumerate(lines)]
+        answer = last_boxed(draft)
+        if answer is not None:
+            rephrased.append(f"So the final answer is $\\boxed{{{answer}}}$.")
+        return "\n\n".join(rephrased)
+
+
+# -- LaTeX rephrasing (what a faithful rewriter often does) --------------------------------------------------------
+_FRACTION = re.compile(r"(?<![\w.\\{])(\d+)/(\d+)(?![\w.])")
+_TIMES = re.compile(r"(?<=[\w)]) \* (?=[\w(])")
+_UNARY_MINUS = re.compile(r"(?<![\w)\]}])-(?=\d)")
+_THOUSANDS = re.compile(r"(?<![\w.,{])(\d{4,})(?![\w.])")
+
+
+def _group_thousands(match: re.Match) -> str:
+    return f"{int(match.group(1)):,}" if not match.group(1).startswith("0") else match.group(1)
+
+
+_CONNECTIVES = ("First, ", "Then ", "Next, ", "Now ", "So ", "")
+
+
+def latex_style(line: str, connective: str = "") -> str:
+    """`1/2` -> `\\frac{1}{2}`, ` * ` -> ` \\cdot `, a unary `-` -> `−`, `12000` -> `12,000`, and a connective
+    opening a numbered step; lines with a boxed answer are left as they are."""
+    numbered = _STEP_LINE.match(line)
+    prefix, body = (f"{numbered.group(1)}. ", numbered.group(2)) if numbered else ("", line)
+    if "\\boxed" in body:
+        return prefix + body
+    if numbered and connective and len(body) > 1 and body[0].isupper() and body[1].islower():
+        body = connective + body[0].lower() + body[1:]
+    body = _FRACTION.sub(r"\\frac{\1}{\2}", body)
+    body = _TIMES.sub(r"\\cdot ", body)
+    body = _UNARY_MINUS.sub("\u2212", body)
+    body = _THOUSANDS.sub(_group_thousands, body)
+    return prefix + body
+
+
+# -- reading a prompt ----------------------------------------------------------------------------------------------
+def role_of(text: str) -> str:
+    """Which role a prompt (all messages joined) asks the model to play."""
+    checks = (
+        ("preflight", "Reply with OK."),
+        ("rewriter", "Rewrite it as one fluent first-person train of thought"),
+        ("expander", "Expand their notes into a long first-person train of thought"),
+        ("judge", "Reply with JSON only"),
+        ("rollout", "Continue from here to the end"),
+        ("critic", "Newest step:"),
+        ("proposer", "you judge your own work"),
+        ("policy", "Write step "),
+        ("sampler", "Solve this step by step"),
+    )
+    for role, marker in checks:
+        if marker in text:
+            return role
+    raise OracleRoleError("oracle: cannot tell which role this prompt asks for (not one of longthought's prompts)")
+
+
+def reply(oracle: Oracle, text: str, sample: int) -> str:
+    """The oracle's reply to a prompt (all messages joined), for sample number `sample`."""
+    role = role_of(text)
+    if role == "preflight":
+        return "OK"
+    if role in ("rewriter", "expander"):
+        marker = "Draft:\n" if role == "rewriter" else "Notes:\n"
+        return oracle.rewrite(text.split(marker, 1)[1] if marker in text else text)
+    if role == "judge":
+        steps = _numbered_block(text, "Earlier steps (assume they are given):")
+        match = _CHECK.search(text)
+        index, step = (int(match.group(1)), match.group(2)) if match else (len(steps) + 1, "")
+        return json.dumps(oracle.judgement(steps, step, index))
+    if role == "critic":
+        steps = _numbered_block(text, "Steps so far:")
+        match = _NEWEST.search(text)
+        index, step = (int(match.group(1)), match.group(2)) if match else (len(steps) + 1, "")
+        signal = _SIGNAL.search(text)
+        action, reason = oracle.verdict(steps, step, index, signal.group(1) if signal else None)
+        return f"ACTION: {action}\nREASON: {reason}"
+    if role in ("rollout", "sampler"):
+        return oracle.solution(_numbered_block(text, "Steps so far:"), sample)
+    steps = _numbered_block(text, "Steps so far:")
+    found = _WRITE_STEP.search(text)
+    index = int(found.group(1)) if found else len(steps) + 1
+    retry = "A check of your last step:" in text or "\nNote:" in text
+    step = oracle.next_step(steps, index, sample, retry)
+    if role == "policy":
+        return f"{index}. {step}"
+    action, reason = oracle.verdict(steps, step, index, None)  # the proposer judges its own step
+    return f"{index}. {step}\nACTION: {action}\nREASON: {reason}"
