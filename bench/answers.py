@@ -20,7 +20,7 @@ from protocols.problems import load  # noqa: E402
 
 
 def _math_verify_only(pairs: list[tuple[str, str]]) -> list[bool]:
-    futures = [answers._submit(gold, predicted, answers.DEFAULT_TIMEOUT) for gold, predicted in pairs]
+    futures = [answers._submit(gold, predicted, answers.DEFAULT_TIMEOUT, latex_only=True) for gold, predicted in pairs]
     return [answers._result(future) for future in futures]
 
 
