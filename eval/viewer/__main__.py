@@ -2,8 +2,10 @@
 
     python -m eval.viewer runs/demo runs/tree [--port 8765]
 
-Serves on 127.0.0.1 only; another host needs an explicit `--host` (the viewer shows your data). Works offline:
-plain HTML, CSS, JS and SVG from this package, nothing from a CDN.
+Serves on 127.0.0.1 only; another host needs an explicit `--host` (the viewer shows your data), and requests
+that name the server otherwise (a DNS-rebinding page) are refused. Works offline: plain HTML, CSS, JS and SVG
+from this package, nothing from a CDN. A run that is still being written shows its new lines on the next
+request; malformed lines are skipped, counted in the header, and the first is named (file:line) on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--host", default=None, help="serve on this address instead of 127.0.0.1 (exposes your data)")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:  # before reading the runs, which can take a while
+        print(f"error: --port {args.port}: expected 0-65535 (0 picks a free port)", file=sys.stderr)
+        return 2
     try:
         store = Store(args.runs)
         server = make_server(store, host=args.host or "127.0.0.1", port=args.port, allow_remote=args.host is not None)

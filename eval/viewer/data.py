@@ -1,7 +1,17 @@
-"""The viewer's data: records from run directories, indexed once for fast listing and filtering."""
+"""The viewer's data: records from run directories, indexed once for fast listing and filtering.
+
+A run may still be writing, or may have been killed mid-line: `refresh` reads only what a records file gained
+since the last look (its inode, size and mtime say whether it changed), so new complete lines show up on the
+next request. A line is complete once its newline is written; an unterminated last line is shown if it already
+parses (a file saved without a final newline) and otherwise waits, uncounted, for the rest of it. A complete
+line that is not a record (a torn line followed by more lines, a hand edit) is skipped and counted, and one
+warning per run names the file:line of the first such line.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +20,8 @@ from typing import Any
 from protocols.types import Action, Record
 
 ACTIONS = ("backtrack", "reflect")
+OUTCOMES = ("correct", "incorrect", "no_answer")
+log = logging.getLogger("longthought.viewer")
 
 
 @dataclass
@@ -35,8 +47,18 @@ class Entry:
 
 @dataclass
 class Run:
+    """One run's records, as read so far; the dicts are replaced, never mutated, so readers need no lock."""
+
     path: str
+    file: Path
     records: dict[str, Record] = field(default_factory=dict)
+    entries: dict[str, Entry] = field(default_factory=dict)
+    bad_lines: int = 0
+    first_bad_line: str | None = None  # file:line
+    offset: int = 0  # bytes read up to and including the last newline
+    lines: int = 0  # newlines read, so a bad line can be named by number
+    seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) at the last read
+    anchor: bytes = b""  # the last complete line read (it names its problem), to tell growth from a rewrite
 
 
 def _outcome(record: Record) -> str:
@@ -51,29 +73,104 @@ def _actions(record: Record) -> frozenset[str]:
     return frozenset(present)
 
 
+def _entry(run: int, record: Record) -> Entry:
+    usage = sum(totals.total_tokens for totals in record.usage.values())
+    return Entry(run, record.problem_id, record.attempt, _outcome(record), record.final_answer, record.problem.answer,
+                 record.stop_reason, _actions(record), usage,
+                 (record.long_thought + "\n" + record.problem.question).lower())
+
+
+def _parse(line: bytes) -> Record | str:
+    """The record on `line`, or a one-line reason why it is not one."""
+    try:
+        return Record.from_json(line.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError and pydantic's ValidationError (bad JSON included)
+        details = getattr(error, "errors", None)
+        if details is None:
+            return str(error)
+        first = details()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else first["msg"]
+
+
 class Store:
     """Every record of the given runs; list/filter work on a compact index, details load the full record."""
 
     def __init__(self, run_dirs: list[Path]):
         self.runs: list[Run] = []
         self.entries: list[Entry] = []
-        for index, directory in enumerate(run_dirs):
+        self._lock = threading.Lock()  # one reader of the files at a time; queries read the swapped-in copies
+        for directory in run_dirs:
             path = Path(directory)
             file = path if path.is_file() else path / "records.jsonl"
             if not file.is_file():
                 raise FileNotFoundError(f"{path}: no records.jsonl")
-            run = Run(str(path))
-            for line in file.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    self.add(index, run, Record.from_json(line))
-            self.runs.append(run)
+            self.runs.append(Run(str(path), file))
+        self.refresh()
 
-    def add(self, index: int, run: Run, record: Record) -> None:
-        run.records[record.problem_id] = record
-        usage = sum(totals.total_tokens for totals in record.usage.values())
-        self.entries.append(Entry(index, record.problem_id, record.attempt, _outcome(record), record.final_answer,
-                                  record.problem.answer, record.stop_reason, _actions(record), usage,
-                                  (record.long_thought + "\n" + record.problem.question).lower()))
+    def refresh(self) -> None:
+        """Take in what the runs' files gained since the last call (cheap when nothing changed: one stat per run)."""
+        with self._lock:
+            changed = [self._read(index, run) for index, run in enumerate(self.runs)]
+            if any(changed):
+                self.entries = [entry for run in self.runs for entry in run.entries.values()]
+
+    def _read(self, index: int, run: Run) -> bool:
+        try:
+            stat = run.file.stat()
+        except OSError:
+            return False  # moved away or unreadable for now: keep showing what was read
+        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if seen == run.seen:
+            return False
+        try:
+            appended, data = self._new_bytes(run, seen)
+        except OSError:
+            return False
+        records = dict(run.records) if appended else {}
+        entries = dict(run.entries) if appended else {}
+        lines, bad_lines, first_bad_line = (run.lines, run.bad_lines, run.first_bad_line) if appended else (0, 0, None)
+        complete, newline, tail = data.rpartition(b"\n")
+        new_bad: list[tuple[int, str]] = []
+        for number, line in enumerate(complete.split(b"\n") if newline else [], start=lines + 1):
+            if not line.strip():
+                continue
+            parsed = _parse(line)
+            if isinstance(parsed, str):
+                new_bad.append((number, parsed))
+                continue
+            records[parsed.problem_id] = parsed
+            entries[parsed.problem_id] = _entry(index, parsed)
+        if tail.strip() and not isinstance(parsed_tail := _parse(tail), str):
+            records[parsed_tail.problem_id] = parsed_tail  # read again next time, harmlessly, as its offset stays
+            entries[parsed_tail.problem_id] = _entry(index, parsed_tail)
+        if new_bad:
+            number, reason = new_bad[0]
+            first_bad_line = first_bad_line or f"{run.file}:{number}"
+            bad_lines += len(new_bad)
+            log.warning("%s:%d: skipped %d malformed line(s), the first here (%s); %d in this run",
+                        run.file, number, len(new_bad), reason, bad_lines)
+        run.records, run.entries = records, entries
+        run.lines = lines + (complete.count(b"\n") + 1 if newline else 0)
+        run.bad_lines, run.first_bad_line = bad_lines, first_bad_line
+        consumed = data[:len(complete) + len(newline)]
+        if consumed or not appended:
+            run.anchor = consumed[consumed.rfind(b"\n", 0, -1) + 1:]  # the last complete line, newline included
+        run.offset, run.seen = (run.offset if appended else 0) + len(consumed), seen
+        return True
+
+    @staticmethod
+    def _new_bytes(run: Run, seen: tuple[int, int, int]) -> tuple[bool, bytes]:
+        """(True, the bytes after the last complete line read) if the file only grew, else (False, all of it)."""
+        with run.file.open("rb") as handle:
+            # Append-only files grow in place; anything else (a resume cutting a torn line, `cp` over the file) is
+            # read afresh. The last bytes read must still be there, so that a rewrite in place is not taken for growth.
+            if run.seen is not None and seen[0] == run.seen[0] and seen[1] > run.seen[1]:
+                handle.seek(run.offset - len(run.anchor))
+                if handle.read(len(run.anchor)) == run.anchor:
+                    return True, handle.read()
+            handle.seek(0)
+            return False, handle.read()
 
     def filter(self, outcome: str | None = None, attempt: str | None = None, run: int | None = None,
                query: str | None = None, action: str | None = None) -> list[Entry]:
@@ -93,7 +190,7 @@ class Store:
         }
 
     def stats(self) -> list[dict[str, Any]]:
-        """Header statistics per run: problems, share correct, tokens, cost, stop reasons."""
+        """Header statistics per run: problems, share correct, tokens, cost, stop reasons, malformed lines."""
         result = []
         for index, run in enumerate(self.runs):
             records = list(run.records.values())
@@ -105,6 +202,7 @@ class Store:
                 "tokens": sum(totals.total_tokens for r in records for totals in r.usage.values()),
                 "cost": None if any(cost is None for cost in costs) else round(sum(costs), 6),
                 "stop_reasons": dict(Counter(record.stop_reason for record in records)),
+                "bad_lines": run.bad_lines, "first_bad_line": run.first_bad_line,
             })
         return result
 

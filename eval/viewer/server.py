@@ -2,6 +2,8 @@
 
 Plain `http.server` (no framework): the viewer is local, single-user, and must run offline with nothing to
 install. Model text leaves the server only as JSON; the page puts it into the DOM as text, never as HTML.
+Requests must name the server by a loopback name or the `--host` given, and API calls from another origin are
+refused: otherwise any web page the user visits could read every record through a DNS-rebinding domain.
 """
 
 from __future__ import annotations
@@ -9,16 +11,19 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from eval.viewer.data import Store
+from eval.viewer.data import ACTIONS, OUTCOMES, Store
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def is_loopback(host: str) -> bool:
@@ -28,8 +33,87 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _split_host(value: str) -> tuple[str, str | None]:
+    """A Host header's name and port: "[::1]:8765" -> ("[::1]", "8765"), "localhost" -> ("localhost", None)."""
+    end = value.find("]") + 1 if value.startswith("[") else len(value.partition(":")[0])
+    name, rest = value[:end], value[end:]
+    if not rest:
+        return name, None
+    return name, rest[1:] if rest.startswith(":") else ""  # "" matches no port: refused
+
+
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class ViewerServer(ThreadingHTTPServer):
+    """The HTTP server, knowing which names it may be called by."""
+
+    # socketserver listens with a backlog of 5: of 200 concurrent requests the kernel dropped the connections beyond
+    # it, clients waited seconds for their SYN retries and some were never answered (114-184/200 in 11-12 s). 128
+    # answered all, but a 200 burst still overflowed it in most runs (1.05 s: one SYN retry); 1024 did not (0.1-0.45
+    # s). The kernel caps it at net.core.somaxconn. Measured with bench/viewer_scale.py --concurrent 200 --backlog N.
+    request_queue_size = 1024
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler]):
+        super().__init__((host, port), handler)
+        self.port = str(self.server_address[1])
+        given = host.lower()
+        self.names = set(LOOPBACK_NAMES) | ({f"[{given}]" if ":" in given else given} if given else set())
+        # A wildcard bind answers to addresses we cannot list; an IP literal is never a rebinding domain.
+        self.any_address = host in WILDCARDS
+
+    def host_allowed(self, value: str | None) -> bool:
+        """Whether a Host header names this server: a loopback name or the --host given, this port or none."""
+        if not value:
+            return False
+        name, port = _split_host(value.lower())
+        if port is not None and port != self.port:
+            return False
+        return name in self.names or (self.any_address and _is_ip_literal(name))
+
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left needs no traceback
+            super().handle_error(request, client_address)
+
+
+class BadQuery(ValueError):
+    """A query value the API cannot use; the message names the parameter."""
+
+
+def _int(query: dict[str, str], name: str, default: int | None) -> int | None:
+    value = query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise BadQuery(f"{name}: expected an integer >= 0, got {value[:40]!r}")
+    return number
+
+
+def _choice(query: dict[str, str], name: str, choices: tuple[str, ...]) -> str | None:
+    value = query.get(name)
+    if value is not None and value not in choices:
+        raise BadQuery(f"{name}: expected one of {', '.join(choices)}, got {value[:40]!r}")
+    return value
+
+
+def _static_names() -> set[str]:
+    return {file.name for file in STATIC.iterdir() if file.is_file()}
+
+
 def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        server: ViewerServer
+
         def log_message(self, *args: object) -> None:  # quiet: the terminal is the user's
             pass
 
@@ -47,41 +131,50 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(payload).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            host = self.headers.get("host")
+            if not self.server.host_allowed(host):
+                return self._send(HTTPStatus.FORBIDDEN, b"forbidden: unknown Host\n", "text/plain")
             url = urlparse(self.path)
-            query = {key: values[-1] for key, values in parse_qs(url.query).items()}
-            if url.path == "/api/stats":
-                return self._json(store.stats())
-            if url.path == "/api/problems":
+            if url.path.startswith("/api/"):
+                origin = self.headers.get("origin")
+                if origin is not None and origin.lower() != f"http://{host}".lower():
+                    return self._send(HTTPStatus.FORBIDDEN, b"forbidden: cross-origin request\n", "text/plain")
                 try:
-                    run = int(query["run"]) if query.get("run") else None
-                except ValueError:
-                    return self._json({"error": "run must be an integer"}, HTTPStatus.BAD_REQUEST)
-                scope = store.filter(attempt=query.get("attempt"), run=run, query=query.get("q"),
-                                     action=query.get("action"), outcome=query.get("outcome"))
-                limit = int(query.get("limit", 500))
+                    return self._api(url.path, {key: values[-1] for key, values in parse_qs(url.query).items()})
+                except BadQuery as error:
+                    return self._json({"error": str(error)}, HTTPStatus.BAD_REQUEST)
+            name = url.path.lstrip("/") or "index.html"
+            # Only the package's own files, by exact name: no path from the request ever reaches the file system.
+            if name not in _static_names():
+                return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+            file = STATIC / name
+            return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream"))
+
+        def _api(self, path: str, query: dict[str, str]) -> None:
+            store.refresh()  # a run still being written shows its new lines
+            if path == "/api/stats":
+                return self._json(store.stats())
+            if path == "/api/problems":
+                limit = _int(query, "limit", 500)
+                scope = store.filter(attempt=query.get("attempt"), run=_int(query, "run", None), query=query.get("q"),
+                                     action=_choice(query, "action", ACTIONS),
+                                     outcome=_choice(query, "outcome", OUTCOMES))
                 return self._json({"total": len(scope), "counts": store.counts(scope),
                                    "problems": [entry.summary() for entry in scope[:limit]]})
-            if url.path == "/api/record":
-                try:
-                    record = store.record(int(query.get("run", -1)), query.get("id", ""))
-                except ValueError:
-                    record = None
+            if path == "/api/record":
+                record = store.record(_int(query, "run", -1), query.get("id", ""))
                 if record is None:
                     return self._json({"error": "no such record"}, HTTPStatus.NOT_FOUND)
                 return self._json(json.loads(record.to_json()))
-            name = "index.html" if url.path in ("/", "") else url.path.lstrip("/")
-            file = (STATIC / name).resolve()
-            if file.parent != STATIC or not file.is_file():
-                return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
-            return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream"))
+            return self._json({"error": "no such endpoint"}, HTTPStatus.NOT_FOUND)
 
     return Handler
 
 
-def make_server(store: Store, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False) -> ThreadingHTTPServer:
+def make_server(store: Store, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False) -> ViewerServer:
     """The viewer's server; a non-loopback host is refused unless `allow_remote` (the CLI's explicit --host)."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port}: expected 0-65535 (0 picks a free port)")
     if not is_loopback(host) and not allow_remote:
         raise ValueError(f"refusing to serve on {host}: the viewer shows your data; pass --host explicitly to expose it")
-    server = ThreadingHTTPServer((host, port), make_handler(store))
-    server.daemon_threads = True
-    return server
+    return ViewerServer(host, port, make_handler(store))

@@ -1,13 +1,18 @@
 """The viewer in a real browser (Playwright driving Debian's Chromium), plus its safety properties."""
 
 import asyncio
+import http.client
 import json
+import logging
+import socket
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from eval.viewer.__main__ import main as viewer_main
 from eval.viewer.data import Store
 from eval.viewer.server import make_server
 from protocols.types import Problem
@@ -38,16 +43,52 @@ def viewer(tmp_path):
                         "1. {i} + {i} = 7 " + INJECTION)
     second = _debate_run(tmp_path / "iteration-2", "ACTION: continue\nREASON: fine", "1. Add the two numbers.")
     server = make_server(Store([first, second]), port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # quick shutdown
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 
 
+@pytest.fixture
+def serve():
+    """Start a viewer on loopback over a Store; returns its base URL. Stopped after the test."""
+    servers = []
+
+    def start(store: Store, host: str = "127.0.0.1") -> str:
+        server = make_server(store, host=host, port=0)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://{host}:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
+
+
+def _ask(base: str, path: str, **headers: str) -> tuple[int, bytes]:
+    """GET with exactly these headers (a `host` header replaces the one http.client would send)."""
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _raw(base: str, target: bytes) -> bytes:
+    """The status line for a request line http.client would refuse to send (a NUL, a non-ASCII byte)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n\r\n")
+        return connection.makefile("rb").readline()
 
 
 def test_api_filters_and_counts(viewer):
@@ -73,6 +114,147 @@ def test_refuses_a_non_loopback_host_without_an_explicit_flag():
         make_server(Store([]), host="0.0.0.0", port=0)
     server = make_server(Store([]), host="0.0.0.0", port=0, allow_remote=True)  # the CLI's explicit --host
     server.server_close()
+
+
+def test_a_foreign_host_header_is_refused_so_a_rebinding_page_reads_nothing(viewer):
+    port = viewer.rsplit(":", 1)[1]
+    for host in ("evil.example", f"evil.example:{port}", f"localhost:{int(port) + 1}", "localhost.evil.example",
+                 f"127.0.0.1.nip.io:{port}", f"10.0.0.5:{port}"):
+        for path in ("/api/problems", "/api/record?run=0&id=q0", "/"):
+            status, body = _ask(viewer, path, host=host)
+            assert (status, body) == (403, b"forbidden: unknown Host\n"), (host, path)
+    status, body = _ask(viewer, "/api/stats")  # http.client names the server as 127.0.0.1:port
+    assert status == 200 and json.loads(body)[0]["problems"] == 3
+    for host in ("localhost", f"localhost:{port}", "127.0.0.1", f"127.0.0.1:{port}", f"[::1]:{port}",
+                 f"LOCALHOST:{port}"):
+        assert _ask(viewer, "/api/stats", host=host)[0] == 200, host
+
+
+def test_a_cross_site_origin_is_refused_on_the_api(viewer):
+    port = viewer.rsplit(":", 1)[1]
+    host = f"127.0.0.1:{port}"
+    for origin in ("http://evil.example", f"http://localhost:{int(port) + 1}", "null", f"https://{host}"):
+        assert _ask(viewer, "/api/problems", host=host, origin=origin) == (403, b"forbidden: cross-origin request\n")
+    assert _ask(viewer, "/api/problems", host=host, origin=f"http://{host}")[0] == 200  # the page's own fetch
+    assert _ask(viewer, "/app.js", host=host, origin="http://evil.example")[0] == 200  # no data in static files
+
+
+def test_the_host_given_is_accepted_and_a_wildcard_bind_takes_ip_literals_only(serve):
+    explicit = serve(Store([]), host="127.0.0.2")  # loopback, but not a name the server knows by default
+    port = explicit.rsplit(":", 1)[1]
+    assert _ask(explicit, "/api/stats", host=f"127.0.0.2:{port}")[0] == 200
+    assert _ask(explicit, "/api/stats", host=f"127.0.0.3:{port}")[0] == 403
+    everywhere = make_server(Store([]), host="0.0.0.0", port=0, allow_remote=True)  # not served: only its rule
+    port = everywhere.server_address[1]
+    try:
+        assert everywhere.host_allowed(f"192.168.1.5:{port}") and everywhere.host_allowed(f"[fe80::1]:{port}")
+        assert not everywhere.host_allowed(f"attacker.example:{port}") and not everywhere.host_allowed(None)
+    finally:
+        everywhere.server_close()
+
+
+BAD_QUERIES = [("/api/problems?limit=abc", "limit"), ("/api/problems?limit=-1", "limit"),
+               ("/api/problems?run=x", "run"), ("/api/problems?run=-2", "run"),
+               ("/api/problems?outcome=maybe", "outcome"), ("/api/problems?action=jump", "action"),
+               ("/api/record?run=x&id=q0", "run")]
+
+
+def test_a_bad_query_value_is_a_400_naming_the_parameter(viewer):
+    for query, parameter in BAD_QUERIES:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(viewer + query)
+        error = json.loads(refused.value.read())["error"]
+        assert refused.value.code == 400 and error.startswith(f"{parameter}: expected"), (query, error)
+
+
+def test_limit_zero_lists_nothing_but_counts_everything(viewer):
+    assert _get(f"{viewer}/api/problems?limit=0") == {**_get(f"{viewer}/api/problems"), "problems": []}
+
+
+def test_a_nul_or_undecodable_path_is_a_404_not_a_dropped_connection(viewer):
+    for target in (b"/\x00", b"/a\x00b.js", b"/\xff\xfe", b"/%00", b"/%ff", b"/../server.py", b"/..%2f__init__.py",
+                   b"/api/nothing", b"//etc/passwd"):
+        assert _raw(viewer, target).startswith(b"HTTP/1.0 404 "), target
+
+
+def test_a_bad_port_is_one_line_from_the_cli(viewer, tmp_path, capsys):
+    run = tmp_path / "iteration-1"  # made by the viewer fixture
+    assert viewer_main([str(run), "--port", "99999"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --port 99999: expected 0-65535"), lines
+
+
+def test_200_concurrent_requests_are_all_answered(viewer):
+    # The timing lives in bench/viewer_scale.py --concurrent; with the default backlog of 5 some of these were
+    # still waiting on SYN retries after 10 s.
+    answered = []
+    together = threading.Barrier(200)
+
+    def one() -> None:
+        together.wait()
+        try:
+            answered.append(len(_get(f"{viewer}/api/stats")))
+        except OSError as error:  # timed out, refused or reset
+            answered.append(type(error).__name__)
+
+    threads = [threading.Thread(target=one) for _ in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answered == [2] * 200, sorted(set(map(str, answered)))
+
+
+def test_a_malformed_line_is_skipped_counted_and_named_once_per_run(tmp_path, caplog):
+    good = (_debate_run(tmp_path / "source", "ACTION: continue\nREASON: fine", "1. Add.") / "records.jsonl").read_text()
+    q0, q1, q2 = good.splitlines()
+    run = tmp_path / "killed"
+    run.mkdir()
+    torn, blank, not_a_record, not_utf8 = q1[:40], "", '{"problem_id": "x"}', "\udcff"
+    lines = [q0, torn, blank, not_a_record, q1, not_utf8, q2[:30]]  # the last one is still being written
+    (run / "records.jsonl").write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+    with caplog.at_level(logging.WARNING, logger="longthought.viewer"):
+        store = Store([run])
+    [stats] = store.stats()
+    assert stats["problems"] == 2 and stats["bad_lines"] == 3  # the unterminated tail is not counted (yet)
+    assert stats["first_bad_line"] == f"{run / 'records.jsonl'}:2"
+    [warning] = caplog.messages
+    assert warning.startswith(f"{run / 'records.jsonl'}:2: skipped 3 malformed line(s)") and "\n" not in warning
+
+
+def test_a_run_still_being_written_shows_new_lines_on_the_next_request(tmp_path, serve):
+    good = (_debate_run(tmp_path / "source", "ACTION: continue\nREASON: fine", "1. Add.") / "records.jsonl").read_text()
+    q0, q1, q2 = good.splitlines()
+    run = tmp_path / "live"
+    run.mkdir()
+    records = run / "records.jsonl"
+    records.write_text(f"{q0}\n{q1[:50]}")  # the writer is half way through q1
+    base = serve(Store([run]))
+
+    def seen() -> tuple[int, int, list[str]]:
+        [stats] = _get(f"{base}/api/stats")
+        return stats["problems"], stats["bad_lines"], [p["id"] for p in _get(f"{base}/api/problems")["problems"]]
+
+    assert seen() == (1, 0, ["q0"])
+    with records.open("a") as handle:
+        handle.write(f"{q1[50:]}\n")
+    assert seen() == (2, 0, ["q0", "q1"])
+    assert _get(f"{base}/api/record?run=0&id=q1")["problem_id"] == "q1"
+    with records.open("a") as handle:
+        handle.write(q2[:20])  # killed mid-line: waits, uncounted
+    assert seen() == (2, 0, ["q0", "q1"])
+    with records.open("r+") as handle:  # the resume cuts the torn line and writes q2 again
+        handle.truncate(len(q0) + len(q1) + 2)
+        handle.seek(0, 2)
+        handle.write(f"{q2}\n")
+    assert seen() == (3, 0, ["q0", "q1", "q2"])
+    with records.open("a") as handle:
+        handle.write(f"{q0[:20]}\n{q0}\n")  # a torn line followed by more lines is a bad line
+    assert seen() == (3, 1, ["q0", "q1", "q2"])
+    records.write_text(f"{q0}\n")  # rewritten shorter (a resume cutting lines): read afresh
+    assert seen() == (1, 0, ["q0"])
+    records.write_text(f"{q1}\n{q2}\n")  # rewritten longer in place (`cp` over it): read afresh too
+    assert seen() == (2, 0, ["q1", "q2"])
 
 
 @pytest.mark.slow

@@ -45,7 +45,10 @@ function filters() {
 }
 
 async function refreshList() {
-  const data = await api("/api/problems", filters());
+  // The header too: a run that is still being written may have grown since the last look.
+  const [stats, data] = await Promise.all([api("/api/stats"), api("/api/problems", filters())]);
+  state.stats = stats;
+  renderStats();
   const attempts = [...new Set(state.stats.flatMap((run) => run.attempts))];
   fillSelect(document.getElementById("f-outcome"), ["correct", "incorrect", "no_answer"], data.counts.outcome);
   fillSelect(document.getElementById("f-attempt"), attempts, data.counts.attempt);
@@ -64,7 +67,9 @@ function renderStats() {
   const header = document.getElementById("stats");
   header.replaceChildren(...state.stats.map((run) => el("span", { class: "run" },
     el("b", {}, `run ${run.run}`), ` ${run.path}: ${run.problems} problems, ${Math.round(run.share_correct * 100)}% correct, `,
-    `${run.tokens} tokens, cost ${run.cost === null ? "unknown" : "$" + run.cost}, stops ${JSON.stringify(run.stop_reasons)}`)));
+    `${run.tokens} tokens, cost ${run.cost === null ? "unknown" : "$" + run.cost}, stops ${JSON.stringify(run.stop_reasons)}`,
+    run.bad_lines ? el("span", { class: "bad-lines", title: `first at ${run.first_bad_line}` },
+      `, ${run.bad_lines} malformed line(s) skipped`) : null)));
 }
 
 function shortcutIds(record) {
@@ -186,8 +191,6 @@ async function compare(run, id, other) {
 }
 
 async function main() {
-  state.stats = await api("/api/stats");
-  renderStats();
   for (const id of ["f-outcome", "f-attempt", "f-run", "f-action"]) document.getElementById(id).addEventListener("change", refreshList);
   let timer = null;
   document.getElementById("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refreshList, 200); });
