@@ -47,13 +47,33 @@ class CompletionCache:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "completions.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT,"
-            " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
-        )
-        self._db.commit()
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as error:
+            # Only a replay cache: a garbage file (a torn copy, a file that is not sqlite) is moved aside, not fatal.
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                stale = Path(f"{self.path}{suffix}")
+                if stale.exists():
+                    stale.replace(f"{aside}{suffix}")
+            log.warning("replay cache %s is unreadable (%s): moved aside to %s, starting empty",
+                        self.path, error, aside)
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT,"
+                " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+            )
+            db.execute("SELECT COUNT(*) FROM samples").fetchone()  # a damaged table shows here, not at the first get
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get(self, key: str) -> CachedSample | None:
         with self._lock:
@@ -77,6 +97,15 @@ class CompletionCache:
         except sqlite3.Error as error:
             # The cache only saves money on reruns: a busy or unreachable file must not fail a call already paid for.
             log.warning("replay cache %s: sample not stored (%s)", self.path, error)
+
+    def delete(self, keys: list[str]) -> None:
+        """Drop these samples (those of a failed episode); a failure to do so is a warning, as for put."""
+        try:
+            with self._lock:
+                self._db.executemany("DELETE FROM samples WHERE key = ?", [(key,) for key in set(keys)])
+                self._db.commit()
+        except sqlite3.Error as error:
+            log.warning("replay cache %s: failed episode's samples not removed (%s)", self.path, error)
 
     def __len__(self) -> int:
         with self._lock:

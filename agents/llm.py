@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from agents import embedded
 from agents.cache import CompletionCache, cache_key
+from agents.redact import neutralise, remember, safe
 from agents.router import RouterConfigError, RouterSpec, load_router_config, router_for
 from protocols.types import Usage
 
@@ -97,6 +98,10 @@ class LLMConfig:
     max_concurrency: int = field(default=8, metadata={"help": "calls in flight per model"})
     cache_dir: Path | None = field(default=None, metadata={"help": "directory of the replay cache; None disables it"})
     router: RouterSpec | None = field(default=None, metadata={"help": "model names served by a litellm Router"})
+    # A step or verdict is a few hundred tokens; 16,000 characters (~4,000 tokens) leaves room for verbose models
+    # while stopping a runaway reply (one 2 MB step became a 24 MB record, resent in every later prompt). Counted in
+    # characters, not tokens, because a server's usage figures can be wrong. Callers with long outputs pass max_chars.
+    max_reply_chars: int = field(default=16_000, metadata={"help": "characters kept of one reply; the rest is cut"})
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -104,6 +109,8 @@ class LLMConfig:
         for name in ("timeout", "backoff_initial", "backoff_max"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)}")
+        if self.max_reply_chars < 1:
+            raise ValueError(f"max_reply_chars: expected >= 1, got {self.max_reply_chars}")
         if self.max_retries < 0 or self.max_concurrency < 1:
             raise ValueError("max_retries must be >= 0 and max_concurrency >= 1")
 
@@ -122,6 +129,7 @@ class Completion:
     cache_hits: int = 0
     cached_completion_tokens: int = 0
     finish_reasons: list[str | None] = field(default_factory=list)
+    truncated: int = 0  # samples cut at the character cap (their finish reason is "length")
 
     @property
     def text(self) -> str:
@@ -179,6 +187,8 @@ class LLMClient:
         replayable = self.config.cache_dir and not self.config.model.startswith("oracle/")
         self._cache = CompletionCache(self.config.cache_dir) if replayable else None
         self._parent: LLMClient | None = None
+        self.truncated_replies = 0  # replies cut at max_reply_chars, counted like usage (here and in parents)
+        self._cache_keys: list[str] = []  # cache entries this (scoped) client read or wrote; see discard_cached
         from agents.reply_guard import ReplyGuard  # here, not on top: agents.reply_guard imports LLMError from us
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
@@ -188,12 +198,25 @@ class LLMClient:
         """A client for one problem: its own usage totals, also added to this client's; same cache, limits, guard."""
         child = copy.copy(self)  # shares config, cache and reply guard
         child.usage = defaultdict(Usage)
+        child.truncated_replies = 0
+        child._cache_keys = []
         child._parent = self
         return child
 
     @property
     def model(self) -> str:
         return self.config.model
+
+    def discard_cached(self) -> None:
+        """Forget every cached sample this client read or wrote: its episode failed, and a retry must ask again.
+
+        One of these replies broke the episode, and a replayed reply would break the retry the same way. Which one
+        cannot be told in general, so the whole problem's entries go (problems do not share prompts, so others keep
+        theirs); the alternative, holding writes back until a problem finishes, would also lose them on a crash.
+        """
+        if self._cache is not None and self._cache_keys:
+            self._cache.delete(self._cache_keys)
+        self._cache_keys = []
 
     def total_usage(self) -> Usage:
         return sum(self.usage.values(), Usage())
@@ -225,6 +248,7 @@ class LLMClient:
             key = os.environ.get(self.config.api_key_env)
             if not key:
                 raise LLMError(f"{self.config.model}: environment variable {self.config.api_key_env} is not set")
+            remember(key)  # a server that echoes the key must not get it into an error line
             route["api_key"] = key
         return route
 
@@ -239,10 +263,15 @@ class LLMClient:
         stop: list[str] | None = None,
         seed: int | None = None,
         role: str = "default",
+        max_chars: int | None = None,
     ) -> Completion:
-        """Sample `n` completions of `messages`; cached samples are replayed, the rest requested."""
+        """Sample `n` completions of `messages`; cached samples are replayed, the rest requested.
+
+        Each text is cut at `max_chars` (default: the config's max_reply_chars) and then ends with finish "length".
+        """
         if n < 1:
             raise ValueError(f"n: expected >= 1, got {n}")
+        max_chars = max_chars or self.config.max_reply_chars
         messages = _check_messages(messages)
         sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens, "stop": stop}
         started = time.perf_counter()
@@ -252,6 +281,8 @@ class LLMClient:
         prompt_tokens = completion_tokens = retries = cache_hits = cached_completion_tokens = 0
         cost: float | None = 0.0
         if self._cache is not None:
+            if self._parent is not None:  # only a problem's scoped client can fail an episode (and stays small)
+                self._cache_keys.extend(keys)
             for index, key in enumerate(keys):
                 hit = self._cache.get(key)
                 if hit is not None:
@@ -277,9 +308,17 @@ class LLMClient:
             for index, choice in zip(missing, choices, strict=False):
                 texts[index] = choice.message.content or ""
                 finish[index] = choice.finish_reason
+                if len(texts[index]) > max_chars:  # cut before caching, so a replay is cut the same way
+                    texts[index], finish[index] = texts[index][:max_chars], "length"
                 if self._cache is not None:
                     self._cache.put(keys[index], texts[index], finish[index], usage, len(choices))
             missing = missing[len(choices) :]
+        truncated = 0
+        for index, text in enumerate(texts):
+            if text is not None and len(text) > max_chars:  # a sample cached before the cap, or under a larger one
+                texts[index], finish[index] = text[:max_chars], "length"
+            if finish[index] == "length" and text is not None and len(text) >= max_chars:
+                truncated += 1
         completion = Completion(
             texts=[text or "" for text in texts],
             model=self.config.model,
@@ -291,10 +330,12 @@ class LLMClient:
             cache_hits=cache_hits,
             cached_completion_tokens=cached_completion_tokens,
             finish_reasons=finish,
+            truncated=truncated,
         )
         client: LLMClient | None = self
         while client is not None:
             client.usage[role] = client.usage[role] + completion.usage()
+            client.truncated_replies += truncated
             client = client._parent
         return completion
 
@@ -313,8 +354,9 @@ class LLMClient:
                     response = await self._call_once(route, messages, n, sampling, seed)
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
+            # Servers echo keys ("Incorrect API key provided: sk-...") and may send escape sequences: both go.
             raise LLMError(
-                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {_short(error)}"
+                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {safe(_short(error))}"
             ) from error
         return response, retrying.statistics.get("attempt_number", 1)
 
@@ -383,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         router = load_router_config(args.router_config) if args.router_config else None
     except RouterConfigError as error:
-        console.print(Text(f"error: {error}", style="red"))
+        console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
     client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
                                  timeout=args.timeout, router=router))
@@ -397,14 +439,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     except (LLMError, ValueError, embedded.EmbeddedModelError) as error:
-        console.print(Text(f"error: {error}", style="red"))
+        console.print(Text(f"error: {safe(error)}", style="red"))
         return 1
     finally:
         embedded.stop_all()
     for index, text in enumerate(completion.texts):
         if len(completion.texts) > 1:
             console.rule(f"sample {index}")
-        console.print(Text(text))
+        console.print(Text(neutralise(text)))  # model text may carry escape sequences for the terminal
     cost = "unknown" if completion.cost is None else f"${completion.cost:.6f}"
     console.print(
         Text(

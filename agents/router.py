@@ -38,6 +38,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents import redact
+
 ENV_REFERENCE = "os.environ/"
 # Parameter names that hold credentials; any name containing one of these must be an environment reference.
 SECRET_MARKERS = ("key", "secret", "token", "password", "credential", "auth")
@@ -89,10 +91,14 @@ class RouterSpec(BaseModel):
         return {name: sorted(models) for name, models in sorted(served.items())}
 
 
+def _is_secret(name: Any) -> bool:
+    return isinstance(name, str) and any(marker in name.lower() for marker in SECRET_MARKERS)
+
+
 def _check_secrets(value: Any, where: str) -> None:
     if isinstance(value, dict):
         for name, item in value.items():
-            is_secret = isinstance(name, str) and any(marker in name.lower() for marker in SECRET_MARKERS)
+            is_secret = _is_secret(name)
             if is_secret and isinstance(item, str) and not item.startswith(ENV_REFERENCE):
                 raise RouterConfigError(
                     f"{where}.{name}: write an environment reference like {ENV_REFERENCE}MY_API_KEY, not the secret itself"
@@ -132,15 +138,17 @@ def load_router_config(path: str | Path) -> RouterSpec:
 # then kept getting every retry under least-busy routing, since it "finishes" its calls fastest).
 DEFAULT_SETTINGS: dict[str, Any] = {"num_retries": 0, "allowed_fails": 1, "cooldown_time": 10}
 
-def _resolve(value: Any, source: str) -> Any:
+def _resolve(value: Any, source: str, secret: bool = False) -> Any:
     if isinstance(value, dict):
-        return {name: _resolve(item, source) for name, item in value.items()}
+        return {name: _resolve(item, source, secret or _is_secret(name)) for name, item in value.items()}
     if isinstance(value, list):
-        return [_resolve(item, source) for item in value]
+        return [_resolve(item, source, secret) for item in value]
     if isinstance(value, str) and value.startswith(ENV_REFERENCE):
         name = value.removeprefix(ENV_REFERENCE)
         if name not in os.environ:
             raise RouterConfigError(f"{source}: {value}: environment variable {name} is not set")
+        if secret:
+            redact.remember(os.environ[name])  # a server echoing it back must not get it into an error line
         return os.environ[name]
     return value
 

@@ -9,13 +9,16 @@ It owns the `ThoughtTree` of one episode and says what each action does to it:
   so the revised step becomes a sibling of the one it replaces;
 - terminate: the episode ends.
 The answer signal is enforced here, not left to the judge: a known-wrong final answer cannot be accepted
-(terminate becomes reflect), and a known-correct one ends the episode.
+(terminate becomes reflect), and a known-correct one ends the episode. When the problem has a gold answer,
+terminating on a step with no final answer is refused the same way, for every attempt: it becomes reflect with
+the negative signal ("That is not a final answer yet.") as its reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from prompts import render
 from protocols.types import Action, Step, ThoughtNode, ThoughtTree, Turn, Verdict
 
 
@@ -61,6 +64,7 @@ class LoopState:
     parse_failures: int = 0
     overridden_verdicts: int = 0
     tokens: int = 0
+    has_gold_answer: bool = False  # whether an episode may only end on a checked answer (see _enforce_answer_signal)
 
     @property
     def done(self) -> bool:
@@ -106,7 +110,9 @@ class LoopState:
         if not verdict.parsed:
             self.parse_failures += 1
         action = self._enforce_answer_signal(step, verdict)
-        step.verdict = verdict
+        step.verdict = verdict  # what the judge said; `action` is what was done
+        if action is not verdict.action and step.kind != "answer" and verdict.action is Action.TERMINATE:
+            verdict = verdict.model_copy(update={"reason": render("render/negative_signal", answer=None)})
         step.action = action
         self.turns.append(
             Turn(role=role, content=content if content is not None else verdict.raw, action=action,
@@ -133,6 +139,9 @@ class LoopState:
             return Action.TERMINATE
         if step.correct is False and verdict.action in (Action.TERMINATE, Action.CONTINUE):
             self.overridden_verdicts += 1
+            return Action.REFLECT
+        if self.has_gold_answer and step.kind != "answer" and verdict.action is Action.TERMINATE:
+            self.overridden_verdicts += 1  # an episode that could be checked must not end unchecked
             return Action.REFLECT
         return verdict.action
 

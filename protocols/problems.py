@@ -139,11 +139,16 @@ PROBLEM_SETS: dict[str, ProblemSet] = {
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-blank line; a malformed line names file and line."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")  # bytes, decoded line by line: a binary file's error names its line
     except OSError as error:
         raise ProblemSetError(f"{path}: cannot open ({error.strerror})") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, data in enumerate(handle, start=1):
+            try:
+                line = data.decode("utf-8-sig" if number == 1 else "utf-8")  # a BOM on line 1 is editors' noise
+            except UnicodeDecodeError as error:
+                raise ProblemSetError(f"{path}:{number}: not UTF-8 text (byte {data[error.start]:#04x} at column "
+                                      f"{error.start + 1}); expected one JSON object per line") from None
             if not line.strip():
                 continue
             try:
@@ -184,6 +189,8 @@ def load(name: str, limit: int | None = None, seed: int | None = None) -> list[P
     if limit is not None and limit < 0:
         raise ProblemSetError(f"limit must be >= 0, got {limit}")
     problems = _load_rows(name)
+    if not problems:  # a run over nothing is a mistake (a truncated export, the wrong file), not "nothing to do"
+        raise ProblemSetError(f"{name}: no problems in it (expected one JSON object per line)")
     seen: set[str] = set()
     for problem in problems:
         if problem.id in seen:

@@ -30,6 +30,7 @@ from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
 from protocols.types import Problem, Record, Turn
 from synthesis.cli import client_settings, console_for_errors, guarded, report_summary
+from synthesis.episode import check_sampling
 from synthesis.rewrite import check_faithful
 from synthesis.runner import Job, Run, RunConfig, RunError, run_job
 
@@ -143,19 +144,33 @@ class ExpandConfig:
 
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model that expands the annotations"})
     api_base: str | None = None
+    api_key_env: str | None = None  # the name of the variable holding the key; recorded, never the key
     temperature: float = 0.7
     max_tokens: int = 2048
     timeout: float = 300.0
+
+    def __post_init__(self) -> None:
+        check_sampling(self, ("temperature",), ("max_tokens",))
 
 
 async def expand_one(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
     """The long thought of one annotation, checked for faithfulness to the human's attempts, reflections,
     corrections and final answer."""
     llm = llm.scoped()
+    try:
+        return await _expand(annotation, problem, config, llm)
+    except Exception:
+        llm.discard_cached()  # a retry must ask the model again, not replay the reply that broke this one
+        raise
+
+
+async def _expand(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
     draft = render_draft(annotation)
+    # A whole long thought, not one step: the reply cap follows the token cap (a token is rarely over 8 characters).
     completion = await llm.complete(
         [{"role": "user", "content": render("human_annotation/expand", question=problem.question, draft=draft)}],
         temperature=config.temperature, max_tokens=config.max_tokens, role="expander",
+        max_chars=max(llm.config.max_reply_chars, 8 * config.max_tokens),
     )
     # Reflections too: an expansion must keep every mistake and why it is wrong, not only the corrections.
     journey = [text for block in annotation.blocks if block.marker in ("attempt", "reflection", "correction")
@@ -193,7 +208,8 @@ def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig,
     by_id = {problem.id: (annotation, problem) for annotation, problem in usable}
     job = Job(
         make_clients=lambda: {"expander": LLMClient(model=config.model, api_base=config.api_base,
-                                                    timeout=config.timeout, **settings)},
+                                                    api_key_env=config.api_key_env, timeout=config.timeout,
+                                                    **settings)},
         make_solver=lambda clients: lambda problem: expand_one(*by_id[problem.id], config, clients["expander"]),
     )
     run = Run(ATTEMPT, run_config, config, job.make_clients(), prompt_hashes("human_annotation"), lambda n: n)
@@ -216,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     expand.add_argument("directory", type=Path)
     expand.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
     expand.add_argument("--api-base", default=None)
+    expand.add_argument("--api-key-env", default=None,
+                        help="environment variable holding the API key (the name is recorded, never the key)")
     expand.add_argument("--out", required=True, help="run directory")
     expand.add_argument("--max-tokens", type=int, default=2048, help="max tokens of one expansion")
     expand.add_argument("--temperature", type=float, default=0.7)
@@ -233,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_new(args.problems, args.ids, args.limit, args.out, console)
         if args.command == "validate":
             return command_validate(args.directory, console)
-        config = ExpandConfig(model=args.model, api_base=args.api_base, temperature=args.temperature,
+        config = ExpandConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
+                              temperature=args.temperature,
                               max_tokens=args.max_tokens)
         run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
                                preflight=not args.no_preflight, router_config=args.router_config, ray=args.ray,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agents import embedded
+from agents.redact import safe
 from agents.router import load_router_config
 from synthesis.runner import Job, Run, RunConfig, RunError, RunSummary, out_dir, run_job
 
@@ -27,19 +30,44 @@ def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -
 
 
 def guarded(body: Callable[[], int], console: Console, saved: str = "finished problems are saved") -> int:
-    """Run a command's body: bad input is one red line (exit 2), Ctrl-C says what was kept (exit 130), and the
-    embedded model servers it started are always stopped (not those already running, when called in-process)."""
+    """Run a command's body: bad input is one red line (exit 2), Ctrl-C says what was kept (exit 130; SIGTERM
+    likewise, exit 143), and the embedded model servers it started are always stopped (not those already running,
+    when called in-process)."""
     serving = embedded.running()
+    terminated: list[int] = []
+    previous = _treat_sigterm_as_ctrl_c(terminated)
     try:
         return body()
     except (RunError, ValueError, OSError) as error:  # bad flags, missing files, unknown names, unreachable models
-        console.print(Text(f"error: {error}", style="red"))
+        console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
     except KeyboardInterrupt:
-        console.print(Text(f"interrupted: {saved}; rerun the same command to resume", style="yellow"))
-        return 130
+        how = " by SIGTERM" if terminated else ""
+        console.print(Text(f"interrupted{how}: {saved}; rerun the same command to resume", style="yellow"))
+        # 128 + the signal, as a shell reports it: a scheduler sees it was stopped (143), not that a user pressed
+        # Ctrl-C (130); the run directory is the same either way (manifest "interrupted", resumable).
+        return 128 + signal.SIGTERM if terminated else 130
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         embedded.stop_all(keep=serving)
+
+
+def _treat_sigterm_as_ctrl_c(terminated: list[int]) -> Any:
+    """SIGTERM (schedulers, `timeout`, `kill`) runs what SIGINT runs now: inside asyncio.run that cancels the run,
+    whose manifest then says "interrupted"; elsewhere it raises KeyboardInterrupt. Returns the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set signal handlers; the caller owns signals then
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        handler = signal.getsignal(signal.SIGINT)  # asyncio.run's own while a run is on, else default_int_handler
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def console_for_errors() -> Console:
@@ -73,6 +101,10 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
 def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls, prompt_hashes, argv, doc,
              console: Console) -> int:
     run_config, attempt_config = _parse(attempt_config_type, argv, doc)
+    # The problems are read once before any client exists: building one creates <out>/cache, and a problems file
+    # that is empty, binary or malformed must leave no run directory behind (load_problems reads them again below,
+    # for the oracle's sake; a small cost next to a run).
+    Run(attempt, run_config, attempt_config, {}, prompt_hashes, lambda n: 0).load_problems()
     settings = client_settings(run_config, out_dir(attempt, run_config))
     job = Job(make_clients=lambda: make_clients(attempt_config, settings),
               make_solver=lambda clients: make_solver(attempt_config, clients, run_config.seed))

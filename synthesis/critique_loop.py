@@ -21,7 +21,7 @@ from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Action, Problem, Record, Verdict
-from synthesis.episode import EpisodeError, build_record, check_final_answer
+from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "critique_loop"
 _ACTION_LINE = re.compile(r"^\W*action\b", re.IGNORECASE | re.MULTILINE)
@@ -33,9 +33,15 @@ class CritiqueLoopConfig(ReplySettings, LoopLimits):
 
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string that proposes and judges"})
     api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
+    api_key_env: str | None = field(
+        default=None, metadata={"help": "env variable with the model's API key (the name is recorded, never the key)"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
     max_step_tokens: int = field(default=256, metadata={"help": "max tokens of one step and its action"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_sampling(self, ("temperature",), ("max_step_tokens",))
 
 
 def split_proposal(text: str) -> tuple[str, Verdict]:
@@ -53,7 +59,8 @@ def estimate_calls(problems: int, config: CritiqueLoopConfig) -> int:
 async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: LLMClient, seed: int = 0) -> Record:
     """Run one problem's self-critique episode and return its record."""
     llm = llm.scoped()
-    state = LoopState(limits=config)  # the config is a LoopLimits
+    state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
+    reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap, so a cap sized for one step would leave its reply empty.
     max_tokens = completion_budget(llm.model, config.max_step_tokens, config.reasoning_tokens)
     try:
@@ -64,19 +71,19 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
                 {"role": "user", "content": render("critique_loop/user", question=problem.question, steps=path,
                                                    feedback=state.feedback, next_index=state.next_index())},
             ]
+            reply = None
             completion = await llm.complete(messages, temperature=config.temperature, max_tokens=max_tokens,
                                              seed=derive_seed(seed, problem.id, state.policy_turns), role="policy")
             finish = completion.finish_reasons[0] if completion.finish_reasons else None
+            reply = completion.text
             step_part, verdict = split_proposal(completion.text)
             step_text, answer = split_step(step_part)
             correct = await check_final_answer(problem, answer)
             state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens,
                            finish_reason=finish)
-            negative = None
-            if correct is False or (verdict.action is Action.TERMINATE and answer is None and problem.answer is not None):
-                negative = render("render/negative_signal", answer=answer)
-                if correct is None:  # terminate with no answer at all: refuse it here, the state machine cannot know
-                    verdict = verdict.model_copy(update={"action": Action.REFLECT, "reason": negative})
+            # A wrong answer's feedback is the negative signal; terminating with no answer is refused by the state
+            # machine itself (it knows whether a gold answer exists), which then sets the same signal as feedback.
+            negative = render("render/negative_signal", answer=answer) if correct is False else None
             state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw,
                         finish_reason=finish)
             if negative is not None and not state.done:
@@ -85,7 +92,7 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
             llm.reply_guard.observe("policy", llm.model, completion.text, finish, verdict.parsed,
                                     mode=config.reply_guard, budget_flag="--max-step-tokens")
     except Exception as error:
-        raise EpisodeError(error, state.turns) from error
+        raise failed_episode(error, state.turns, reply, [llm]) from error
     return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)
 
 
@@ -93,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     from synthesis.cli import run_attempt_cli
 
     def make_clients(config: CritiqueLoopConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-        return {"policy": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout, **llm_kwargs)}
+        return {"policy": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
+                                    timeout=config.timeout, **llm_kwargs)}
 
     def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed: int):
         return lambda problem: run_critique_loop(problem, config, clients["policy"], seed=seed)

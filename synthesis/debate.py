@@ -27,7 +27,7 @@ from prompts import prompt_hashes, render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Problem, Record
-from synthesis.episode import EpisodeError, build_record, check_final_answer
+from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "debate"
 
@@ -45,7 +45,15 @@ class DebateConfig(ReplySettings, LoopLimits):
     policy_max_tokens: int = field(default=256, metadata={"help": "max tokens of one policy step"})
     critic_max_tokens: int = field(default=128, metadata={"help": "max tokens of one critic verdict"})
     critic_sees_answer: bool = field(default=False, metadata={"help": "show the critic the gold answer itself"})
+    policy_api_key_env: str | None = field(
+        default=None, metadata={"help": "env variable with the policy's API key (the name is recorded, never the key)"})
+    critic_api_key_env: str | None = field(
+        default=None, metadata={"help": "env variable with the critic's API key (the name is recorded, never the key)"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_sampling(self, ("policy_temperature", "critic_temperature"), ("policy_max_tokens", "critic_max_tokens"))
 
 
 def _critic_terminated(messages: list[BaseChatMessage]) -> bool:
@@ -61,7 +69,8 @@ def estimate_calls(problems: int, config: DebateConfig) -> int:
 async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClient, critic_llm: LLMClient, seed: int = 0) -> Record:
     """Debate one problem to the end and return its record."""
     policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
-    state = LoopState(limits=config)  # the config is a LoopLimits
+    state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
+    reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap: a 128-token verdict cap left o3-mini critics empty.
     policy = PolicyAgent(
         LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
@@ -84,21 +93,25 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
                             next_index=state.next_index())
             # A seed per (run seed, problem, turn): a revised step is a new sample, not a replay of the rejected one.
             turn_seed = {"seed": str(derive_seed(seed, problem.id, state.policy_turns))}
-            reply = (await policy.on_messages([TextMessage(source="driver", content=prompt, metadata=turn_seed)],
-                                              token)).chat_message
-            step_text, answer = split_step(reply.content)
+            reply = None
+            policy_message = (await policy.on_messages(
+                [TextMessage(source="driver", content=prompt, metadata=turn_seed)], token)).chat_message
+            reply = policy_message.content
+            step_text, answer = split_step(reply)
             correct = await check_final_answer(problem, answer)
-            node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(reply),
-                                  finish_reason=_finish_reason(reply))
-            state.add_tokens(_all_tokens(reply))
-            if await termination([reply]) is not None:
+            node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(policy_message),
+                                  finish_reason=_finish_reason(policy_message))
+            state.add_tokens(_all_tokens(policy_message))
+            if await termination([policy_message]) is not None:
                 break
             critic_prompt = render(
                 "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
                 gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
             )
+            reply = None
             verdict_message = (await critic.on_messages(
                 [TextMessage(source="driver", content=critic_prompt, metadata=turn_seed)], token)).chat_message
+            reply = verdict_message.content
             verdict, finish = parse_verdict(verdict_message.content), _finish_reason(verdict_message)
             taken = state.apply(verdict, tokens=_completion_tokens(verdict_message), finish_reason=finish)
             state.add_tokens(_all_tokens(verdict_message))
@@ -109,7 +122,7 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
             if await termination([verdict_message]) is not None:
                 break
     except Exception as error:
-        raise EpisodeError(error, state.turns) from error
+        raise failed_episode(error, state.turns, reply, [policy_llm, critic_llm]) from error
     if not state.done:
         state.stop_reason = "max_turns"
     return build_record(problem, ATTEMPT, state, {"policy": policy_llm, "critic": critic_llm},
@@ -135,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def make_clients(config: DebateConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
         return {
-            "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base, timeout=config.timeout, **llm_kwargs),
-            "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base, timeout=config.timeout, **llm_kwargs),
+            "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
+                                api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs),
+            "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base,
+                                api_key_env=config.critic_api_key_env, timeout=config.timeout, **llm_kwargs),
         }
 
     def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
+from ray.exceptions import ActorDiedError, AuthenticationError, GetTimeoutError, RayError
 
 from agents import embedded
 from agents.llm import LLMClient
@@ -119,9 +121,19 @@ def _probe(address: str) -> None:
 
 
 def connect(address: str) -> None:
-    """Join the cluster: 'auto' finds the one this machine knows (RAY_ADDRESS, `ray start`) or starts one here."""
+    """Join the cluster: 'auto' finds the one this machine knows (RAY_ADDRESS, `ray start`) or starts one here.
+
+    Ray 2.60 turns token authentication on for the clusters that ray.init starts, and then writes a token to
+    ~/.ray/auth_token itself when there is none, so `--ray auto` works on a machine that never ran Ray. Joining a
+    cluster that `ray start` began with RAY_AUTH_MODE=token needs that cluster's token here (RAY_AUTH_TOKEN_PATH,
+    RAY_AUTH_TOKEN or ~/.ray/auth_token): without it this is one line, not Ray's traceback.
+    """
     if address != "auto":
         _probe(address)
+    # ray.init replaces the SIGTERM handler with one that exits at once (sys.exit, or kill and exit 1 for a cluster
+    # it starts): the run's own handler (synthesis.cli.guarded: stop like Ctrl-C, manifest "interrupted") is put
+    # back, and its cancellation ends in ray.shutdown, which stops what ray.init started.
+    handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     try:
         ray.init(
             address=None if address == "auto" else address,
@@ -131,8 +143,16 @@ def connect(address: str) -> None:
             configure_logging=False,
             ignore_reinit_error=True,
         )
-    except (ConnectionError, RuntimeError, ValueError) as error:
+    except AuthenticationError:
+        raise RunError(
+            f"--ray {address}: cannot join the Ray cluster: it wants a token and this machine has none that it "
+            "accepts; put the cluster's (`ray get-auth-token` on its head node) in ~/.ray/auth_token, or name its "
+            "file in RAY_AUTH_TOKEN_PATH, or set RAY_AUTH_TOKEN") from None
+    except (ConnectionError, RuntimeError, ValueError, RayError) as error:
         raise RunError(f"--ray {address}: cannot join the Ray cluster: {' '.join(str(error).split())[:300]}") from None
+    finally:
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
 
 
 class RayPool:

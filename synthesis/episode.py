@@ -12,9 +12,11 @@ from protocols.types import Attempt, Problem, Record, Turn, Usage
 class EpisodeError(RuntimeError):
     """An episode failed part-way; carries what the models had written so far, for failures.jsonl."""
 
-    def __init__(self, cause: BaseException, turns: list[Turn]):
+    def __init__(self, cause: BaseException, turns: list[Turn], raw: str | None = None):
         super().__init__(f"{type(cause).__name__}: {cause}")
-        self.raw = turns[-1].content if turns else None
+        # The reply that broke the episode (it may never have become a turn, e.g. when checking its answer failed);
+        # when a model call itself failed, no reply did: the last turn shows where the episode stood.
+        self.raw = raw if raw is not None else (turns[-1].content if turns else None)
         self.turns = [turn.model_dump(mode="json") for turn in turns]
 
 
@@ -23,6 +25,30 @@ async def check_final_answer(problem: Problem, answer: str | None) -> bool | Non
     if answer is None or problem.answer is None:
         return None
     return await aequivalent(problem.answer, answer)
+
+
+def check_sampling(config: object, temperatures: tuple[str, ...], token_caps: tuple[str, ...]) -> None:
+    """One-line errors naming the field: temperatures >= 0, token caps >= 1, a positive timeout."""
+    for name in temperatures:
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name}: expected >= 0, got {getattr(config, name)}")
+    for name in token_caps:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name}: expected >= 1, got {getattr(config, name)}")
+    if getattr(config, "timeout", 1) <= 0:
+        raise ValueError(f"timeout: expected a positive number of seconds, got {config.timeout}")
+
+
+def failed_episode(error: BaseException, turns: list[Turn], raw: str | None, clients: list[LLMClient]) -> EpisodeError:
+    """The error of a failed episode; its cached replies are forgotten so the retry asks the models again."""
+    for client in clients:
+        client.discard_cached()
+    return EpisodeError(error, turns, raw)
+
+
+def truncated_replies(clients: dict[str, LLMClient]) -> int:
+    """Replies of the problem cut at the character cap (agents.llm max_reply_chars)."""
+    return sum(client.truncated_replies for client in clients.values())
 
 
 def usage_by_role(clients: dict[str, LLMClient]) -> dict[str, Usage]:
@@ -58,6 +84,7 @@ def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: 
             "policy_turns": state.policy_turns,
             "overridden_verdicts": state.overridden_verdicts,
             "tokens": state.tokens,
+            "truncated_replies": truncated_replies(clients),
             **meta,
         },
     )

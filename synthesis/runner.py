@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from agents import oracle
 from agents.llm import LLMClient
+from agents.redact import safe
 from agents.reply_guard import unusable_message
 from agents.router import RouterSpec
 from protocols.problems import ProblemSetError, load
@@ -38,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
                     "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
-VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "llama-cpp-python", "ray")
+VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 
 
 class RunError(RuntimeError):
@@ -82,6 +83,11 @@ class RunConfig:
             raise ValueError("ray_workers / ray_gpus_per_worker: only with --ray auto|ADDRESS")
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"limit: expected >= 0, got {self.limit}")
+        # `not >=` also refuses NaN, which would compare false forever and never stop the run.
+        if self.max_cost is not None and not self.max_cost >= 0:
+            raise ValueError(f"max_cost: expected a run budget in USD >= 0, got {self.max_cost}")
+        if self.max_tokens is not None and self.max_tokens < 0:
+            raise ValueError(f"max_tokens: expected a run budget in tokens >= 0, got {self.max_tokens}")
 
 
 def out_dir(attempt: str, config: RunConfig) -> Path:
@@ -265,6 +271,8 @@ class Run:
         self.log = logging.getLogger(f"longthought.run.{attempt}")
         self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
         self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
+        # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
+        self.run_usage: dict[str, Usage] | None = {}
 
     # -- files ---------------------------------------------------------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -280,17 +288,35 @@ class Run:
         path = self.out / "config.yaml"
         current = self._config_dict()
         if path.exists():
-            previous = yaml.safe_load(path.read_text()) or {}
+            try:
+                previous = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as error:
+                where = getattr(error, "problem_mark", None)
+                at = f" (line {where.line + 1})" if where is not None else ""
+                raise RunError(f"{path}: not valid YAML{at}; restore it, or delete it to resume with this "
+                               "command's settings") from None
+            if not isinstance(previous, dict):
+                raise RunError(f"{path}: expected a mapping of the run's settings, got "
+                               f"{type(previous).__name__}; restore it, or delete it to resume with this command's "
+                               "settings") from None
             differences = _differences(previous, current)
             if differences:
                 raise RunError(
                     f"{path} was written by a different command ({', '.join(differences)}); "
                     "rerun with the same settings to resume, or choose another --out"
                 )
-        path.write_text(yaml.safe_dump(current, sort_keys=False))
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+        os.replace(temporary, path)  # atomic, like the manifest: a kill never leaves a torn config to resume from
 
     def _write_manifest(self, summary: RunSummary, status: str, stop_note: str | None = None) -> None:
-        usage = summary.usage
+        # The run's totals are those of the rows it kept, over every process that resumed it (see _execute_locked);
+        # what this process spent, failed and interrupted problems included, is beside them. Rows that carry no
+        # usage (reward_models' Judged) leave only this process's totals to report.
+        spent = summary.usage
+        by_role = self.run_usage if self.run_usage is not None else {
+            role: client.total_usage() for role, client in self.clients.items()}
+        usage = sum(by_role.values(), Usage())
         if status != "running":  # reads every record: once at the end, not at the start
             from synthesis.rewrite import read_fallback_stats
 
@@ -310,7 +336,9 @@ class Run:
             "problems": {"set": self.config.problems, "selected": summary.total, "done_before": summary.skipped,
                          "done_now": summary.done, "failed_now": summary.failed},
             "usage": usage.model_dump() | {"total_tokens": usage.total_tokens},
-            "usage_by_role": {role: client.total_usage().model_dump() for role, client in self.clients.items()},
+            "usage_by_role": {role: role_usage.model_dump() for role, role_usage in sorted(by_role.items())},
+            "usage_scope": "run" if self.run_usage is not None else "this process (its rows carry no usage)",
+            "usage_this_process": spent.model_dump() | {"total_tokens": spent.total_tokens},
             "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -376,6 +404,11 @@ class Run:
             self.log.warning("repaired a torn last line in records.jsonl (%d bytes cut)", records.repaired_bytes)
         todo = [problem for problem in problems if problem.id not in records.done_ids]
         summary = RunSummary(out=self.out, total=len(problems), skipped=len(problems) - len(todo))
+        # Run totals are read back from the rows rather than kept in a running-total file: records.jsonl is already
+        # the fsynced truth of what the run kept, so a kill between a record and a total cannot make them disagree.
+        # Failure rows are added when they carry usage (today they do not: a failed problem's spend is counted only
+        # in `usage_this_process` of the process that paid it, and the retry that succeeds is in its record).
+        self.run_usage = _rows_usage(self.out / "records.jsonl", self.out / "failures.jsonl")
         if not todo:
             self._write_manifest(summary, "completed", "nothing to do")
             return dataclasses.replace(summary, status="nothing_to_do")
@@ -404,20 +437,25 @@ class Run:
                     summary.failed += 1
                     _append_jsonl(self.out / "failures.jsonl", {
                         "problem_id": problem.id,
-                        "error": f"{type(error).__name__}: {error}",
+                        # Error text may echo a key or carry escape sequences (agents.redact); model text stays as is.
+                        "error": safe(f"{type(error).__name__}: {error}"),
                         "raw": getattr(error, "raw", None),
                         "turns": getattr(error, "turns", None),
-                        "traceback": getattr(error, "remote_traceback", None) or traceback.format_exc(limit=5),
+                        "traceback": safe(getattr(error, "remote_traceback", None) or traceback.format_exc(limit=5)),
                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     })
-                    self.log.error("failed %s: %s", problem.id, error)
+                    self.log.error("failed %s: %s", problem.id, safe(error))
                     unusable = unusable_message(error)
                     if unusable is not None and not stopped:
                         stopped.append(unusable)
-                        self.log.error("stopped: %s; no new problems start", unusable)
+                        self.log.error("stopped: %s; no new problems start", safe(unusable))
                 else:
                     record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
                     records.append(record)
+                    if getattr(record, "usage", None) is None:
+                        self.run_usage = None
+                    elif self.run_usage is not None:
+                        _add_usage(self.run_usage, record.usage)
                     summary.done += 1
                     self.log.info("done %s correct=%s stop=%s", problem.id, getattr(record, "correct", None),
                                   getattr(record, "stop_reason", None))
@@ -439,6 +477,33 @@ class Run:
                 self._write_manifest(summary, status, summary.stop_note)
                 self.log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
         return summary
+
+
+def _add_usage(totals: dict[str, Usage], usage: dict[str, Usage]) -> None:
+    for role, value in usage.items():
+        totals[role] = totals[role] + value if role in totals else value
+
+
+def _rows_usage(records: Path, failures: Path) -> dict[str, Usage] | None:
+    """Usage by role summed over rows that carry `usage: {role: Usage}` (records, sample sets; failure rows when
+    they do); None when a record row has no usage field. Lines that do not parse (a torn last line, a hand edit)
+    add nothing: totals must never stop a run."""
+    totals: dict[str, Usage] = {}
+    for path in (records, failures):
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    row = json.loads(line)
+                    if path == records and isinstance(row, dict) and "usage" not in row:
+                        return None
+                    usage = row.get("usage") or {}
+                    parsed = {str(role): Usage.model_validate(value) for role, value in usage.items()}
+                except (json.JSONDecodeError, AttributeError, TypeError, ValueError):  # ValidationError is a ValueError
+                    continue
+                _add_usage(totals, parsed)
+    return totals
 
 
 def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:

@@ -25,7 +25,7 @@ from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
 from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
-from synthesis.episode import usage_by_role
+from synthesis.episode import check_sampling, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft, shortcut_text
 
@@ -53,10 +53,20 @@ class TreeSearchConfig(ReplySettings):
     trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
     resamples: int = field(default=2, metadata={
         "help": "per problem: how many times a level may be sampled again because every candidate was judged wrong"})
+    policy_api_key_env: str | None = field(
+        default=None, metadata={"help": "env variable with the policy's API key (the name is recorded, never the key)"})
+    scorer_api_base: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible server of the llm-judge scorer"})
+    scorer_api_key_env: str | None = field(
+        default=None, metadata={"help": "environment variable holding the llm-judge scorer's API key"})
+    rewrite_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the rewriter"})
+    rewrite_api_key_env: str | None = field(
+        default=None, metadata={"help": "environment variable holding the rewriter's API key"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_sampling(self, ("temperature",), ("step_max_tokens",))
         for name in ("width", "depth", "beam", "rollouts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
@@ -179,6 +189,16 @@ async def run_tree_search(problem: Problem, config: TreeSearchConfig, clients: d
                           scorer_for: ScorerFactory, seed: int = 0) -> Record:
     """Grow the tree of one problem and derive its shortcut and long thought."""
     scoped = {role: client.scoped() for role, client in clients.items()}
+    try:
+        return await _search(problem, config, scoped, scorer_for, seed)
+    except Exception:
+        for client in scoped.values():  # a retry must ask the models again, not replay what broke this one
+            client.discard_cached()
+        raise
+
+
+async def _search(problem: Problem, config: TreeSearchConfig, scoped: dict[str, LLMClient],
+                  scorer_for: ScorerFactory, seed: int) -> Record:
     scorer = scorer_for(scoped)  # LLM-backed scorers count their usage in this problem's record
     tree = await grow_tree(problem, config, scoped["policy"], scorer, seed)
     meta: dict = {"width": config.width, "depth": config.depth, "beam": config.beam, "scorer": config.scorer,
@@ -210,7 +230,7 @@ def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason, m
         long_thought=long_thought, final_answer=leaf.answer if leaf else None,
         correct=(leaf is not None) if problem.answer is not None else None, stop_reason=stop_reason,
         usage=usage_by_role(clients),
-        meta=meta,
+        meta=meta | {"truncated_replies": truncated_replies(clients)},
     )
 
 
@@ -225,15 +245,17 @@ def scorer_factory(config: TreeSearchConfig) -> ScorerFactory:
 
 
 def make_clients(config: TreeSearchConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    clients = {"policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base, timeout=config.timeout,
-                                   **llm_kwargs)}
+    clients = {"policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
+                                   api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs)}
     if config.scorer == "llm-judge":
-        clients["scorer"] = LLMClient(model=config.scorer_model, timeout=config.timeout, **llm_kwargs)
-    elif config.scorer == "rollout":
+        clients["scorer"] = LLMClient(model=config.scorer_model, api_base=config.scorer_api_base,
+                                      api_key_env=config.scorer_api_key_env, timeout=config.timeout, **llm_kwargs)
+    elif config.scorer == "rollout":  # rollouts are the policy's own completions: its server and key
         clients["scorer"] = LLMClient(model=config.policy_model, api_base=config.policy_api_base,
-                                      timeout=config.timeout, **llm_kwargs)
+                                      api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs)
     if not _no_rewrite(config):
-        clients["rewriter"] = LLMClient(model=config.rewrite_model, timeout=config.timeout, **llm_kwargs)
+        clients["rewriter"] = LLMClient(model=config.rewrite_model, api_base=config.rewrite_api_base,
+                                        api_key_env=config.rewrite_api_key_env, timeout=config.timeout, **llm_kwargs)
     return clients
 
 

@@ -69,6 +69,29 @@ def test_malformed_user_file_names_file_and_line(tmp_path, content, message):
         load(str(path))
 
 
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", r"mine\.jsonl: no problems in it"),
+        (b"\n  \n", r"mine\.jsonl: no problems in it"),
+        (b'{"problem": "ok"}\n\x89PNG\r\n\x1a\n\x00\x00', r"mine\.jsonl:2: not UTF-8 text \(byte 0x89 at column 1\)"),
+        (b'{"problem": "caf\xe9"}\n', r"mine\.jsonl:1: not UTF-8 text \(byte 0xe9 at column 17\)"),  # Latin-1
+    ],
+)
+def test_empty_or_binary_user_file_names_file_and_line(tmp_path, content, message):
+    path = tmp_path / "mine.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ProblemSetError, match=message) as caught:
+        load(str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_bytes('\ufeff{"problem": "1+1?", "answer": 2}\n'.encode())
+    assert [p.question for p in load(str(path))] == ["1+1?"]
+
+
 def test_unknown_name_lists_the_known_ones(monkeypatch):
     with pytest.raises(ProblemSetError, match="unknown problem set 'math9000'.*math500"):
         load("math9000")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -41,9 +42,14 @@ def ray_cluster(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # Token auth stated explicitly on both sides: the cluster and the driver read the same ~/.ray/auth_token.
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    # Token auth stated explicitly on both sides, with a token made here: `ray start` never creates one (only a
+    # cluster that ray.init starts does), and the real ~/.ray/auth_token may not exist and is not ours to write.
     temp = tmp_path_factory.mktemp("ray")
+    token = temp / "auth_token"
+    token.write_text(secrets.token_hex(32))  # what `ray get-auth-token --generate` writes
+    token.chmod(0o600)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    env.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
     start = subprocess.run([ray, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard",
                             "false", "--disable-usage-stats", "--temp-dir", str(temp)],
                            env=env, capture_output=True, text=True, timeout=180)
@@ -145,6 +151,24 @@ def test_an_unreachable_cluster_is_one_line(tmp_path, stub_server):
 
 
 @pytest.mark.slow
+def test_a_driver_without_the_clusters_token_is_one_line(tmp_path, ray_cluster, stub_server):
+    address, env = ray_cluster
+    problems = _problems(tmp_path / "problems.jsonl", 1)
+    home = tmp_path / "home"  # a machine that has never run Ray: no ~/.ray/auth_token to fall back on
+    home.mkdir()
+    stranger = {key: value for key, value in env.items() if key != "RAY_AUTH_TOKEN_PATH"} | {"HOME": str(home)}
+    with stub_server([(200, chat_completion_body("1. \\boxed{0}"))]) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(tmp_path / "run"),
+             "--policy-model", "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub", "--policy-api-base",
+             server.api_base, "--critic-api-base", server.api_base, "--ray", address],
+            capture_output=True, text=True, timeout=300, cwd=REPO, env=stranger)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert f"--ray {address}: cannot join the Ray cluster" in result.stderr and "RAY_AUTH_TOKEN" in result.stderr
+    assert not (home / ".ray").exists()
+
+
+@pytest.mark.slow
 def test_evaluation_and_dpo_sampling_run_on_ray(tmp_path, ray_cluster, stub_server):
     address, env = ray_cluster
     problems = tmp_path / "problems.jsonl"
@@ -195,7 +219,9 @@ def test_the_ablation_passes_the_scaling_flags_to_every_attempt(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_ray_keeps_finished_problems_and_the_rerun_completes(tmp_path, ray_cluster, stub_server):
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_on_ray_keeps_finished_problems_and_the_rerun_completes(tmp_path, ray_cluster, stub_server, signum,
+                                                                        code):
     address, env = ray_cluster
     problems = _problems(tmp_path / "problems.jsonl", 10)
     with stub_server([(200, chat_completion_body("1. \\boxed{0}"))], delay=0.5) as server:
@@ -208,9 +234,9 @@ def test_ctrl_c_on_ray_keeps_finished_problems_and_the_rerun_completes(tmp_path,
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (records.exists() and records.read_text().count("\n") >= 2):
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)  # SIGTERM: what `timeout` and schedulers send; ray.init must not take it over
         _, stderr = process.communicate(timeout=120)
-        assert process.returncode == 130 and "rerun the same command to resume" in stderr, stderr[-2000:]
+        assert process.returncode == code and "rerun the same command to resume" in stderr, stderr[-2000:]
         assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "interrupted"
         assert records.read_text().count("\n") < 10
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

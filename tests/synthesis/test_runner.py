@@ -190,3 +190,191 @@ def test_a_finished_run_resumes_without_calling_any_model(tmp_path, stub_server)
     # The server is gone: a preflight call would fail, but nothing is left to do, so none is made.
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr[-2000:]
+
+
+def _usage_solver(llm: ScriptedLLM, fail: set[str] = frozenset(), hold: set[str] = frozenset()):
+    """Like _solver, but each record carries the usage of its own call, as real attempts' records do."""
+    from protocols.types import Usage
+
+    async def solve(problem: Problem) -> Record:
+        before = llm.total_usage()
+        await llm.complete([{"role": "user", "content": problem.question}], role="policy")
+        if problem.id in hold:
+            await asyncio.sleep(3600)  # in flight when the run is interrupted: spent, never recorded
+        if problem.id in fail:
+            raise ValueError(f"cannot solve {problem.id}")
+        spent = llm.total_usage()
+        own = Usage(calls=spent.calls - before.calls, prompt_tokens=spent.prompt_tokens - before.prompt_tokens,
+                    completion_tokens=spent.completion_tokens - before.completion_tokens, cost=0.001)
+        return Record(problem_id=problem.id, attempt="debate", problem=problem, stop_reason="terminated",
+                      usage={"policy": own})
+    return solve
+
+
+def _manifest_matches_records(tmp_path) -> dict:
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    rows = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    for key in ("calls", "prompt_tokens", "completion_tokens"):
+        assert manifest["usage"][key] == sum(row["usage"]["policy"][key] for row in rows), key
+        assert manifest["usage_by_role"]["policy"][key] == manifest["usage"][key]
+    assert manifest["usage"]["cost"] == pytest.approx(0.001 * len(rows))
+    return manifest
+
+
+async def test_manifest_usage_is_the_runs_across_interruptions_and_a_nothing_to_do_rerun(tmp_path):
+    problems = _problems(6)
+    # 1: interrupted (as Ctrl-C cancels a run) with q0, q1 recorded and q2 in flight: its call is spent, not kept.
+    llm = ScriptedLLM(policy=["x"])
+    task = asyncio.ensure_future(_run(tmp_path, {"policy": llm}, concurrency=1).execute(
+        problems, _usage_solver(llm, hold={"q2"})))
+    while len(llm.prompts["policy"]) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    manifest = _manifest_matches_records(tmp_path)
+    assert manifest["status"] == "interrupted" and manifest["usage"]["calls"] == 2
+    assert manifest["usage_this_process"]["calls"] == 3
+    # 2: a new process (a new client, its totals start at zero) resumes; q4 fails.
+    llm = ScriptedLLM(policy=["x"])
+    await _run(tmp_path, {"policy": llm}).execute(problems, _usage_solver(llm, fail={"q4"}))
+    manifest = _manifest_matches_records(tmp_path)
+    assert manifest["usage"]["calls"] == 5 and manifest["usage_this_process"]["calls"] == 4
+    # 3: the failed problem is retried; 4: nothing is left, and the totals stay the run's.
+    for _ in range(2):
+        llm = ScriptedLLM(policy=["x"])
+        await _run(tmp_path, {"policy": llm}).execute(problems, _usage_solver(llm))
+        manifest = _manifest_matches_records(tmp_path)
+        assert manifest["usage"]["calls"] == 6
+    assert manifest["stop_note"] == "nothing to do" and manifest["usage_this_process"]["calls"] == 0
+
+
+async def test_manifest_usage_skips_a_torn_last_line(tmp_path):
+    llm = ScriptedLLM(policy=["x"])
+    await _run(tmp_path, {"policy": llm}).execute(_problems(2), _usage_solver(llm))
+    with (tmp_path / "run" / "records.jsonl").open("a") as handle:
+        handle.write('{"problem_id": "q2", "usage": {"policy": {"calls": 99')  # killed mid-write
+    llm = ScriptedLLM(policy=["x"])
+    await _run(tmp_path, {"policy": llm}).execute(_problems(3), _usage_solver(llm))
+    assert _manifest_matches_records(tmp_path)["usage"]["calls"] == 3
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"attempt: debate\nrun: {problems: [unclosed\n", r"config\.yaml: not valid YAML \(line 3\)"),
+    (b"- attempt\n- debate\n", r"config\.yaml: expected a mapping of the run's settings, got list"),
+    (b"", r"config\.yaml: expected a mapping of the run's settings, got NoneType"),
+    (b"\xff\xfe\x00garbage", r"config\.yaml: not valid YAML"),
+])
+async def test_a_broken_config_yaml_is_one_line_that_names_it(tmp_path, content, message):
+    llm = ScriptedLLM(policy=["x"])
+    await _run(tmp_path, {"policy": llm}).execute(_problems(1), _solver(llm))
+    (tmp_path / "run" / "config.yaml").write_bytes(content)
+    with pytest.raises(RunError, match=message) as caught:
+        await _run(tmp_path, {"policy": llm}).execute(_problems(2), _solver(llm))
+    assert "\n" not in str(caught.value) and str(tmp_path / "run" / "config.yaml") in str(caught.value)
+
+
+def _read_only(path):
+    """Make a directory tree unwritable, even for root (chattr +i); returns how to undo it."""
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "-R", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a filesystem without chattr +i: cannot make a directory read-only")
+        return lambda: subprocess.run(["chattr", "-R", "-i", str(path)], check=True)
+    modes = {item: item.stat().st_mode for item in [path, *path.rglob("*")]}
+    for item in modes:
+        item.chmod(modes[item] & ~0o222)
+    return lambda: [item.chmod(mode) for item, mode in modes.items()]
+
+
+def test_a_read_only_run_directory_is_one_line_that_names_it(tmp_path, stub_server):
+    from tests.conftest import chat_completion_body
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"id": f"q{i}", "problem": "1 + 1?", "answer": "2"}) + "\n" for i in range(3)))
+    out = tmp_path / "run"
+    with stub_server([(200, chat_completion_body("1. \\boxed{2}"))]) as server:
+        command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
+                   "--max-turns", "1", "--policy-model", "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub",
+                   "--policy-api-base", server.api_base, "--critic-api-base", server.api_base]
+        first = subprocess.run([*command, "--limit", "2"], capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stderr[-2000:]
+        undo = _read_only(out)  # with its replay cache, config, records and manifest
+        try:
+            for limit in ("2", "3"):  # nothing to do, and one problem to do
+                again = subprocess.run([*command, "--limit", limit], capture_output=True, text=True, timeout=300)
+                lines = again.stderr.strip().splitlines()
+                assert again.returncode == 2 and "Traceback" not in again.stderr, again.stderr[-2000:]
+                assert len(lines) == 1 and lines[0].startswith("error: ") and str(out) in lines[0], again.stderr
+        finally:
+            undo()
+
+
+def test_sigterm_stops_like_ctrl_c_and_leaves_a_resumable_run(tmp_path, stub_server):
+    from tests.conftest import chat_completion_body
+
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"{i}?", "answer": "2"}) + "\n" for i in range(8)))
+    out = tmp_path / "run"
+    reply = chat_completion_body("1. So the answer is \\boxed{2}.\nACTION: terminate")
+    with stub_server([(200, reply)], delay=0.15) as server:
+        command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
+                   "--policy-model", "openai/stub", "--policy-api-base", server.api_base,
+                   "--critic-model", "openai/stub", "--critic-api-base", server.api_base, "--concurrency", "1"]
+        env = {**os.environ, "OPENAI_API_KEY": "sk-stub"}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        records = out / "records.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not records.exists() or records.read_text().count("\n") < 2):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # what `timeout`, Slurm and Kubernetes send
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 143, stderr[-2000:]
+        assert "interrupted by SIGTERM" in stderr and "rerun the same command to resume" in stderr
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["status"] == "interrupted"
+        assert 2 <= records.read_text().count("\n") < 8
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert sorted(json.loads(line)["problem_id"] for line in records.read_text().splitlines()) == [f"q{i}" for i in range(8)]
+
+
+@pytest.mark.parametrize("problems_bytes,flags,message", [
+    (b"", [], r"empty\.jsonl: no problems in it"),
+    (b"\n\n", [], r"empty\.jsonl: no problems in it"),
+    (b'{"problem": "1 + 1?"}\n\x89PNG\r\n\x1a\n\x00\xff', [], r"empty\.jsonl:2: not UTF-8 text \(byte 0x89 at column 1\)"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-cost", "-1"], r"max_cost: expected a run budget in USD >= 0, got -1\.0"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-cost", "nan"], r"max_cost: expected a run budget in USD >= 0, got nan"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-tokens", "-5"], r"max_tokens: expected a run budget in tokens >= 0, got -5"),
+])
+def test_bad_problems_or_budgets_are_one_line_and_create_no_run_directory(tmp_path, capsys, problems_bytes, flags,
+                                                                          message):
+    import re
+
+    from synthesis import debate
+
+    problems = tmp_path / "empty.jsonl"
+    problems.write_bytes(problems_bytes)
+    code = debate.main(["--problems", str(problems), "--out", str(tmp_path / "run"), "--policy-model",
+                        "hosted_vllm/stub", "--critic-model", "hosted_vllm/stub", "--policy-api-base",
+                        "http://127.0.0.1:9/v1", "--critic-api-base", "http://127.0.0.1:9/v1", *flags])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.strip().count("\n") == 0 and re.search(message, stderr), stderr
+    assert not (tmp_path / "run").exists()
+
+
+async def test_rows_without_usage_leave_this_processs_totals_in_the_manifest(tmp_path):
+    from pydantic import BaseModel, Field
+
+    class Judged(BaseModel):  # like eval.reward_models' rows: no usage of their own
+        problem_id: str
+        meta: dict = Field(default_factory=dict)
+
+    llm = ScriptedLLM(policy=["x"])
+
+    async def solve(problem: Problem) -> Judged:
+        await llm.complete([{"role": "user", "content": problem.question}], role="policy")
+        return Judged(problem_id=problem.id)
+
+    await _run(tmp_path, {"policy": llm}).execute(_problems(2), solve)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["usage"]["calls"] == 2 and manifest["usage_scope"].startswith("this process")
