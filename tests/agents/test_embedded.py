@@ -1,10 +1,13 @@
 """The embedded server's lifecycle: started on demand, healthy, and never left behind."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -80,3 +83,74 @@ def test_an_in_process_command_stops_only_the_servers_it_started(embedded_api_ba
     assert guarded(lambda: 0, Console(stderr=True)) == 0
     assert embedded.running() == before
     assert port_open(int(embedded_api_base.rsplit(":", 1)[1].split("/")[0]))
+
+
+# --- any local GGUF is a model: gguf/<path> ------------------------------------------------------------------------
+
+
+def _shipped_gguf() -> str:
+    return str(embedded.lookup(embedded.DEFAULT_MODEL).gguf_path())
+
+
+def test_gguf_model_string_is_served_locally_and_resolves_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = embedded.lookup("gguf/models/x.gguf")
+    assert embedded.is_embedded("gguf/models/x.gguf") and not embedded.is_embedded("openai/gpt-4o")
+    assert spec.path == tmp_path / "models" / "x.gguf" and spec.key == f"gguf/{tmp_path}/models/x.gguf"
+    assert spec.name.startswith("x-") and spec.name != embedded.lookup("gguf/other/x.gguf").name
+
+
+def test_missing_gguf_file_is_one_clear_error(tmp_path):
+    with pytest.raises(embedded.EmbeddedModelError, match=r"gguf/.*nope\.gguf: no such file"):
+        embedded.ensure_server(f"gguf/{tmp_path}/nope.gguf")
+    assert not any(key.endswith("nope.gguf") for key in embedded.running())
+
+
+def test_serve_settings_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("LONGTHOUGHT_GGUF_SLOTS", "6")
+    monkeypatch.setenv("LONGTHOUGHT_GGUF_CTX", "2048")
+    monkeypatch.delenv("LONGTHOUGHT_GGUF_THREADS", raising=False)
+    settings = embedded.ServeSettings().resolved()
+    assert (settings.slots, settings.ctx_per_slot) == (6, 2048) and settings.threads == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert embedded.slots(f"gguf/{_shipped_gguf()}") == 6
+    monkeypatch.setenv("LONGTHOUGHT_GGUF_SLOTS", "0")
+    with pytest.raises(embedded.EmbeddedModelError, match="LONGTHOUGHT_GGUF_SLOTS='0'"):
+        embedded.slots(embedded.DEFAULT_MODEL)
+
+
+@pytest.mark.slow
+def test_two_local_models_in_one_process_start_and_stop(tmp_path, monkeypatch):
+    monkeypatch.setenv("LONGTHOUGHT_GGUF_CTX", "1024")  # small slots: two servers on a shared CI machine
+    copy = tmp_path / "copy.gguf"
+    shutil.copyfile(_shipped_gguf(), copy)
+    before = embedded.running()
+    first, second = f"gguf/{_shipped_gguf()}", f"gguf/{copy}"
+    try:
+        bases = [embedded.ensure_server(model) for model in (first, second)]
+        assert len(set(bases)) == 2 and embedded.ensure_server(first) == bases[0]  # started once, then reused
+        assert embedded.running() - before == {embedded.lookup(first).key, embedded.lookup(second).key}
+        ports = [int(base.rsplit(":", 1)[1].split("/")[0]) for base in bases]
+        for base, model in zip(bases, (first, second)):
+            with urllib.request.urlopen(f"{base}/models", timeout=5) as response:
+                assert embedded.lookup(model).name in response.read().decode()
+    finally:
+        embedded.stop_all(keep=before)
+    assert embedded.running() == before
+    assert all(_wait_closed(port) for port in ports)
+
+
+@pytest.mark.slow
+def test_debate_on_a_gguf_model_named_by_path(tmp_path):
+    model = f"gguf/{os.path.relpath(_shipped_gguf())}"  # relative to the repository root, where the test runs
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "synthesis.debate", "--problems", "examples/problems/arithmetic.jsonl", "--limit", "1",
+         "--max-turns", "2", "--policy-max-tokens", "32", "--critic-max-tokens", "16", "--policy-model", model,
+         "--critic-model", model, "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 1 and records[0]["turns"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["usage"]["completion_tokens"] > 0
