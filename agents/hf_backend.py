@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 from litellm.llms.custom_llm import CustomLLMError
-from litellm.types.utils import Choices, Message, ModelResponse, Usage
+from litellm.types.utils import ModelResponse
 
-from agents.providers import LocalProvider, install
+from agents.providers import LocalProvider, fill, install
 
 PROVIDER = "hf"
 
@@ -95,24 +95,11 @@ class TransformersLLM(LocalProvider):
         loaded = self._model(path)
         started = time.perf_counter()
         results, prompt_tokens, completion_tokens = loaded.generate(messages, optional_params)
-        model_response.choices = [
-            Choices(index=index, message=Message(role="assistant", content=text), finish_reason=finish)
-            for index, (text, finish) in enumerate(results)
-        ]
-        model_response.model = f"{PROVIDER}/{path}"
-        model_response.usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                     total_tokens=prompt_tokens + completion_tokens)
+        fill(model_response, f"{PROVIDER}/{path}", results, prompt_tokens, completion_tokens)
         model_response._response_ms = (time.perf_counter() - started) * 1000
         return model_response
 
 
-_handler: TransformersLLM | None = None
-
-
 def register() -> None:
     """Make `hf/...` model strings resolvable by litellm (idempotent)."""
-    global _handler
-    if _handler is not None:
-        return
-    _handler = TransformersLLM()
-    install(PROVIDER, _handler)
+    install(PROVIDER, TransformersLLM)

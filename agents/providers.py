@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import litellm
 from litellm.llms.custom_llm import CustomLLM
-from litellm.types.utils import ModelResponse
+from litellm.types.utils import Choices, Message, ModelResponse, Usage
 
 
 class LocalProvider(CustomLLM):
@@ -31,8 +32,27 @@ class LocalProvider(CustomLLM):
         return self.respond(model, messages, model_response, optional_params)
 
 
-def install(provider: str, handler: CustomLLM) -> None:
-    """Make `provider/...` model strings resolve to `handler` (replacing an earlier handler of that name)."""
+def fill(model_response: ModelResponse, model: str, replies: list[tuple[str, str]], prompt_tokens: int,
+         completion_tokens: int) -> ModelResponse:
+    """`model_response` with one choice per (text, finish reason) and the call's usage."""
+    model_response.choices = [
+        Choices(index=index, message=Message(role="assistant", content=text), finish_reason=finish)
+        for index, (text, finish) in enumerate(replies)
+    ]
+    model_response.model = model
+    model_response.usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                 total_tokens=prompt_tokens + completion_tokens)
+    return model_response
+
+
+_installed: dict[str, CustomLLM] = {}
+
+
+def install(provider: str, make_handler: Callable[[], CustomLLM]) -> None:
+    """Make `provider/...` model strings resolve to a handler made once per process (idempotent)."""
+    if provider in _installed:
+        return
+    _installed[provider] = handler = make_handler()
     litellm.custom_provider_map = [
         *[item for item in litellm.custom_provider_map if item["provider"] != provider],
         {"provider": provider, "custom_handler": handler},

@@ -164,6 +164,12 @@ class Usage(_Strict):
         )
 
 
+def add_usage(totals: dict[str, Usage], more: dict[str, Usage]) -> None:
+    """Add per-role usage `more` into `totals` (roles missing from `totals` are added)."""
+    for role, usage in more.items():
+        totals[role] = totals[role] + usage if role in totals else usage
+
+
 Transcript = list[Turn]
 
 

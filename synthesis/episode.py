@@ -6,7 +6,7 @@ from agents.llm import LLMClient
 from protocols.answers import aequivalent
 from protocols.loop import LoopState
 from protocols.render import long_thought, shortcut
-from protocols.types import Attempt, Problem, Record, Turn, Usage
+from protocols.types import Attempt, Problem, Record, Turn, Usage, add_usage
 
 
 class EpisodeError(RuntimeError):
@@ -55,8 +55,7 @@ def usage_by_role(clients: dict[str, LLMClient]) -> dict[str, Usage]:
     """The problem's usage totals by agent role, over all its (scoped) clients."""
     usage: dict[str, Usage] = {}
     for client in clients.values():
-        for role, totals in client.usage.items():
-            usage[role] = usage[role] + totals if role in usage else totals
+        add_usage(usage, client.usage)
     return usage
 
 

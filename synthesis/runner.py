@@ -33,7 +33,7 @@ from agents.redact import safe
 from agents.reply_guard import unusable_message
 from agents.router import RouterSpec
 from protocols.problems import ProblemSetError, load
-from protocols.types import Problem, Usage
+from protocols.types import Problem, Usage, add_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
@@ -455,7 +455,7 @@ class Run:
                     if getattr(record, "usage", None) is None:
                         self.run_usage = None
                     elif self.run_usage is not None:
-                        _add_usage(self.run_usage, record.usage)
+                        add_usage(self.run_usage, record.usage)
                     summary.done += 1
                     self.log.info("done %s correct=%s stop=%s", problem.id, getattr(record, "correct", None),
                                   getattr(record, "stop_reason", None))
@@ -479,11 +479,6 @@ class Run:
         return summary
 
 
-def _add_usage(totals: dict[str, Usage], usage: dict[str, Usage]) -> None:
-    for role, value in usage.items():
-        totals[role] = totals[role] + value if role in totals else value
-
-
 def _rows_usage(records: Path, failures: Path) -> dict[str, Usage] | None:
     """Usage by role summed over rows that carry `usage: {role: Usage}` (records, sample sets; failure rows when
     they do); None when a record row has no usage field. Lines that do not parse (a torn last line, a hand edit)
@@ -502,7 +497,7 @@ def _rows_usage(records: Path, failures: Path) -> dict[str, Usage] | None:
                     parsed = {str(role): Usage.model_validate(value) for role, value in usage.items()}
                 except (json.JSONDecodeError, AttributeError, TypeError, ValueError):  # ValidationError is a ValueError
                     continue
-                _add_usage(totals, parsed)
+                add_usage(totals, parsed)
     return totals
 
 

@@ -27,11 +27,11 @@ import threading
 from dataclasses import dataclass
 
 from litellm.llms.custom_llm import CustomLLMError
-from litellm.types.utils import Choices, Message, ModelResponse, Usage
+from litellm.types.utils import ModelResponse
 
 from agents.oracle.reference import one_line, reference_for
 from agents.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
-from agents.providers import LocalProvider, install
+from agents.providers import LocalProvider, fill, install
 from protocols.types import Problem
 
 PROVIDER = "oracle"
@@ -171,24 +171,11 @@ class OracleLLM(LocalProvider):
             choices, prompt_tokens = _answer(model.removeprefix(f"{PROVIDER}/"), messages, optional_params)
         except (OracleError, OracleRoleError) as error:
             raise CustomLLMError(status_code=400, message=str(error)) from error
-        model_response.choices = [
-            Choices(index=index, message=Message(role="assistant", content=text), finish_reason=finish)
-            for index, (text, finish, _) in enumerate(choices)
-        ]
-        completion_tokens = sum(count for _, _, count in choices)
-        model_response.model = model if is_oracle(model) else f"{PROVIDER}/{model}"
-        model_response.usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                     total_tokens=prompt_tokens + completion_tokens)
-        return model_response
-
-
-_handler: OracleLLM | None = None
+        return fill(model_response, model if is_oracle(model) else f"{PROVIDER}/{model}",
+                    [(text, finish) for text, finish, _ in choices], prompt_tokens,
+                    sum(count for _, _, count in choices))
 
 
 def register() -> None:
     """Make `oracle/...` model strings resolvable by litellm (idempotent)."""
-    global _handler
-    if _handler is not None:
-        return
-    _handler = OracleLLM()
-    install(PROVIDER, _handler)
+    install(PROVIDER, OracleLLM)
