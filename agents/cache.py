@@ -40,15 +40,29 @@ class CachedSample:
 
 
 class CompletionCache:
-    """A sqlite file of samples; safe to share between threads and processes (WAL mode)."""
+    """A sqlite file of samples; safe to share between threads and processes (WAL mode).
+
+    Nothing is created on disk until the first sample is stored, so building a client (for a dry run, or a run that
+    is refused) leaves no directory behind.
+    """
 
     def __init__(self, directory: Path):
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "completions.sqlite"
-        self._lock = threading.Lock()
+        self.directory = Path(directory)
+        self.path = self.directory / "completions.sqlite"
+        self._lock = threading.RLock()
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connect()
+            return self._connection
+
+    def _connect(self) -> sqlite3.Connection:
+        self.directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = self._open()
+            return self._open()
         except sqlite3.DatabaseError as error:
             # Only a replay cache: a garbage file (a torn copy, a file that is not sqlite) is moved aside, not fatal.
             aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
@@ -58,7 +72,7 @@ class CompletionCache:
                     stale.replace(f"{aside}{suffix}")
             log.warning("replay cache %s is unreadable (%s): moved aside to %s, starting empty",
                         self.path, error, aside)
-            self._db = self._open()
+            return self._open()
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
@@ -77,6 +91,8 @@ class CompletionCache:
 
     def get(self, key: str) -> CachedSample | None:
         with self._lock:
+            if self._connection is None and not self.path.exists():
+                return None  # nothing stored yet: do not create the file just to look
             row = self._db.execute(
                 "SELECT text, finish_reason, prompt_tokens, completion_tokens FROM samples WHERE key = ?", (key,)
             ).fetchone()
@@ -94,7 +110,7 @@ class CompletionCache:
                     (key, text, finish_reason, prompt, completion, time.time()),
                 )
                 self._db.commit()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             # The cache only saves money on reruns: a busy or unreachable file must not fail a call already paid for.
             log.warning("replay cache %s: sample not stored (%s)", self.path, error)
 
@@ -104,9 +120,11 @@ class CompletionCache:
             with self._lock:
                 self._db.executemany("DELETE FROM samples WHERE key = ?", [(key,) for key in set(keys)])
                 self._db.commit()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             log.warning("replay cache %s: failed episode's samples not removed (%s)", self.path, error)
 
     def __len__(self) -> int:
         with self._lock:
+            if self._connection is None and not self.path.exists():
+                return 0
             return self._db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]

@@ -42,6 +42,8 @@ litellm.suppress_debug_info = True
 litellm.drop_params = True  # a backend that lacks `seed` or `top_p` gets the call without it
 
 DEFAULT_MODEL = embedded.DEFAULT_MODEL
+# Calls in flight per hosted model unless told otherwise: well under common rate limits; local servers use their slots.
+DEFAULT_CONCURRENCY = 8
 Message = dict[str, str]
 
 
@@ -95,7 +97,8 @@ class LLMConfig:
     max_retries: int = field(default=4, metadata={"help": "retries of transient errors per call"})
     backoff_initial: float = field(default=1.0, metadata={"help": "first retry delay in seconds"})
     backoff_max: float = field(default=30.0, metadata={"help": "longest retry delay in seconds"})
-    max_concurrency: int = field(default=8, metadata={"help": "calls in flight per model"})
+    max_concurrency: int | None = field(default=None, metadata={
+        "help": "calls in flight per model (default: the server's slots for embedded/ and gguf/ models, else 8)"})
     cache_dir: Path | None = field(default=None, metadata={"help": "directory of the replay cache; None disables it"})
     router: RouterSpec | None = field(default=None, metadata={"help": "model names served by a litellm Router"})
     # A step or verdict is a few hundred tokens; 16,000 characters (~4,000 tokens) leaves room for verbose models
@@ -111,8 +114,16 @@ class LLMConfig:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)}")
         if self.max_reply_chars < 1:
             raise ValueError(f"max_reply_chars: expected >= 1, got {self.max_reply_chars}")
-        if self.max_retries < 0 or self.max_concurrency < 1:
-            raise ValueError("max_retries must be >= 0 and max_concurrency >= 1")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries: expected >= 0, got {self.max_retries}")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency: expected >= 1, got {self.max_concurrency}")
+
+    def concurrency(self) -> int:
+        """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default)."""
+        if self.max_concurrency is not None:
+            return self.max_concurrency
+        return embedded.slots(self.model) if embedded.is_embedded(self.model) else DEFAULT_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -148,17 +159,33 @@ class Completion:
 
 
 class _ConcurrencyGate:
-    """One semaphore per (model, event loop): asyncio primitives cannot cross loops."""
+    """One semaphore per (model, event loop): asyncio primitives cannot cross loops.
+
+    Clients of one model share its gate, sized to the largest limit any of them asked for: a critic given
+    --max-concurrency critic=16 on the policy's server raises the shared limit rather than splitting it.
+    """
 
     def __init__(self) -> None:
         self._gates: dict[str, weakref.WeakKeyDictionary] = defaultdict(weakref.WeakKeyDictionary)
+        self._limits: dict[tuple[str, int], int] = {}
 
     def get(self, model: str, limit: int) -> asyncio.Semaphore:
         per_loop = self._gates[model]
         loop = asyncio.get_running_loop()
         if loop not in per_loop:
             per_loop[loop] = asyncio.Semaphore(limit)
-        return per_loop[loop]
+            self._limits[(model, id(loop))] = limit
+        gate = per_loop[loop]
+        current = self._limits[(model, id(loop))]
+        if limit > current:  # a semaphore cannot be resized, but extra releases raise its count for good
+            for _ in range(limit - current):
+                gate.release()
+            self._limits[(model, id(loop))] = limit
+        return gate
+
+    def limit(self, model: str) -> int | None:
+        """The gate's size in the running loop (None before the model's first call there)."""
+        return self._limits.get((model, id(asyncio.get_running_loop())))
 
 
 # Shared by all clients, so a policy and a critic on the same server respect one limit.
@@ -372,7 +399,7 @@ class LLMClient:
             kwargs.pop("stop", None)
         spec: RouterSpec | None = kwargs.pop("router", None)
         # Behind a router the limit holds per server: a fleet of N servers takes N times the calls.
-        limit = self.config.max_concurrency * (spec.deployments(self.config.model) if spec else 1)
+        limit = self.config.concurrency() * (spec.deployments(self.config.model) if spec else 1)
         acompletion = router_for(spec).acompletion if spec else litellm.acompletion
         async with _GATES.get(self.config.model, limit):
             try:

@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     expand.add_argument("--max-tokens", type=int, default=2048, help="max tokens of one expansion")
     expand.add_argument("--temperature", type=float, default=0.7)
     expand.add_argument("--concurrency", type=int, default=4)
+    expand.add_argument("--max-concurrency", nargs="+", default=[],
+                        help="expansion calls in flight (default: the local server's slots, else 8)")
     expand.add_argument("--no-preflight", action="store_true")
     expand.add_argument("--ids", nargs="*", default=None, help="expand only the annotations of these problem ids")
     expand.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                               temperature=args.temperature,
                               max_tokens=args.max_tokens)
         run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
+                               max_concurrency=args.max_concurrency,
                                preflight=not args.no_preflight, router_config=args.router_config, ray=args.ray,
                                ray_workers=args.ray_workers)
         return command_expand(args.directory, config, run_config, console, args.ids)

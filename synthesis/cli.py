@@ -101,10 +101,6 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
 def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls, prompt_hashes, argv, doc,
              console: Console) -> int:
     run_config, attempt_config = _parse(attempt_config_type, argv, doc)
-    # The problems are read once before any client exists: building one creates <out>/cache, and a problems file
-    # that is empty, binary or malformed must leave no run directory behind (load_problems reads them again below,
-    # for the oracle's sake; a small cost next to a run).
-    Run(attempt, run_config, attempt_config, {}, prompt_hashes, lambda n: 0).load_problems()
     settings = client_settings(run_config, out_dir(attempt, run_config))
     job = Job(make_clients=lambda: make_clients(attempt_config, settings),
               make_solver=lambda clients: make_solver(attempt_config, clients, run_config.seed))

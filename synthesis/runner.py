@@ -37,7 +37,7 @@ from protocols.types import Problem, Usage, add_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that may change between a run and its resumption; everything else must match.
-RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
                     "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 
@@ -56,6 +56,9 @@ class RunConfig:
     shuffle: bool = field(default=False, metadata={"help": "shuffle the problems with --seed before --limit"})
     out: str | None = field(default=None, metadata={"help": "run directory (default: runs/<attempt>-<problems>)"})
     concurrency: int = field(default=4, metadata={"help": "problems in flight at once"})
+    max_concurrency: list[str] = field(default_factory=list, metadata={
+        "help": "model calls in flight: N for every role's model, or ROLE=N (policy=4 critic=16); default: a local "
+                "server's slots for embedded/ and gguf/ models, else 8. Roles on one model share its limit"})
     max_cost: float | None = field(default=None, metadata={"help": "run budget: stop starting problems once the run has cost this many USD"})
     max_tokens: int | None = field(
         default=None, metadata={"help": "run budget: stop starting problems once the run has used this many tokens"}
@@ -77,6 +80,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError(f"concurrency: expected >= 1, got {self.concurrency}")
+        parse_call_limits(self.max_concurrency)
         if self.ray_workers is not None and self.ray_workers < 1:
             raise ValueError(f"ray_workers: expected >= 1, got {self.ray_workers}")
         if (self.ray_workers is not None or self.ray_gpus_per_worker) and not self.ray:
@@ -88,6 +92,28 @@ class RunConfig:
             raise ValueError(f"max_cost: expected a run budget in USD >= 0, got {self.max_cost}")
         if self.max_tokens is not None and self.max_tokens < 0:
             raise ValueError(f"max_tokens: expected a run budget in tokens >= 0, got {self.max_tokens}")
+
+
+def parse_call_limits(values: Sequence[str]) -> dict[str, int]:
+    """`--max-concurrency` values by role ("*" for a bare N, which applies to every role without its own)."""
+    limits: dict[str, int] = {}
+    for value in values:
+        role, _, number = value.rpartition("=")
+        if not number.isdigit() or int(number) < 1 or (_ and not role):
+            raise ValueError(f"max_concurrency: expected N or ROLE=N with N >= 1 (16, critic=16), got {value!r}")
+        limits[role or "*"] = int(number)
+    return limits
+
+
+def with_call_limits(clients: dict[str, LLMClient], values: Sequence[str]) -> dict[str, LLMClient]:
+    """The clients, each rebuilt with its role's --max-concurrency; a role this run does not have is an error."""
+    limits = parse_call_limits(values)
+    unknown = sorted(set(limits) - set(clients) - {"*"})
+    if unknown and clients:  # no clients: a run built only to read its problems
+        raise RunError(f"--max-concurrency: no role {unknown[0]!r} in this run (roles: {', '.join(clients)})")
+    return {role: client if limits.get(role, limits.get("*")) is None
+            else LLMClient(dataclasses.replace(client.config, max_concurrency=limits.get(role, limits.get("*"))))
+            for role, client in clients.items()}
 
 
 def out_dir(attempt: str, config: RunConfig) -> Path:
@@ -242,6 +268,8 @@ async def run_job(run: Run, problems: list[Problem], job: Job, console: Any = No
         return await run.execute(problems, job.make_solver(run.clients), console)
     from synthesis.distributed import RayPool  # Ray is imported only when a run asks for it
 
+    limits, make_clients = run.config.max_concurrency, job.make_clients
+    job = dataclasses.replace(job, make_clients=lambda: with_call_limits(make_clients(), limits))
     async with RayPool(job, run.clients, run.config) as pool:
         if run.config.preflight:
             await pool.preflight()
@@ -264,7 +292,7 @@ class Run:
         self.attempt = attempt
         self.config = run_config
         self.attempt_config = attempt_config
-        self.clients = clients
+        self.clients = with_call_limits(clients, run_config.max_concurrency)
         self.prompt_hashes = prompt_hashes
         self.estimate_calls = estimate_calls
         self.out = out_dir(attempt, run_config)

@@ -95,6 +95,40 @@ def test_bad_input_is_rejected_before_any_call():
         LLMConfig(max_concurrency=0)
 
 
+def test_concurrency_follows_the_local_server_and_the_flag():
+    from agents import embedded
+
+    assert LLMConfig().concurrency() == embedded.slots(embedded.DEFAULT_MODEL)  # the embedded server's slots
+    assert LLMConfig(model="openai/gpt-4o-mini").concurrency() == 8
+    assert LLMConfig(model="openai/gpt-4o-mini", max_concurrency=32).concurrency() == 32
+
+
+async def _peak_in_flight(monkeypatch, clients: list[LLMClient], calls_each: int) -> int:
+    import litellm
+
+    in_flight = peak = 0
+
+    async def slow_completion(**kwargs):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return litellm.ModelResponse(**chat_completion_body("4"))
+
+    monkeypatch.setattr(litellm, "acompletion", slow_completion)
+    await asyncio.gather(*(client.complete(MESSAGES, max_tokens=4) for client in clients for _ in range(calls_each)))
+    return peak
+
+
+async def test_the_gate_holds_its_limit_and_is_shared_by_roles_of_one_model(monkeypatch):
+    assert await _peak_in_flight(monkeypatch, [_stub_client("http://x", max_concurrency=3)], 12) == 3
+    # A policy and a critic on one server share its gate, sized to the larger limit asked for (not 2 + 5).
+    shared = [_stub_client("http://y", model="openai/shared", max_concurrency=2),
+              _stub_client("http://y", model="openai/shared", max_concurrency=5)]
+    assert await _peak_in_flight(monkeypatch, shared, 10) == 5
+
+
 # --- the real embedded model, through litellm and the llama.cpp server ---------------------------------------------
 
 

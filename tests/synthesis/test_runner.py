@@ -345,6 +345,8 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_a_resumable_run(tmp_path, stub_ser
     (b'{"problem": "1 + 1?"}\n', ["--max-cost", "-1"], r"max_cost: expected a run budget in USD >= 0, got -1\.0"),
     (b'{"problem": "1 + 1?"}\n', ["--max-cost", "nan"], r"max_cost: expected a run budget in USD >= 0, got nan"),
     (b'{"problem": "1 + 1?"}\n', ["--max-tokens", "-5"], r"max_tokens: expected a run budget in tokens >= 0, got -5"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-concurrency", "critic=0"], r"max_concurrency: expected N or ROLE=N .*'critic=0'"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-concurrency", "judge=4"], r"--max-concurrency: no role 'judge' in this run \(roles: policy, critic\)"),
 ])
 def test_bad_problems_or_budgets_are_one_line_and_create_no_run_directory(tmp_path, capsys, problems_bytes, flags,
                                                                           message):
@@ -378,3 +380,24 @@ async def test_rows_without_usage_leave_this_processs_totals_in_the_manifest(tmp
     await _run(tmp_path, {"policy": llm}).execute(_problems(2), solve)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["usage"]["calls"] == 2 and manifest["usage_scope"].startswith("this process")
+
+
+def test_max_concurrency_sets_each_roles_call_limit(tmp_path):
+    from agents.llm import LLMClient
+
+    clients = {"policy": LLMClient(model="openai/a"), "critic": LLMClient(model="openai/b")}
+    run = Run("debate", RunConfig(out=str(tmp_path), max_concurrency=["3", "critic=16"]), None, clients, {}, lambda n: n)
+    assert run.clients["policy"].config.concurrency() == 3  # a bare N is every role without its own
+    assert run.clients["critic"].config.concurrency() == 16
+    untouched = Run("debate", RunConfig(out=str(tmp_path)), None, clients, {}, lambda n: n)
+    assert untouched.clients["critic"] is clients["critic"] and untouched.clients["critic"].config.concurrency() == 8
+
+
+def test_a_dry_run_writes_nothing(tmp_path):
+    from synthesis import debate
+
+    problems = tmp_path / "p.jsonl"
+    problems.write_text('{"problem": "1 + 1?", "answer": "2"}\n')
+    code = debate.main(["--problems", str(problems), "--out", str(tmp_path / "run"), "--dry-run"])
+    assert code == 0
+    assert not (tmp_path / "run").exists()  # not even the replay cache
