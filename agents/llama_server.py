@@ -22,6 +22,10 @@ def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, t
     params.model_alias = {alias}
     params.hostnames = ["127.0.0.1"]
     params.port = port
+    # llama.cpp answers every origin by default, so any web page open in the user's browser could read this
+    # server's replies; allowing only the server's own origin stops that (we call it from Python, never a page).
+    params.cors_origins = f"http://127.0.0.1:{port}"
+    params.cors_origins_explicit = True
     params.n_parallel = parallel
     # llama.cpp splits n_ctx evenly between slots; each slot keeps its last prompt's KV, so a debate that resends
     # its whole path every turn only pays for the new tokens when it lands on the same slot.

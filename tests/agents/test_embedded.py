@@ -85,6 +85,14 @@ def test_an_in_process_command_stops_only_the_servers_it_started(embedded_api_ba
     assert port_open(int(embedded_api_base.rsplit(":", 1)[1].split("/")[0]))
 
 
+def test_web_pages_cannot_read_the_servers_replies(embedded_api_base):
+    # A page on another origin gets no Access-Control-Allow-Origin for itself, so the browser hides the reply.
+    request = urllib.request.Request(f"{embedded_api_base}/models", headers={"Origin": "http://evil.example"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        allowed = response.headers.get("Access-Control-Allow-Origin")
+    assert allowed not in ("*", "http://evil.example"), allowed
+
+
 # --- any local GGUF is a model: gguf/<path> ------------------------------------------------------------------------
 
 
