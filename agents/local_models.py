@@ -17,6 +17,9 @@ from filelock import FileLock
 from agents import embedded
 
 CACHE_ENV = "LONGTHOUGHT_CACHE_DIR"
+# A Hub id that is not in the Hugging Face cache is downloaded only when this is set to 1: a mistyped local path
+# ("runs/sft-jouney/final") has the same owner/name shape as a Hub id, and must not turn into a network call.
+HUB_DOWNLOADS_ENV = "LONGTHOUGHT_HUB_DOWNLOADS"
 
 
 def cache_dir() -> Path:
@@ -37,6 +40,34 @@ def _convert_gguf(model: str, target: Path) -> None:
     weights.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     staging.rename(target)
+
+
+def check_available(model: str) -> None:
+    """Refuse, in one line, an `hf/` model that is neither a local folder nor a Hub id we may load.
+
+    A string that can only be a path (absolute, ./, ~, three or more parts) must exist. An owner/name string that is
+    not a local folder is a Hub id: it must be in the Hugging Face cache, or downloads must be allowed.
+    """
+    name = model.removeprefix("hf/")
+    if embedded.is_embedded(name):
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"{model}: {path} has no config.json (expected a transformers model folder)")
+        return
+    if path.exists():
+        raise ValueError(f"{model}: {path} is a file, not a transformers model folder")
+    parts = [part for part in name.split("/") if part]
+    if name.startswith((".", "/", "~")) or len(parts) != 2:
+        raise ValueError(f"{model}: no such folder {path}")
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(name, "config.json")
+    if isinstance(cached, str) or os.environ.get(HUB_DOWNLOADS_ENV) == "1":
+        return
+    raise ValueError(f"{model}: no local folder {path}, and {name} is not in the Hugging Face cache "
+                     f"(set {HUB_DOWNLOADS_ENV}=1 to download it from the Hub)")
 
 
 def resolve(model: str) -> str:
