@@ -24,6 +24,7 @@ final answer. Lines starting with `>` are the template's explanations and are ig
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,8 @@ def parse(text: str, path: str = "<annotation>") -> tuple[Annotation | None, lis
     problem_line = 0
     blocks: list[Block] = []
     current: tuple[str, int, int | None, list[tuple[int, str]]] | None = None
+    misspelt: set[str | None] = set()  # the markers that misspelt headings most likely meant
+    swallowing = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if line.lstrip().startswith(">"):
@@ -109,9 +112,16 @@ def parse(text: str, path: str = "<annotation>") -> tuple[Annotation | None, lis
         if line.startswith("#"):
             heading = _HEADING.match(line)
             if heading is None or heading.group(1).lower() not in MARKERS:
-                issues.append(Issue(path, number, f"unknown marker {line!r}: use ## {', ## '.join(MARKERS)}"))
-                current = None
+                meant = _closest_marker(line)
+                hint = f"did you mean '## {meant}'?" if meant else f"use ## {', ## '.join(MARKERS)}"
+                issues.append(Issue(path, number, f"unknown marker {line!r}: {hint}"))
+                if current is not None:
+                    blocks.append(Block(current[0], current[1], current[3], current[2]))
+                # Its lines belong to the section the person meant: one error for the heading, not one per line.
+                current, misspelt = None, misspelt | {meant}
+                swallowing = True
                 continue
+            swallowing = False
             if current is not None:
                 blocks.append(Block(current[0], current[1], current[3], current[2]))
             marker = heading.group(1).lower()
@@ -121,6 +131,8 @@ def parse(text: str, path: str = "<annotation>") -> tuple[Annotation | None, lis
             current = (marker, number, target, [])
             continue
         if line.strip():
+            if current is None and swallowing:
+                continue
             if current is None:
                 issues.append(Issue(path, number, "text outside any marked section: start it with ## attempt"))
                 continue
@@ -134,11 +146,23 @@ def parse(text: str, path: str = "<annotation>") -> tuple[Annotation | None, lis
     for block in blocks:
         if block.marker in ("attempt", "correction", "final") and not block.lines:
             issues.append(Issue(path, block.line, f"empty {block.marker}"))
-    if not any(block.marker == "attempt" for block in blocks):
+    # A section whose heading is misspelt was reported above: saying it is missing too would contradict the file.
+    if not any(block.marker == "attempt" for block in blocks) and "attempt" not in misspelt:
         issues.append(Issue(path, problem_line, "no ## attempt"))
-    if annotation.final_answer is None:
+    has_final = any(block.marker == "final" for block in blocks)  # an empty one was reported as "empty final"
+    if annotation.final_answer is None and not has_final and "final" not in misspelt:
         issues.append(Issue(path, len(text.splitlines()) or 1, "no final answer: add '## final' with \\boxed{...}"))
     return annotation, issues
+
+
+def _closest_marker(heading: str) -> str | None:
+    """The marker a misspelt heading most likely meant ('## atempt', '## Attempt 2:', '# final'), if any."""
+    words = re.findall(r"[a-z]+", heading.lower())
+    for word in words[:2]:
+        close = difflib.get_close_matches(word, MARKERS, n=1, cutoff=0.7)
+        if close:
+            return close[0]
+    return None
 
 
 def parse_file(path: Path) -> tuple[Annotation | None, list[Issue]]:

@@ -28,6 +28,22 @@ def test_errors_name_their_exact_lines():
     assert all(str(issue).startswith("broken.md:") for issue in issues)
 
 
+def test_a_misspelt_heading_is_one_error_that_names_the_marker_meant():
+    text = "# problem: p1\n## atempt\nx = 1\nx = 2\n## final\n\\boxed{2}\n"
+    annotation, issues = parse(text, "typo.md")
+    assert [str(issue) for issue in issues] == [
+        "typo.md:2: error: unknown marker '## atempt': did you mean '## attempt'?"]  # not "no ## attempt", no per-line noise
+
+
+def test_a_fresh_template_gets_one_error_for_its_empty_final():
+    from synthesis.annotate import TEMPLATE
+
+    text = TEMPLATE.format(id="p1", source="math500", question="1 + 1?", answer="2")
+    _, issues = parse(text, "new.md")
+    messages = [issue.message for issue in issues]
+    assert "empty final" in messages and not any("no final answer" in message for message in messages), messages
+
+
 def test_missing_problem_line():
     annotation, issues = parse("## attempt\nx = 1\n## final\n\\boxed{1}\n", "x.md")
     assert annotation is None and issues[0].line == 1 and "problem" in issues[0].message
