@@ -73,13 +73,13 @@ def _problems(tmp_path):
     return path
 
 
-def _assert_clean(result, run_dir=None):
+def _assert_clean(result, run_dir=None, expect_files=True):
     for stream in (result.stdout, result.stderr):
         assert KEY not in stream and "\x1b" not in stream and "\x07" not in stream
     if run_dir is None:
         return
     files = [file for file in run_dir.rglob("*") if file.is_file()]
-    assert files
+    assert bool(files) == expect_files  # a run refused at preflight writes nothing, not even its cache
     for file in files:
         assert KEY.encode() not in file.read_bytes(), file
 
@@ -97,7 +97,7 @@ def test_an_echoed_key_reaches_no_run_file_and_no_terminal(tmp_path, monkeypatch
                                 timeout=120)
     assert result.returncode in (1, 2), result.stderr
     assert "Incorrect API key provided: [REDACTED]" in " ".join(result.stderr.split()) or not preflight
-    _assert_clean(result, run_dir)
+    _assert_clean(result, run_dir, expect_files=not preflight)
     if not preflight:  # the problem ran and failed: its failure line and the log say why, with the key masked
         failure = json.loads((run_dir / "failures.jsonl").read_text().splitlines()[0])
         assert "Incorrect API key provided: [REDACTED]" in failure["error"]
