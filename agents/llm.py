@@ -15,17 +15,14 @@ import os
 # Before litellm is imported: otherwise it downloads a price list at import time.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import argparse
 import asyncio
 import copy
 import hashlib
 import sys
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import litellm
@@ -33,17 +30,16 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from agents import embedded
 from agents.cache import CompletionCache, cache_key
-from agents.redact import neutralise, remember, safe
-from agents.router import RouterConfigError, RouterSpec, load_router_config, router_for
+from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
+from agents.llm_gate import GATES
+from agents.redact import remember, safe
+from agents.router import RouterSpec, router_for
 from protocols.types import Usage
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
 litellm.drop_params = True  # a backend that lacks `seed` or `top_p` gets the call without it
 
-DEFAULT_MODEL = embedded.DEFAULT_MODEL
-# Calls in flight per hosted model unless told otherwise: well under common rate limits; local servers use their slots.
-DEFAULT_CONCURRENCY = 8
 Message = dict[str, str]
 
 
@@ -85,48 +81,6 @@ def is_transient(error: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
-class LLMConfig:
-    """How to reach one model and how patiently."""
-
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string, or embedded/smollm2-135m"})
-    api_base: str | None = field(default=None, metadata={"help": "base URL of an OpenAI-compatible server"})
-    api_key_env: str | None = field(
-        default=None, metadata={"help": "name of the environment variable holding the API key (never the key)"}
-    )
-    timeout: float = field(default=300.0, metadata={"help": "seconds before one call is abandoned"})
-    max_retries: int = field(default=4, metadata={"help": "retries of transient errors per call"})
-    backoff_initial: float = field(default=1.0, metadata={"help": "first retry delay in seconds"})
-    backoff_max: float = field(default=30.0, metadata={"help": "longest retry delay in seconds"})
-    max_concurrency: int | None = field(default=None, metadata={
-        "help": "calls in flight per model (default: the server's slots for embedded/ and gguf/ models, else 8)"})
-    cache_dir: Path | None = field(default=None, metadata={"help": "directory of the replay cache; None disables it"})
-    router: RouterSpec | None = field(default=None, metadata={"help": "model names served by a litellm Router"})
-    # A step or verdict is a few hundred tokens; 16,000 characters (~4,000 tokens) leaves room for verbose models
-    # while stopping a runaway reply (one 2 MB step became a 24 MB record, resent in every later prompt). Counted in
-    # characters, not tokens, because a server's usage figures can be wrong. Callers with long outputs pass max_chars.
-    max_reply_chars: int = field(default=16_000, metadata={"help": "characters kept of one reply; the rest is cut"})
-
-    def __post_init__(self) -> None:
-        if not self.model:
-            raise ValueError("model: expected a litellm model string, got an empty string")
-        for name in ("timeout", "backoff_initial", "backoff_max"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)}")
-        if self.max_reply_chars < 1:
-            raise ValueError(f"max_reply_chars: expected >= 1, got {self.max_reply_chars}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries: expected >= 0, got {self.max_retries}")
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency: expected >= 1, got {self.max_concurrency}")
-
-    def concurrency(self) -> int:
-        """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default)."""
-        if self.max_concurrency is not None:
-            return self.max_concurrency
-        return embedded.slots(self.model) if embedded.is_embedded(self.model) else DEFAULT_CONCURRENCY
-
-
-@dataclass(frozen=True)
 class Completion:
     """The result of one `complete` call: `n` texts and what they cost."""
 
@@ -156,40 +110,6 @@ class Completion:
             cache_hits=self.cache_hits,
             cached_completion_tokens=self.cached_completion_tokens,
         )
-
-
-class _ConcurrencyGate:
-    """One semaphore per (model, event loop): asyncio primitives cannot cross loops.
-
-    Clients of one model share its gate, sized to the largest limit any of them asked for: a critic given
-    --max-concurrency critic=16 on the policy's server raises the shared limit rather than splitting it.
-    """
-
-    def __init__(self) -> None:
-        self._gates: dict[str, weakref.WeakKeyDictionary] = defaultdict(weakref.WeakKeyDictionary)
-        self._limits: dict[tuple[str, int], int] = {}
-
-    def get(self, model: str, limit: int) -> asyncio.Semaphore:
-        per_loop = self._gates[model]
-        loop = asyncio.get_running_loop()
-        if loop not in per_loop:
-            per_loop[loop] = asyncio.Semaphore(limit)
-            self._limits[(model, id(loop))] = limit
-        gate = per_loop[loop]
-        current = self._limits[(model, id(loop))]
-        if limit > current:  # a semaphore cannot be resized, but extra releases raise its count for good
-            for _ in range(limit - current):
-                gate.release()
-            self._limits[(model, id(loop))] = limit
-        return gate
-
-    def limit(self, model: str) -> int | None:
-        """The gate's size in the running loop (None before the model's first call there)."""
-        return self._limits.get((model, id(asyncio.get_running_loop())))
-
-
-# Shared by all clients, so a policy and a critic on the same server respect one limit.
-_GATES = _ConcurrencyGate()
 
 
 def _check_messages(messages: Sequence[Message]) -> list[Message]:
@@ -401,7 +321,7 @@ class LLMClient:
         # Behind a router the limit holds per server: a fleet of N servers takes N times the calls.
         limit = self.config.concurrency() * (spec.deployments(self.config.model) if spec else 1)
         acompletion = router_for(spec).acompletion if spec else litellm.acompletion
-        async with _GATES.get(self.config.model, limit):
+        async with GATES.get(self.config.model, limit):
             try:
                 # The outer guard catches a server that accepts the connection and then never answers.
                 return await asyncio.wait_for(
@@ -430,61 +350,7 @@ def _short(error: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agents.llm", description="Check that a model string works.")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
-    parser.add_argument("--prompt", required=True)
-    parser.add_argument("--system", default=None, help="optional system message")
-    parser.add_argument("--api-base", default=None)
-    parser.add_argument("--api-key-env", default=None, help="environment variable that holds the API key")
-    parser.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--n", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--timeout", type=float, default=120.0)
-    args = parser.parse_args(argv)
-
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console()
-    try:
-        router = load_router_config(args.router_config) if args.router_config else None
-    except RouterConfigError as error:
-        console.print(Text(f"error: {safe(error)}", style="red"))
-        return 2
-    client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
-                                 timeout=args.timeout, router=router))
-    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
-        {"role": "user", "content": args.prompt}
-    ]
-    try:
-        completion = asyncio.run(
-            client.complete(
-                messages, n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
-            )
-        )
-    except (LLMError, ValueError, embedded.EmbeddedModelError) as error:
-        console.print(Text(f"error: {safe(error)}", style="red"))
-        return 1
-    finally:
-        embedded.stop_all()
-    for index, text in enumerate(completion.texts):
-        if len(completion.texts) > 1:
-            console.rule(f"sample {index}")
-        console.print(Text(neutralise(text)))  # model text may carry escape sequences for the terminal
-    cost = "unknown" if completion.cost is None else f"${completion.cost:.6f}"
-    console.print(
-        Text(
-            f"model={completion.model} prompt_tokens={completion.prompt_tokens} "
-            f"completion_tokens={completion.completion_tokens} cost={cost} "
-            f"latency={completion.latency_s:.2f}s retries={completion.retries}",
-            style="dim",
-        )
-    )
-    return 0
-
-
 if __name__ == "__main__":
+    from agents.llm_cli import main  # the command line has a module of its own and keeps this name
+
     sys.exit(main())

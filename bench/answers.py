@@ -16,12 +16,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from protocols import answers  # noqa: E402
+from protocols.answers import sandbox  # noqa: E402
 from protocols.problems import load  # noqa: E402
 
 
 def _math_verify_only(pairs: list[tuple[str, str]]) -> list[bool]:
-    futures = [answers._submit(gold, predicted, answers.DEFAULT_TIMEOUT, latex_only=True) for gold, predicted in pairs]
-    return [answers._result(future) for future in futures]
+    futures = [sandbox.submit(gold, predicted, answers.DEFAULT_TIMEOUT, latex_only=True) for gold, predicted in pairs]
+    return [sandbox.result(future) for future in futures]
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +78,12 @@ def attempt_table(runs: list[Path]) -> dict[str, dict[str, Any]]:
             "tokens_per_correct": round(usage.total_tokens / len(correct), 1) if correct else None,
             "cost": None if usage.cost is None else round(usage.cost, 6),
             "cost_per_correct": (None if usage.cost is None or not correct else round(usage.cost / len(correct), 6)),
-            "stop_reasons": dict(sorted(_count(r.stop_reason for r in records).items())),
+            "stop_reasons": dict(sorted(Counter(r.stop_reason for r in records).items())),
             # Drafts used as the long thought because the rewrite was unfaithful; None without rewrites.
             "rewrites": fallback_stats(record.meta for record in records),
         }
         table[attempt]["rewrite_fallback"] = format_fallbacks(table[attempt]["rewrites"])
     return table
-
-
-def _count(values) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for value in values:
-        counts[value] += 1
-    return counts
 
 
 def accuracy_table(runs: list[Path]) -> list[dict[str, Any]]:

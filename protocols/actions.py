@@ -1,4 +1,4 @@
-"""Parse a critic's (or a self-critiquing policy's) verdict leniently, and format one for prompts.
+"""Parse a critic's (or a self-critiquing policy's) verdict leniently.
 
 Accepted shapes, case-insensitive, with any prose around them:
     {"action": "backtrack", "step": 2, "reason": "..."}
@@ -96,9 +96,3 @@ def parse_verdict(text: str) -> Verdict:
     reason = reason.strip(" \n\t-:,.;*").strip()[:MAX_REASON_CHARS]
     return Verdict(action=Action(action), reason=reason, backtrack_to=_target_for(action, target), raw=text,
                    parsed=parsed)
-
-
-def format_verdict(verdict: Verdict) -> str:
-    """The canonical one-line form the prompts ask for."""
-    target = f" to {verdict.backtrack_to}" if verdict.backtrack_to is not None else ""
-    return f"ACTION: {verdict.action.value}{target}\nREASON: {verdict.reason}"

@@ -38,10 +38,6 @@ _PROBLEM = re.compile(r"^#\s+problem:\s*(\S+)\s*$", re.IGNORECASE)
 _SOURCE = re.compile(r"^#\s+source:\s*(\S+)\s*$", re.IGNORECASE)
 
 
-class AnnotationError(ValueError):
-    """An annotation cannot be read; the message names file and line."""
-
-
 @dataclass(frozen=True)
 class Block:
     """One marked section: its marker, the step to return to (corrections), its lines and where it starts."""
@@ -71,10 +67,6 @@ class Annotation:
             return None
         text = finals[-1].text.strip()
         return extract_answer(text) or text
-
-    def journey_blocks(self) -> list[Block]:
-        """The attempts and corrections, in order: what an expansion must keep."""
-        return [block for block in self.blocks if block.marker in ("attempt", "correction")]
 
 
 @dataclass(frozen=True)

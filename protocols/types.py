@@ -170,9 +170,6 @@ def add_usage(totals: dict[str, Usage], more: dict[str, Usage]) -> None:
         totals[role] = totals[role] + usage if role in totals else usage
 
 
-Transcript = list[Turn]
-
-
 class Sample(_Strict):
     """One sampled solution, the final answer extracted from it, and whether that answer is right."""
 

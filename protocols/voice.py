@@ -68,8 +68,3 @@ def first_person(reason: str) -> str:
     if _ABOUT_THIRD_PARTY.search(text):
         return NEUTRAL_REASON
     return text[0].upper() + text[1:]
-
-
-def names_a_third_party(text: str) -> bool:
-    """Whether `text` talks about a student, policy, critic or assistant (what a long thought must never do)."""
-    return re.search(r"\bthe\s+(?:student|policy|critic|assistant)\b", text, re.IGNORECASE) is not None

@@ -65,10 +65,6 @@ def shortcut_steps(tree: ThoughtTree, leaf: ThoughtNode) -> list[ThoughtNode]:
     return [node for node in tree.path(leaf.id) if _is_step(node)]
 
 
-def shortcut_text(tree: ThoughtTree, leaf: ThoughtNode) -> str:
-    return path_text(tree, leaf)
-
-
 def _mean_score(tree: ThoughtTree, leaf: ThoughtNode) -> float:
     scores = [node.score for node in shortcut_steps(tree, leaf) if node.score is not None]
     return sum(scores) / len(scores) if scores else 0.0
@@ -162,5 +158,5 @@ def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, se
             draft.events.append(Event("backtrack", node.id, back))
         draft.events.append(Event("step", on_path.id, f"{on_path.step.index}. {on_path.step.text.strip()}"))
     closing = "So the solution is:\n" if leaf.correct is True else "I have not found a correct solution; my best attempt is:\n"
-    draft.events.append(Event("summary", leaf.id, closing + shortcut_text(tree, leaf)))
+    draft.events.append(Event("summary", leaf.id, closing + path_text(tree, leaf)))
     return draft

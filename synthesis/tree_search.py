@@ -24,10 +24,11 @@ from agents.reply_guard import ReplySettings
 from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
+from protocols.render import path_text
 from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
 from synthesis.episode import check_sampling, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
-from synthesis.traverse import best_leaf, dfs_draft, shortcut_text
+from synthesis.traverse import best_leaf, dfs_draft
 
 ATTEMPT = "tree_search"
 
@@ -221,7 +222,7 @@ async def _search(problem: Problem, config: TreeSearchConfig, scoped: dict[str, 
         meta |= {"rewrite": rewrite.text, "rewrite_faithful": rewrite.faithful, "rewrite_missing": rewrite.missing}
         if rewrite.faithful:
             long_thought = rewrite.text
-    return _record(problem, tree, scoped, shortcut_text(tree, leaf), long_thought, leaf, "correct_leaf_found", meta)
+    return _record(problem, tree, scoped, path_text(tree, leaf), long_thought, leaf, "correct_leaf_found", meta)
 
 
 def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason, meta) -> Record:

@@ -25,11 +25,12 @@ from typing import Any
 from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
+from agents.sampling import sample_and_judge
 from synthesis.cli import client_settings, console_for_errors, guarded
 from synthesis.runner import Job, Run, RunConfig, RunError, run_job
 from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
 from training.formats import DatasetCard, dpo_row, write_dataset
-from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs, sample_problem
+from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
 log = logging.getLogger("longthought.dpo")
 
@@ -106,8 +107,9 @@ def _dpo(argv: list[str] | None, console) -> int:
     job = Job(
         make_clients=lambda: {"sampler": LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base,
                                                    timeout=sampling.timeout, **settings)},
-        make_solver=lambda clients: lambda problem: sample_problem(problem, sampling, clients["sampler"],
-                                                                   run_config.seed),
+        make_solver=lambda clients: lambda problem: sample_and_judge(
+            problem, clients["sampler"], n=sampling.samples, temperature=sampling.temperature, top_p=sampling.top_p,
+            max_tokens=sampling.sample_max_tokens, seed=run_config.seed, role="sampler"),
     )
     run = Run("dpo_samples", sample_config, sampling, job.make_clients(), {}, lambda n: n)
     problems = run.load_problems()

@@ -24,13 +24,8 @@ Target = Literal["journey", "shortcut", "solution"]
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
-def prompt_messages(problem: Problem) -> list[dict[str, str]]:
-    """The user turn every training row and evaluation shares."""
-    return question_messages(problem.question)
-
-
 def _row(problem: Problem, completion: str, **extra: Any) -> dict[str, Any]:
-    return {"id": problem.id, "prompt": prompt_messages(problem),
+    return {"id": problem.id, "prompt": question_messages(problem.question),
             "completion": [{"role": "assistant", "content": completion}], **extra}
 
 
@@ -62,7 +57,7 @@ def solution_rows(problems: Iterable[Problem]) -> list[dict]:
 
 
 def dpo_row(problem: Problem, chosen: str, rejected: str) -> dict[str, Any]:
-    return {"id": problem.id, "prompt": prompt_messages(problem),
+    return {"id": problem.id, "prompt": question_messages(problem.question),
             "chosen": [{"role": "assistant", "content": chosen}],
             "rejected": [{"role": "assistant", "content": rejected}]}
 

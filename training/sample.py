@@ -9,8 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL, LLMClient
-from agents.sampling import sample_and_judge
+from agents.llm import DEFAULT_MODEL
 from protocols.types import Problem, SampleSet
 
 
@@ -25,12 +24,6 @@ class SamplingConfig:
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
     sample_max_tokens: int = field(default=1024, metadata={"help": "max tokens of one sample"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
-
-
-async def sample_problem(problem: Problem, config: SamplingConfig, llm: LLMClient, seed: int = 0) -> SampleSet:
-    """Sample and classify one problem's solutions."""
-    return await sample_and_judge(problem, llm, n=config.samples, temperature=config.temperature, top_p=config.top_p,
-                                  max_tokens=config.sample_max_tokens, seed=seed, role="sampler")
 
 
 @dataclass

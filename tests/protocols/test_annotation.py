@@ -6,6 +6,12 @@ from synthesis.rewrite import check_faithful
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "annotations"
 
+
+def journey_blocks(annotation):
+    """The attempts and corrections, in order: what an expansion must keep."""
+    return [block for block in annotation.blocks if block.marker in ("attempt", "correction")]
+
+
 BROKEN = """# problem: test/algebra/567.json
 # source: math500
 ## attempt
@@ -58,7 +64,7 @@ def test_examples_parse_cleanly_and_round_trip_through_the_tree():
         tree = to_tree(annotation)
         draft = render_draft(annotation)
         tree_steps = [node.step.text for node in tree.nodes if node.kind in ("step", "answer")]
-        for block in annotation.journey_blocks():
+        for block in journey_blocks(annotation):
             for _, line in block.lines:
                 assert line in draft and line in tree_steps
         # the abandoned step stays in the tree, marked wrong, with the correction as a sibling branch
@@ -87,7 +93,7 @@ def test_a_new_attempt_starts_over_and_keeps_the_old_branch():
 
 def test_faithfulness_rejects_an_expansion_that_drops_a_correction():
     annotation, _ = parse_file(EXAMPLES / "intermediate_algebra-134.md")
-    journey = [text for block in annotation.journey_blocks() for _, text in block.lines]
+    journey = [text for block in journey_blocks(annotation) for _, text in block.lines]
     faithful = ("First I split the sum into odd and even terms. The odd ones, 1 + 3 + ... + 99, are 50 odd numbers: "
                 "50^2 = 2500. The even ones are 2 + 4 + ... + 100 = 2(1 + 2 + ... + 50) = 2 * 1275 = 2550. So 2500 + "
                 "2550 = 5050? Wait, the even terms are subtracted. The sum is 2500 - 2550 = -50.")

@@ -1,6 +1,13 @@
+import re
+
 import pytest
 
-from protocols.voice import NEUTRAL_REASON, first_person, names_a_third_party
+from protocols.voice import NEUTRAL_REASON, first_person
+
+
+def names_a_third_party(text: str) -> bool:
+    """Whether `text` talks about a student, policy, critic or assistant (what a long thought must never do)."""
+    return re.search(r"\bthe\s+(?:student|policy|critic|assistant)\b", text, re.IGNORECASE) is not None
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocols.render import path_text
 from protocols.types import Step, ThoughtTree, Verdict
 from synthesis.rewrite import check_faithful
-from synthesis.traverse import best_correct_leaf, dfs_draft, known_wrong, shortcut_text
+from synthesis.traverse import best_correct_leaf, dfs_draft, known_wrong
 
 
 @st.composite
@@ -39,7 +40,7 @@ def test_dfs_long_thought_properties(tree, trials, seed):
     leaf = best_correct_leaf(tree)
     draft = dfs_draft(tree, leaf, trials_per_node=trials, seed=seed)
     # ends with the full shortcut
-    assert draft.text.endswith(shortcut_text(tree, leaf))
+    assert draft.text.endswith(path_text(tree, leaf))
     # every wrong end is followed at once by a backtrack
     kinds = [event.kind for event in draft.events]
     for position, kind in enumerate(kinds):

@@ -111,9 +111,10 @@ async def test_no_correct_leaf_is_a_named_stop_reason():
     record = await run_tree_search(PROBLEM, TreeSearchConfig(width=2, depth=2, beam=1, rewrite_model="none"),
                                    {"policy": CountingPolicy()}, lambda scoped: ScoreByNumber())
     assert record.stop_reason == "no_correct_leaf" and record.shortcut is None and record.correct is False
-    from synthesis.traverse import best_leaf, shortcut_text
+    from protocols.render import path_text
+    from synthesis.traverse import best_leaf
 
-    assert record.long_thought.endswith(shortcut_text(record.tree, best_leaf(record.tree)))
+    assert record.long_thought.endswith(path_text(record.tree, best_leaf(record.tree)))
     assert "I have not found a correct solution" in record.long_thought
 
 

@@ -1,0 +1,23 @@
+"""How much untrusted text an answer check reads before it gives up: answers past these limits are not equal."""
+
+from __future__ import annotations
+
+# Real final answers are short; anything longer or deeper is not worth a parser's time. A whole model
+# output may be longer: its stated answer is cut out first, and that must fit MAX_ANSWER_CHARS.
+MAX_ANSWER_CHARS = 2_000
+MAX_TEXT_CHARS = 200_000
+MAX_BRACE_DEPTH = 64
+
+
+def too_hostile(answer: str) -> bool:
+    """Whether `answer` is too long or nests brackets too deep to be worth a parser's time."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        return True
+    depth = deepest = 0
+    for char in answer:
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth -= 1
+    return deepest > MAX_BRACE_DEPTH
