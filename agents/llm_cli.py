@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console()
+    console = Console(soft_wrap=True)  # one-line errors stay one line, whatever the width
     try:
         router = load_router_config(args.router_config) if args.router_config else None
-    except RouterConfigError as error:
+        client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
+                                     timeout=args.timeout, router=router))
+    except (RouterConfigError, ValueError) as error:  # a bad router file, model string or setting: one line
         console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
-    client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
-                                 timeout=args.timeout, router=router))
     messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
         {"role": "user", "content": args.prompt}
     ]

@@ -47,6 +47,10 @@ class LLMConfig:
             raise ValueError(f"max_retries: expected >= 0, got {self.max_retries}")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError(f"max_concurrency: expected >= 1, got {self.max_concurrency}")
+        if self.model.startswith("hf/"):
+            from agents.local_models import check_available  # here: only hf/ models need it
+
+            check_available(self.model)  # a mistyped checkpoint path is one line now, not a Hub download attempt
 
     def concurrency(self) -> int:
         """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default)."""
