@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prompts import render
-from protocols.types import Action, Step, ThoughtNode, ThoughtTree, Turn, Verdict
+from protocols.types import Action, Step, StopReason, ThoughtNode, ThoughtTree, Turn, Verdict
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,6 @@ class LoopLimits:
             raise ValueError(f"max_backtracks: expected >= 0, got {self.max_backtracks}")
 
 
-class StopReason:
-    """Named ways an episode ends (plain strings in records)."""
-
-    TERMINATED = "terminated"
-    MAX_TURNS = "max_turns"
-    MAX_BACKTRACKS = "max_backtracks"
-    MAX_TOKENS = "max_tokens"
-
-
 @dataclass
 class LoopState:
     """One episode: the tree, where the next step goes, the turns so far, and why it stopped."""
@@ -57,7 +48,7 @@ class LoopState:
     turns: list[Turn] = field(default_factory=list)
     pending_step: int | None = None
     feedback: str | None = None
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     policy_turns: int = 0
     backtracks: int = 0
     reflections: int = 0
