@@ -18,9 +18,9 @@ from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_core import CancellationToken
 
 from agents.autogen_client import LLMChatCompletionClient
-from agents.critic import CriticAgent
 from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
-from agents.policy import PolicyAgent, split_step
+from agents.policy import split_step
+from agents.prompted import PromptedAgent
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
 from prompts import prompt_hashes, render
@@ -72,13 +72,15 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
     state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
     reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap: a 128-token verdict cap left o3-mini critics empty.
-    policy = PolicyAgent(
+    policy = PromptedAgent(
+        "policy", "Reasons one numbered step at a time.",
         LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
                                 max_tokens=completion_budget(policy_llm.model, config.policy_max_tokens,
                                                              config.reasoning_tokens)),
         render("debate/policy_system", next_index=1),
     )
-    critic = CriticAgent(
+    critic = PromptedAgent(
+        "critic", "Judges each step: continue, backtrack, reflect or terminate.",
         LLMChatCompletionClient(critic_llm, role="critic", temperature=config.critic_temperature,
                                 max_tokens=completion_budget(critic_llm.model, config.critic_max_tokens,
                                                              config.reasoning_tokens)),
