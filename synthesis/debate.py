@@ -69,7 +69,8 @@ def estimate_calls(problems: int, config: DebateConfig) -> int:
 async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClient, critic_llm: LLMClient, seed: int = 0) -> Record:
     """Debate one problem to the end and return its record."""
     policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
-    state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
+    # The config is a LoopLimits; the critic is shown whether a final answer checked out (debate/critic_user).
+    state = LoopState(limits=config, has_gold_answer=problem.answer is not None, judge_sees_answer_check=True)
     reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap: a 128-token verdict cap left o3-mini critics empty.
     policy = PromptedAgent(
