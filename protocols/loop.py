@@ -13,7 +13,8 @@ The answer signal is enforced here, not left to the judge: a known-wrong final a
 terminating on a step with no final answer is refused the same way, for every attempt: it becomes reflect with
 the negative signal ("That is not a final answer yet.") as its reason. After a known-wrong answer the next
 proposal hears the negative signal ("The answer 5 is not correct.") unless the judge was shown the check and
-gave its own reason (`judge_sees_answer_check`).
+gave its own reason (`judge_sees_answer_check`). Every limit is checked here too, and `done` is the one
+stopping rule: an attempt loops until it is set (the debate's autogen termination condition reads it).
 """
 
 from __future__ import annotations
