@@ -1,18 +1,16 @@
-"""The policy agent: writes one numbered reasoning step per turn, or the final answer in \\boxed{}."""
+"""Reading a policy reply: one numbered reasoning step per turn, or the final answer in \\boxed{}.
+
+The policy agent itself is an `agents.prompted.PromptedAgent` built by the debate; every attempt that asks a model
+for a step reads the reply here.
+"""
 
 from __future__ import annotations
 
 import re
 
-from agents.prompted import PromptedAgent
 from protocols.answers import extract_answer
 
 _NUMBERED = re.compile(r"^\s*(?:\*\*)?(?:step\s*)?(\d+)\s*[.):]\s*(?:\*\*)?\s*", re.IGNORECASE | re.MULTILINE)
-
-
-class PolicyAgent(PromptedAgent):
-    def __init__(self, model_client, system_prompt: str, name: str = "policy"):
-        super().__init__(name, "Reasons one numbered step at a time.", model_client, system_prompt)
 
 
 def split_step(text: str) -> tuple[str, str | None]:

@@ -11,7 +11,10 @@ It owns the `ThoughtTree` of one episode and says what each action does to it:
 The answer signal is enforced here, not left to the judge: a known-wrong final answer cannot be accepted
 (terminate becomes reflect), and a known-correct one ends the episode. When the problem has a gold answer,
 terminating on a step with no final answer is refused the same way, for every attempt: it becomes reflect with
-the negative signal ("That is not a final answer yet.") as its reason.
+the negative signal ("That is not a final answer yet.") as its reason. After a known-wrong answer the next
+proposal hears the negative signal ("The answer 5 is not correct.") unless the judge was shown the check and
+gave its own reason (`judge_sees_answer_check`). Every limit is checked here too, and `done` is the one
+stopping rule: an attempt loops until it is set (the debate's autogen termination condition reads it).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prompts import render
-from protocols.types import Action, Step, ThoughtNode, ThoughtTree, Turn, Verdict
+from protocols.types import Action, Step, StopReason, ThoughtNode, ThoughtTree, Turn, Verdict
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,6 @@ class LoopLimits:
             raise ValueError(f"max_backtracks: expected >= 0, got {self.max_backtracks}")
 
 
-class StopReason:
-    """Named ways an episode ends (plain strings in records)."""
-
-    TERMINATED = "terminated"
-    MAX_TURNS = "max_turns"
-    MAX_BACKTRACKS = "max_backtracks"
-    MAX_TOKENS = "max_tokens"
-
-
 @dataclass
 class LoopState:
     """One episode: the tree, where the next step goes, the turns so far, and why it stopped."""
@@ -57,7 +51,7 @@ class LoopState:
     turns: list[Turn] = field(default_factory=list)
     pending_step: int | None = None
     feedback: str | None = None
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     policy_turns: int = 0
     backtracks: int = 0
     reflections: int = 0
@@ -65,6 +59,7 @@ class LoopState:
     overridden_verdicts: int = 0
     tokens: int = 0
     has_gold_answer: bool = False  # whether an episode may only end on a checked answer (see _enforce_answer_signal)
+    judge_sees_answer_check: bool = False  # whether the judge is told if a final answer checked out (see _feedback)
 
     @property
     def done(self) -> bool:
@@ -114,6 +109,7 @@ class LoopState:
         if action is not verdict.action and step.kind != "answer" and verdict.action is Action.TERMINATE:
             verdict = verdict.model_copy(update={"reason": render("render/negative_signal", answer=None)})
         step.action = action
+        feedback = self._feedback(step, verdict)  # before a backtrack marks the judged step wrong
         self.turns.append(
             Turn(role=role, content=content if content is not None else verdict.raw, action=action,
                  node_id=step.id, completion_tokens=tokens, finish_reason=finish_reason)
@@ -122,12 +118,12 @@ class LoopState:
             self.frontier = step.id
         elif action is Action.BACKTRACK:
             self._backtrack(step, verdict.backtrack_to)
-            self.feedback = verdict.reason
+            self.feedback = feedback
         elif action is Action.REFLECT:
             self.reflections += 1
             reflection = self.tree.add(step.id, kind="reflection", step=Step(index=step.step.index, text=verdict.reason))
             reflection.action = Action.REFLECT
-            self.feedback = verdict.reason
+            self.feedback = feedback
         else:
             self.stop_reason = StopReason.TERMINATED
         self._check_limits()
@@ -144,6 +140,13 @@ class LoopState:
             self.overridden_verdicts += 1  # an episode that could be checked must not end unchecked
             return Action.REFLECT
         return verdict.action
+
+    def _feedback(self, step: ThoughtNode, verdict: Verdict) -> str:
+        # A judge that never saw the check (a self-critic judges its step in the same reply) cannot say the answer
+        # failed it, so the check speaks for itself; a judge told the result was asked what to fix: its reason says.
+        if step.correct is False and not self.judge_sees_answer_check:
+            return render("render/negative_signal", answer=step.answer)
+        return verdict.reason
 
     def _backtrack(self, step: ThoughtNode, target: int | None) -> None:
         self.backtracks += 1

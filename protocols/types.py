@@ -28,6 +28,23 @@ class Action(StrEnum):
     TERMINATE = "terminate"
 
 
+class StopReason(StrEnum):
+    """Why an attempt stopped working on a problem; records store the value, so these strings are the schema."""
+
+    # The action loop (protocols.loop: debate and proposal-critique loop).
+    TERMINATED = "terminated"
+    MAX_TURNS = "max_turns"
+    MAX_BACKTRACKS = "max_backtracks"
+    MAX_TOKENS = "max_tokens"
+    # Tree search.
+    CORRECT_LEAF_FOUND = "correct_leaf_found"
+    NO_CORRECT_LEAF = "no_correct_leaf"
+    NO_STEPS = "no_steps"
+    # Human annotation: whether the expansion kept every step of the human draft.
+    EXPANDED = "expanded"
+    EXPANSION_UNFAITHFUL = "expansion_unfaithful"
+
+
 class Problem(_Strict):
     """One problem; `answer` is the gold final answer (None when unknown)."""
 
@@ -207,6 +224,10 @@ Attempt = Literal["tree_search", "critique_loop", "debate", "human_annotation"]
 class Record(_Strict):
     """One finished problem of one attempt: a line of `records.jsonl`."""
 
+    # A stop reason is checked against StopReason but kept as its plain string, so every reader (report, viewer,
+    # logs) sees exactly what is on disk.
+    model_config = ConfigDict(use_enum_values=True)
+
     schema_version: Literal[1] = SCHEMA_VERSION
     problem_id: str
     attempt: Attempt
@@ -217,7 +238,7 @@ class Record(_Strict):
     long_thought: str = ""
     final_answer: str | None = None
     correct: bool | None = None
-    stop_reason: str
+    stop_reason: StopReason
     usage: dict[str, Usage] = Field(default_factory=dict, description="totals by agent role")
     meta: dict[str, Any] = Field(default_factory=dict)
 

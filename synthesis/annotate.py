@@ -28,7 +28,7 @@ from protocols.annotation import Annotation, Issue, parse_file, render_draft, to
 from protocols.answers import equivalent
 from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
-from protocols.types import Problem, Record, Turn
+from protocols.types import Problem, Record, StopReason, Turn
 from synthesis.cli import client_settings, console_for_errors, guarded, report_summary
 from synthesis.episode import check_sampling
 from synthesis.rewrite import check_faithful
@@ -189,7 +189,7 @@ async def _expand(annotation: Annotation, problem: Problem, config: ExpandConfig
                     completion_tokens=completion.completion_tokens)],
         shortcut=shortcut, long_thought=completion.text if faithfulness.faithful else draft,
         final_answer=final.answer if final else None, correct=correct,
-        stop_reason="expanded" if faithfulness.faithful else "expansion_unfaithful",
+        stop_reason=StopReason.EXPANDED if faithfulness.faithful else StopReason.EXPANSION_UNFAITHFUL,
         usage=dict(llm.usage),
         meta={"annotation": annotation.path, "rewrite_faithful": faithfulness.faithful,
               "rewrite_missing": faithfulness.missing, "rewrite_reason": faithfulness.reason, "draft": draft},

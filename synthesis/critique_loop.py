@@ -3,8 +3,8 @@
     python -m synthesis.critique_loop --problems math500 --limit 3 --out runs/critique-demo
 
 The same state machine as the debate (protocols.loop) applies the model's own continue / backtrack /
-reflect / terminate. Terminating without a correct answer sends the negative signal back: the episode
-goes on with "the answer is not correct" (or "not a final answer yet") as feedback.
+reflect / terminate, with the same rules. Terminating without a correct answer sends the negative signal back:
+the episode goes on with "the answer is not correct" (or "not a final answer yet") as feedback.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def estimate_calls(problems: int, config: CritiqueLoopConfig) -> int:
 async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: LLMClient, seed: int = 0) -> Record:
     """Run one problem's self-critique episode and return its record."""
     llm = llm.scoped()
-    state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
+    # The config is a LoopLimits; the model judges its step in the same reply, before the answer is checked.
+    state = LoopState(limits=config, has_gold_answer=problem.answer is not None, judge_sees_answer_check=False)
     reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap, so a cap sized for one step would leave its reply empty.
     max_tokens = completion_budget(llm.model, config.max_step_tokens, config.reasoning_tokens)
@@ -81,13 +82,8 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
             correct = await check_final_answer(problem, answer)
             state.add_step(step_text, answer=answer, correct=correct, tokens=completion.completion_tokens,
                            finish_reason=finish)
-            # A wrong answer's feedback is the negative signal; terminating with no answer is refused by the state
-            # machine itself (it knows whether a gold answer exists), which then sets the same signal as feedback.
-            negative = render("render/negative_signal", answer=answer) if correct is False else None
             state.apply(verdict, role="policy", content=completion.text[len(step_part):].strip() or verdict.raw,
                         finish_reason=finish)
-            if negative is not None and not state.done:
-                state.feedback = negative
             state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
             llm.reply_guard.observe("policy", llm.model, completion.text, finish, verdict.parsed,
                                     mode=config.reply_guard, budget_flag="--max-step-tokens")

@@ -11,16 +11,17 @@ and the critic is told only whether it is right (with --critic-sees-answer it al
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from autogen_agentchat.conditions import FunctionalTermination, MaxMessageTermination
-from autogen_agentchat.messages import BaseChatMessage, TextMessage
+from autogen_agentchat.base import TerminatedException, TerminationCondition
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StopMessage, TextMessage
 from autogen_core import CancellationToken
 
 from agents.autogen_client import LLMChatCompletionClient
-from agents.critic import CriticAgent
 from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
-from agents.policy import PolicyAgent, split_step
+from agents.policy import split_step
+from agents.prompted import PromptedAgent
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
 from prompts import prompt_hashes, render
@@ -56,9 +57,33 @@ class DebateConfig(ReplySettings, LoopLimits):
         check_sampling(self, ("policy_temperature", "critic_temperature"), ("policy_max_tokens", "critic_max_tokens"))
 
 
-def _critic_terminated(messages: list[BaseChatMessage]) -> bool:
-    # Listens to the critic only: a policy that writes "terminate" cannot end the debate.
-    return any(message.source == "critic" and message.metadata.get("action") == "terminate" for message in messages)
+class LoopTermination(TerminationCondition):
+    """The state machine as the team's autogen termination condition: the debate stops when its LoopState is done.
+
+    Every rule of when to stop (the critic's terminate, the answer signal, max turns, backtracks and tokens) lives
+    in protocols.loop; only a verdict can end an episode there, so a policy that writes "terminate" cannot.
+    """
+
+    def __init__(self, state: LoopState):
+        self.state = state
+        self._terminated = False
+
+    @property
+    def terminated(self) -> bool:
+        return self._terminated
+
+    async def __call__(self, messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> StopMessage | None:
+        if self._terminated:
+            raise TerminatedException("the episode has already stopped")
+        # The driver feeds every message to the state machine before asking, so the state alone decides.
+        if not self.state.done:
+            return None
+        self._terminated = True
+        return StopMessage(content=str(self.state.stop_reason), source="loop")
+
+    async def reset(self) -> None:
+        # Re-arms the condition as autogen's contract asks; a stopped episode stays stopped, so it fires again.
+        self._terminated = False
 
 
 def estimate_calls(problems: int, config: DebateConfig) -> int:
@@ -69,25 +94,28 @@ def estimate_calls(problems: int, config: DebateConfig) -> int:
 async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClient, critic_llm: LLMClient, seed: int = 0) -> Record:
     """Debate one problem to the end and return its record."""
     policy_llm, critic_llm = policy_llm.scoped(), critic_llm.scoped()
-    state = LoopState(limits=config, has_gold_answer=problem.answer is not None)  # the config is a LoopLimits
+    # The config is a LoopLimits; the critic is shown whether a final answer checked out (debate/critic_user).
+    state = LoopState(limits=config, has_gold_answer=problem.answer is not None, judge_sees_answer_check=True)
     reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap: a 128-token verdict cap left o3-mini critics empty.
-    policy = PolicyAgent(
+    policy = PromptedAgent(
+        "policy", "Reasons one numbered step at a time.",
         LLMChatCompletionClient(policy_llm, role="policy", temperature=config.policy_temperature,
                                 max_tokens=completion_budget(policy_llm.model, config.policy_max_tokens,
                                                              config.reasoning_tokens)),
         render("debate/policy_system", next_index=1),
     )
-    critic = CriticAgent(
+    critic = PromptedAgent(
+        "critic", "Judges each step: continue, backtrack, reflect or terminate.",
         LLMChatCompletionClient(critic_llm, role="critic", temperature=config.critic_temperature,
                                 max_tokens=completion_budget(critic_llm.model, config.critic_max_tokens,
                                                              config.reasoning_tokens)),
         render("debate/critic_system"),
     )
-    termination = FunctionalTermination(_critic_terminated) | MaxMessageTermination(2 * config.max_turns + 2)
+    termination = LoopTermination(state)
     token = CancellationToken()
     try:
-        while not state.done:
+        while not termination.terminated:
             path = [node.step for node in state.path_steps()]
             prompt = render("debate/policy_user", question=problem.question, steps=path, feedback=state.feedback,
                             next_index=state.next_index())
@@ -102,8 +130,6 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
             node = state.add_step(step_text, answer=answer, correct=correct, tokens=_completion_tokens(policy_message),
                                   finish_reason=_finish_reason(policy_message))
             state.add_tokens(_all_tokens(policy_message))
-            if await termination([policy_message]) is not None:
-                break
             critic_prompt = render(
                 "debate/critic_user", question=problem.question, steps=path, new_step=node.step, answer=answer,
                 gold_answer=problem.answer if config.critic_sees_answer else None, answer_signal=correct,
@@ -113,18 +139,15 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
                 [TextMessage(source="driver", content=critic_prompt, metadata=turn_seed)], token)).chat_message
             reply = verdict_message.content
             verdict, finish = parse_verdict(verdict_message.content), _finish_reason(verdict_message)
-            taken = state.apply(verdict, tokens=_completion_tokens(verdict_message), finish_reason=finish)
+            state.apply(verdict, tokens=_completion_tokens(verdict_message), finish_reason=finish)
             state.add_tokens(_all_tokens(verdict_message))
             # After apply, so a stopped episode's failure line shows the bad verdict among its turns.
             critic_llm.reply_guard.observe("critic", critic_llm.model, verdict_message.content, finish, verdict.parsed,
                                            mode=config.reply_guard, budget_flag="--critic-max-tokens")
-            verdict_message = verdict_message.model_copy(update={"metadata": {"action": taken.value}})
-            if await termination([verdict_message]) is not None:
-                break
+            # Once a round: a step always gets its verdict (limits wait for it), so only then can the loop say stop.
+            await termination([policy_message, verdict_message])
     except Exception as error:
         raise failed_episode(error, state.turns, reply, [policy_llm, critic_llm]) from error
-    if not state.done:
-        state.stop_reason = "max_turns"
     return build_record(problem, ATTEMPT, state, {"policy": policy_llm, "critic": critic_llm},
                         policy_model=config.policy_model, critic_model=config.critic_model)
 

@@ -61,6 +61,8 @@ def usage_by_role(clients: dict[str, LLMClient]) -> dict[str, Usage]:
 
 def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: dict[str, LLMClient], **meta) -> Record:
     """The record of one finished episode."""
+    if state.stop_reason is None:  # attempts loop until the state machine stops them: this is a bug, not data
+        raise RuntimeError(f"{attempt} on {problem.id}: build_record on an episode that has not stopped")
     final = state.final_node()
     final_answer = final.answer if final is not None else None
     correct = final.correct if final is not None else (False if problem.answer is not None else None)
@@ -74,7 +76,7 @@ def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: 
         long_thought=long_thought(state.tree, state.turns, final_answer if correct else None),
         final_answer=final_answer,
         correct=correct,
-        stop_reason=state.stop_reason or "unknown",
+        stop_reason=state.stop_reason,
         usage=usage_by_role(clients),
         meta={
             "parse_failures": state.parse_failures,

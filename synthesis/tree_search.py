@@ -25,7 +25,7 @@ from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import prompt_hashes, render
 from protocols.answers import aequivalent
 from protocols.render import path_text
-from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
+from protocols.types import Action, Problem, Record, Step, StopReason, ThoughtNode, ThoughtTree, Verdict
 from synthesis.episode import check_sampling, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft
@@ -206,14 +206,14 @@ async def _search(problem: Problem, config: TreeSearchConfig, scoped: dict[str, 
                   "nodes": tree.count_nodes(), "trials_per_node": config.trials_per_node, "seed": seed}
     leaf = best_leaf(tree)
     if leaf is None:
-        return _record(problem, tree, scoped, None, "", None, "no_steps", meta)
+        return _record(problem, tree, scoped, None, "", None, StopReason.NO_STEPS, meta)
     draft = dfs_draft(tree, leaf, trials_per_node=config.trials_per_node, seed=seed)
     meta |= {"draft": draft.text, "trials": sum(draft.trials.values()), "nodes_without_trial": draft.no_trial,
              "trial_branches": draft.branches}
     long_thought = draft.text
     if leaf.correct is not True:
         # A failed search still yields its journey (for analysis), but no shortcut and no paid rewrite.
-        return _record(problem, tree, scoped, None, long_thought, None, "no_correct_leaf", meta)
+        return _record(problem, tree, scoped, None, long_thought, None, StopReason.NO_CORRECT_LEAF, meta)
     if "rewriter" in scoped:
         rewriter = scoped["rewriter"]
         rewrite = await rewrite_draft(rewriter, problem.question, draft.text, draft.anchored_texts(tree),
@@ -222,10 +222,11 @@ async def _search(problem: Problem, config: TreeSearchConfig, scoped: dict[str, 
         meta |= {"rewrite": rewrite.text, "rewrite_faithful": rewrite.faithful, "rewrite_missing": rewrite.missing}
         if rewrite.faithful:
             long_thought = rewrite.text
-    return _record(problem, tree, scoped, path_text(tree, leaf), long_thought, leaf, "correct_leaf_found", meta)
+    return _record(problem, tree, scoped, path_text(tree, leaf), long_thought, leaf, StopReason.CORRECT_LEAF_FOUND,
+                   meta)
 
 
-def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason, meta) -> Record:
+def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason: StopReason, meta) -> Record:
     return Record(
         problem_id=problem.id, attempt=ATTEMPT, problem=problem, tree=tree, shortcut=shortcut,
         long_thought=long_thought, final_answer=leaf.answer if leaf else None,

@@ -49,7 +49,7 @@ def test_report_shows_the_rewrite_fallback_per_attempt(tmp_path):
 
     def record(attempt: str, problem_id: str, meta: dict) -> str:
         return Record(problem_id=problem_id, attempt=attempt, problem=Problem(id=problem_id, question="?"),
-                      long_thought="x = 4", stop_reason="done", meta=meta).to_json()
+                      long_thought="x = 4", stop_reason="terminated", meta=meta).to_json()
 
     for attempt, metas in {"tree_search": [{"rewrite_faithful": True}, {"rewrite_faithful": False},
                                            {"rewrite_faithful": True}, {"rewrite_faithful": True}],

@@ -171,3 +171,18 @@ def test_the_long_thought_says_which_step_is_redone():
     state.apply(_verdict("terminate"))
     text = long_thought(state.tree, state.turns, "4")
     assert "Let me go back to step 2 and redo it." in text and "2. Alternatively" not in text.split("redo it.")[0]
+
+
+@pytest.mark.parametrize("sees_check,feedback", [(False, "The answer 5 is not correct. Let me think again."),
+                                                 (True, "8 / 2 is 4")])
+@pytest.mark.parametrize("action", ["reflect", "backtrack"])
+def test_after_a_wrong_answer_the_next_step_hears_the_check(sees_check, feedback, action):
+    # One rule for every attempt: a judge that never saw the check (the critique loop's self-critic) cannot say the
+    # answer failed it, so the negative signal is the feedback; a judge told the result (the debate's critic) says.
+    state = LoopState(has_gold_answer=True, judge_sees_answer_check=sees_check)
+    state.add_step("x = 5", answer="5", correct=False)
+    state.apply(_verdict(action, "8 / 2 is 4", to=1))
+    assert state.feedback == feedback
+    state.add_step("x = 8 / 2")  # no answer, no check: the judge's reason, even once a backtrack marks it wrong
+    state.apply(_verdict("backtrack", "halve it", to=1))
+    assert state.feedback == "halve it"

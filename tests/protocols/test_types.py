@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from protocols.types import Action, Problem, Record, Step, ThoughtTree, Turn, Usage, Verdict
+from protocols.types import Action, Problem, Record, Step, StopReason, ThoughtTree, Turn, Usage, Verdict
 
 
 def _record() -> Record:
@@ -52,6 +52,21 @@ def test_action_vocabulary_is_exactly_four():
     assert {action.value for action in Action} == {"continue", "backtrack", "reflect", "terminate"}
     with pytest.raises(ValidationError):
         Verdict(action="give_up")
+
+
+def test_stop_reasons_are_an_enum_stored_as_the_same_strings():
+    # These strings are on disk in every records.jsonl written so far: renaming one breaks old runs.
+    assert {reason.value for reason in StopReason} == {
+        "terminated", "max_turns", "max_backtracks", "max_tokens", "correct_leaf_found", "no_correct_leaf", "no_steps",
+        "expanded", "expansion_unfaithful"}
+    record = _record().model_copy(update={"stop_reason": StopReason.MAX_BACKTRACKS})
+    record = Record.model_validate(record.model_dump())
+    assert json.loads(record.to_json())["stop_reason"] == "max_backtracks"
+    assert type(record.stop_reason) is str and record.stop_reason == StopReason.MAX_BACKTRACKS
+    assert Record.from_json(record.to_json()) == record
+    data = json.loads(record.to_json()) | {"stop_reason": "gave_up"}
+    with pytest.raises(ValidationError, match="stop_reason"):
+        Record.model_validate(data)
 
 
 def test_tree_paths_leaves_and_link_checks():

@@ -4,8 +4,14 @@ import sys
 
 import pytest
 
+from autogen_agentchat.base import TerminatedException, TerminationCondition
+from autogen_agentchat.messages import StopMessage
+
+from protocols.actions import parse_verdict
+from protocols.loop import LoopState, StopReason
 from protocols.types import Problem
-from synthesis.debate import DebateConfig, run_debate
+from synthesis import debate
+from synthesis.debate import DebateConfig, LoopTermination, run_debate
 from tests.fakes import ScriptedLLM
 
 PROBLEM = Problem(id="p", question="2x = 8. What is x?", answer="4")
@@ -67,6 +73,73 @@ async def test_a_policy_that_writes_terminate_does_not_end_the_debate():
     record = await _debate(["1. TERMINATE", "ACTION: terminate"], ["ACTION: continue"], max_turns=3)
     assert record.stop_reason == "max_turns"
     assert sum(t.role == "policy" for t in record.turns) == 3
+
+
+class _RecordingTermination(LoopTermination):
+    """The debate's own condition, remembering what it was shown and what it said."""
+
+    made = []  # every condition a debate built, in order
+
+    def __init__(self, state):
+        super().__init__(state)
+        self.calls: list[tuple[list[str], StopMessage | None]] = []
+        _RecordingTermination.made.append(self)
+
+    async def __call__(self, messages):
+        stop = await super().__call__(messages)
+        self.calls.append(([message.source for message in messages], stop))
+        return stop
+
+
+@pytest.fixture
+def termination(monkeypatch):
+    _RecordingTermination.made = []
+    monkeypatch.setattr(debate, "LoopTermination", _RecordingTermination)
+    return _RecordingTermination.made
+
+
+@pytest.mark.parametrize(
+    "problem,policy,critic,config,reason,rounds",
+    [
+        # No gold answer: nothing to check, so the critic's own terminate is what ends it.
+        (Problem(id="free", question="Say why 2x = 8 gives x = 4."), ["1. Divide by 2."],
+         ["ACTION: continue", "ACTION: terminate"], {}, StopReason.TERMINATED, 2),
+        (PROBLEM, ["1. Divide by 2.", "2. x = \\boxed{4}"], ["ACTION: continue", "ACTION: terminate"], {},
+         StopReason.TERMINATED, 2),
+        (PROBLEM, ["1. hmm"], ["ACTION: continue"], {"max_turns": 3}, StopReason.MAX_TURNS, 3),
+        (PROBLEM, ["1. x = 3"], ["ACTION: backtrack to 1\nREASON: 2 * 3 is 6"], {"max_backtracks": 2},
+         StopReason.MAX_BACKTRACKS, 3),
+        # The fake spends 20 tokens a call: 40 a round, so a 100-token budget is spent in the third round.
+        (PROBLEM, ["1. hmm"], ["ACTION: continue"], {"max_problem_tokens": 100}, StopReason.MAX_TOKENS, 3),
+    ],
+    ids=["critic-terminates", "critic-terminates-on-checked-answer", "max-turns", "max-backtracks", "token-budget"],
+)
+async def test_the_team_stops_because_the_loop_says_so(termination, problem, policy, critic, config, reason, rounds):
+    policy_llm, critic_llm = ScriptedLLM(policy=policy), ScriptedLLM(critic=critic)
+    record = await run_debate(problem, DebateConfig(**config), policy_llm, critic_llm)
+    assert record.stop_reason == reason
+    assert len(policy_llm.prompts["policy"]) == len(critic_llm.prompts["critic"]) == rounds  # not one call more
+    (condition,) = termination
+    # Asked once a round with that round's two messages; silent until the last, which is where the team stopped.
+    assert [sources for sources, _ in condition.calls] == [["policy", "critic"]] * rounds
+    assert [stop for _, stop in condition.calls[:-1]] == [None] * (rounds - 1)
+    stop = condition.calls[-1][1]
+    assert condition.terminated and stop.content == reason.value and stop.source == "loop"
+
+
+async def test_the_loop_termination_keeps_autogens_contract():
+    state = LoopState(has_gold_answer=True)
+    condition = LoopTermination(state)
+    assert isinstance(condition, TerminationCondition) and not condition.terminated
+    state.add_step("x = 4", answer="4", correct=True)
+    assert await condition([]) is None  # a step waiting for its verdict never stops the episode
+    state.apply(parse_verdict("ACTION: continue"))  # a checked-correct answer ends it whatever was said
+    assert (await condition([])).content == "terminated" and condition.terminated
+    with pytest.raises(TerminatedException):
+        await condition([])
+    await condition.reset()
+    assert not condition.terminated
+    assert (await condition([])).content == "terminated"  # a stopped episode stays stopped
 
 
 def _write_problems(path, count):

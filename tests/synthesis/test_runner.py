@@ -50,7 +50,7 @@ async def test_resume_skips_done_and_retries_failures(tmp_path):
 
 def test_a_torn_last_line_is_repaired(tmp_path):
     path = tmp_path / "records.jsonl"
-    good = Record(problem_id="a", attempt="debate", problem=Problem(id="a", question="?"), stop_reason="x").to_json()
+    good = Record(problem_id="a", attempt="debate", problem=Problem(id="a", question="?"), stop_reason="terminated").to_json()
     path.write_text(good + "\n" + good[:40])
     log = RecordLog(path)
     assert log.done_ids == {"a"} and log.repaired_bytes == 40
