@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import asyncio
 import copy
 import hashlib
+import re
 import sys
 import time
 from collections import defaultdict
@@ -72,8 +73,37 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+# The openai client raises "api_key client option must be set" before any request; litellm reports that as a 500.
+_CREDENTIALS = re.compile(r"api_key client option must be set|missing credentials|incorrect api key|invalid api key"
+                          r"|invalid x-api-key|unauthori[sz]ed|authentication", re.IGNORECASE)
+# The flag that names a role's key variable, where every command spells it the same way.
+_KEY_FLAGS = {"policy": "--policy-api-key-env", "critic": "--critic-api-key-env", "scorer": "--scorer-api-key-env"}
+
+
+def is_auth_failure(error: BaseException) -> bool:
+    """A missing or refused key: retrying cannot help, whatever status the provider gave it."""
+    if isinstance(error, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
+        return True
+    status = getattr(error, "status_code", None)
+    return status in (401, 403) or bool(_CREDENTIALS.search(str(error)[:2000]))
+
+
+def auth_hint(model: str, role: str) -> str:
+    """What to do about a key litellm could not use: which variable to set, or which flag names another."""
+    try:
+        missing = litellm.validate_environment(model).get("missing_keys") or []
+    except Exception:  # noqa: BLE001 - an unknown provider has no known variable
+        missing = []
+    flag = _KEY_FLAGS.get(role)
+    if missing:
+        return f"set {' and '.join(missing)}" + (f", or pass {flag} NAME" if flag else "")
+    return "the key was refused: check it" + (f" (or pass {flag} NAME to use another variable)" if flag else "")
+
+
 def is_transient(error: BaseException) -> bool:
-    """Errors worth retrying: rate limits, timeouts, connection failures and 5xx answers."""
+    """Errors worth retrying: rate limits, timeouts, connection failures and 5xx answers (not a missing key)."""
+    if is_auth_failure(error):
+        return False
     if isinstance(error, _TRANSIENT):
         return True
     status = getattr(error, "status_code", None)
@@ -243,7 +273,8 @@ class LLMClient:
         while missing:
             # Ask for all missing samples at once; servers that ignore `n` get the rest one by one.
             call_seed = None if seed is None else seed + missing[0]
-            response, attempts = await self._call_with_retries(route, messages, len(missing), sampling, call_seed)
+            response, attempts = await self._call_with_retries(route, messages, len(missing), sampling, call_seed,
+                                                               role)
             retries += attempts - 1
             choices = response.choices[: len(missing)]
             if not choices:
@@ -287,7 +318,8 @@ class LLMClient:
         return completion
 
     async def _call_with_retries(
-        self, route: dict[str, Any], messages: list[Message], n: int, sampling: dict[str, Any], seed: int | None
+        self, route: dict[str, Any], messages: list[Message], n: int, sampling: dict[str, Any], seed: int | None,
+        role: str = "default",
     ) -> tuple[Any, int]:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
@@ -301,6 +333,9 @@ class LLMClient:
                     response = await self._call_once(route, messages, n, sampling, seed)
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
+            if is_auth_failure(error):
+                raise LLMError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role)} "
+                               f"({safe(_short(error))})") from error
             # Servers echo keys ("Incorrect API key provided: sk-...") and may send escape sequences: both go.
             raise LLMError(
                 f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {safe(_short(error))}"

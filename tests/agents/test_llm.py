@@ -194,3 +194,25 @@ def test_cli_prints_answer_and_usage_and_leaves_no_server():
                if _parent(pid) in (1, process.pid) or not Path(f"/proc/{_parent(pid)}").exists()
                or "python" not in Path(f"/proc/{_parent(pid)}/cmdline").read_bytes().decode(errors="replace")]
     assert not orphans, f"the CLI left llama.cpp server(s) running: {orphans}"
+
+
+async def test_a_missing_key_is_not_retried_and_says_which_variable_to_set(monkeypatch):
+    import time
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    client = LLMClient(model="openai/gpt-4o-mini", backoff_initial=5, max_retries=4)
+    started = time.monotonic()
+    with pytest.raises(LLMError) as error:
+        await client.complete(MESSAGES, max_tokens=4, role="critic")
+    message = str(error.value)
+    assert time.monotonic() - started < 4  # one attempt, no 5 s backoff
+    assert "authentication failed: set OPENAI_API_KEY, or pass --critic-api-key-env NAME" in message, message
+    assert "\n" not in message
+
+
+async def test_a_refused_key_disguised_as_a_server_error_is_not_retried(stub_server):
+    refused = (500, {"error": {"message": "Missing credentials. Please pass an `apiKey`", "type": "server_error"}})
+    with stub_server([refused, refused, (200, chat_completion_body("4"))]) as server:
+        with pytest.raises(LLMError, match="authentication failed"):
+            await _stub_client(server.api_base).complete(MESSAGES, max_tokens=4)
+    assert len(server.requests) == 1
