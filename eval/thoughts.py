@@ -101,7 +101,10 @@ class GroupStats:
         self.words += sum(len(line.split()) for line in lines)
         for word, count in keyword_counts(text).items():
             self.keywords[word] += count
-        changed, decorative = tree_wait_changes(tree) if tree is not None else text_wait_changes(text)
+        # A tree search's tree is the search, not the thought: its pruned nodes are no "wait" anyone wrote, so its
+        # long thought (the DFS draft, rewritten) is read as text, like any text file.
+        from_tree = tree is not None and record.attempt != "tree_search"
+        changed, decorative = tree_wait_changes(tree) if from_tree else text_wait_changes(text)
         self.wait_changed += changed
         self.wait_decorative += decorative
         if record is not None:

@@ -197,3 +197,21 @@ def test_ablation_then_report_with_plots(tmp_path, with_data_dir, embedded_api_b
     pngs = sorted((out / "report").glob("*.png"))
     assert len(pngs) == 5 and all(f"]({png.name})" in text for png in pngs)
     assert all(matplotlib.image.imread(png).shape[0] > 100 for png in pngs)
+
+
+def test_a_tree_search_thought_without_wait_has_no_wait_statistic(tmp_path):
+    # Its tree holds the search's backtracks; none of them is a "wait" written in the thought.
+    from protocols.types import Action, Problem, Record, Step, ThoughtTree
+
+    tree = ThoughtTree()
+    wrong = tree.add(0, step=Step(index=1, text="x = 5"), correct=False, action=Action.BACKTRACK)
+    right = tree.add(0, step=Step(index=1, text="x = 4"), correct=True)
+    leaf = tree.add(right.id, kind="answer", step=Step(index=2, text="So \\boxed{4}"), answer="4", correct=True)
+    problem = Problem(id="t/1", question="2x = 8?", answer="4")
+    record = Record(problem_id="t/1", attempt="tree_search", problem=problem, tree=tree, shortcut="x = 4",
+                    long_thought="I try x = 5, which fails.\n\nSo x = 4 and \\boxed{4}.", final_answer="4",
+                    correct=True, stop_reason="correct_leaf_found", meta={"trials": 1})
+    (tmp_path / "records.jsonl").write_text(record.model_dump_json() + "\n")
+    row = analyse([tmp_path])["tree_search"]
+    assert wrong.action is Action.BACKTRACK and leaf.correct
+    assert row["wait_changes_course"] is None  # was 1.0: the search's backtrack counted as a "wait"
