@@ -138,7 +138,9 @@ def write_report(paths: list[Path], out: Path) -> Path:
         lines += ["## Attempts", "", "| measure | " + " | ".join(table) + " |", "|---|" + "---|" * len(table)]
         lines += [f"| {measure.replace('_', ' ')} | " + " | ".join(_fmt(table[a][measure]) for a in table) + " |"
                   for measure in measures]
-        lines += ["", "Stop reasons: " + "; ".join(f"{a}: {table[a]['stop_reasons']}" for a in table), ""]
+        lines += ["", "Stop reasons: " + "; ".join(
+            f"{a}: " + ", ".join(f"{reason} {count}" for reason, count in table[a]["stop_reasons"].items())
+            for a in table), ""]
         lines += [f"Reflection keywords counted: {', '.join(REFLECTION_WORDS)} (of {', '.join(KEYWORDS)}).", ""]
         for path in plot(table, out):
             lines += [f"![{PLOTS[path.stem]}]({path.name})", ""]

@@ -59,6 +59,7 @@ def test_report_shows_the_rewrite_fallback_per_attempt(tmp_path):
             "".join(record(attempt, f"p{i}", meta) + "\n" for i, meta in enumerate(metas)))
     report = write_report([tmp_path / "debate", tmp_path / "tree_search"], tmp_path / "report")
     assert "| rewrite fallback | – | 1/4 (25.0%) |" in report.read_text().splitlines()
+    assert "Stop reasons: debate: terminated 1; tree_search: terminated 4" in report.read_text()  # not a dict
     attempts = json.loads((tmp_path / "report" / "report.json").read_text())["attempts"]
     assert attempts["tree_search"]["rewrites"] == {"checked": 4, "fallbacks": 1, "fallback_rate": 0.25}
     assert attempts["debate"]["rewrites"] is None
