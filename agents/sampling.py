@@ -21,6 +21,13 @@ async def sample_and_judge(problem: Problem, llm: LLMClient, *, n: int, temperat
     answers = [extract_answer(text) for text in completion.texts]
     checks = await asyncio.gather(*(aequivalent(problem.answer, answer) for answer in answers))
     return SampleSet(problem_id=problem.id, problem=problem, model=llm.model,
-                     samples=[Sample(text=text, answer=answer, correct=correct)
-                              for text, answer, correct in zip(completion.texts, answers, checks, strict=True)],
+                     samples=[Sample(text=text, answer=answer, correct=correct, finish_reason=finish)
+                              for text, answer, correct, finish in zip(completion.texts, answers, checks,
+                                                                       _finishes(completion), strict=True)],
                      usage=dict(llm.usage))
+
+
+def _finishes(completion) -> list[str | None]:
+    """One finish reason per text (a server that reports none gives None)."""
+    reasons = list(completion.finish_reasons)
+    return reasons + [None] * (len(completion.texts) - len(reasons))

@@ -31,7 +31,8 @@ class AccuracyConfig:
     api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
     samples: int = field(default=1, metadata={"help": "samples per problem (k); greedy when 1"})
     temperature: float = field(default=0.0, metadata={"help": "sampling temperature (0.7 is used when samples > 1 and this is 0)"})
-    answer_max_tokens: int = field(default=1024, metadata={"help": "max tokens per answer"})
+    # A journey model's answers are the long ones: a 1024 cap scored its cut answers as wrong (issue [5/5]).
+    answer_max_tokens: int = field(default=4096, metadata={"help": "max tokens per answer"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
 
@@ -59,6 +60,9 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
         **block(rows),
         "samples_per_problem": len(rows[0].samples) if rows else 0,
         "no_answer_extracted": sum(sample.answer is None for sample in samples),
+        # Answers cut at --answer-max-tokens, which count as wrong: a high rate means the cap, not the model, decided.
+        "truncated": sum(sample.truncated for sample in samples),
+        "truncation_rate": round(sum(sample.truncated for sample in samples) / len(samples), 4) if samples else None,
         "by_subject": {name: block(group) for name, group in sorted(by_subject.items())},
         "by_level": {name: block(group) for name, group in sorted(by_level.items())},
     }

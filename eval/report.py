@@ -93,7 +93,8 @@ def accuracy_table(runs: list[Path]) -> list[dict[str, Any]]:
         name = str(run).lower()
         kind = next((label for label in ("shortcut", "journey", "dpo") if label in name), "model")
         rows.append({"run": str(run), "kind": kind, "model": data.get("model"), "problems": data.get("problems"),
-                     "accuracy": data.get("accuracy"), "pass_at_k": data.get("pass_at_k")})
+                     "accuracy": data.get("accuracy"), "pass_at_k": data.get("pass_at_k"),
+                     "truncation_rate": data.get("truncation_rate")})
     return rows
 
 
@@ -145,9 +146,11 @@ def write_report(paths: list[Path], out: Path) -> Path:
         for path in plot(table, out):
             lines += [f"![{PLOTS[path.stem]}]({path.name})", ""]
     if accuracy:
-        lines += ["## Models", "", "| kind | model | problems | accuracy | pass@k | run |", "|---|---|---|---|---|---|"]
+        lines += ["## Models", "", "| kind | model | problems | accuracy | pass@k | answers cut at the token cap | run |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {row['kind']} | {row['model']} | {row['problems']} | {_fmt(row['accuracy'])} | "
-                  f"{_fmt(row['pass_at_k'])} | `{row['run']}` |" for row in accuracy_table(accuracy)]
+                  f"{_fmt(row['pass_at_k'])} | {_fmt(row['truncation_rate'])} | `{row['run']}` |"
+                  for row in accuracy_table(accuracy)]
         lines.append("")
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")

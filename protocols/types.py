@@ -193,6 +193,13 @@ class Sample(_Strict):
     text: str
     answer: str | None
     correct: bool
+    # "length" when the sample hit its token cap: its answer may be missing because it was cut, not because it was
+    # wrong, so such a sample never becomes a DPO negative (None in rows written before this field existed).
+    finish_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
 
 
 class SampleSet(_Strict):

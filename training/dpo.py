@@ -145,7 +145,8 @@ def _sample_and_pair(run: Run, problems: list, job: Job, run_config: RunConfig, 
     pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
-                  f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one)")
+                  f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one; "
+                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out)")
     if not pairs:
         raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
                          "(try more --samples, easier problems, or --gold-fallback)")

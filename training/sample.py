@@ -22,7 +22,9 @@ class SamplingConfig:
     samples: int = field(default=20, metadata={"help": "samples per problem"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
-    sample_max_tokens: int = field(default=1024, metadata={"help": "max tokens of one sample"})
+    # Long thoughts run to thousands of tokens (the report's journey model answers at length): a 1024 cap cut them
+    # before their \boxed{} and turned them into negatives. Cut samples are now excluded from pairs and counted.
+    sample_max_tokens: int = field(default=4096, metadata={"help": "max tokens of one sample"})
     timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
 
@@ -33,6 +35,7 @@ class PairStats:
     no_positive: int = 0
     no_negative: int = 0
     gold_fallback: int = 0
+    truncated_excluded: int = 0  # samples cut at --sample-max-tokens: neither chosen nor rejected
     pairs: int = 0
 
 
@@ -49,8 +52,10 @@ def make_pairs(sets: list[SampleSet], pairs: int, seed: int = 0,
     result = []
     for sample_set in sets:
         rng = random.Random(f"{seed}:{sample_set.problem_id}")
-        positives = [sample.text for sample in sample_set.positives]
-        negatives = [sample.text for sample in sample_set.negatives]
+        # A cut sample says nothing about the model's answer: as a negative it would teach "do not think long".
+        stats.truncated_excluded += sum(sample.truncated for sample in sample_set.samples)
+        positives = [sample.text for sample in sample_set.positives if not sample.truncated]
+        negatives = [sample.text for sample in sample_set.negatives if not sample.truncated]
         solution = sample_set.problem.meta.get("solution")
         if not positives and gold_fallback and solution:
             positives = [numbered_solution(solution)]

@@ -93,6 +93,10 @@ async def test_accuracy_on_fixed_fake_answers_gives_the_exact_numbers(tmp_path):
     assert result["by_subject"]["Algebra"]["accuracy"] == 0.75 and result["by_subject"]["Geometry"]["accuracy"] == 0.0
     assert result["by_level"]["2"] == {"problems": 2, "accuracy": 0.25, "pass_at_k": 0.5}
     assert result["no_answer_extracted"] == 2
+    assert result["truncated"] == 0 and result["truncation_rate"] == 0.0
+    cut = SampleSet.model_validate(rows[3])
+    cut.samples[0].finish_reason = "length"
+    assert summarize([SampleSet.model_validate(rows[0]), cut])["truncation_rate"] == 0.25  # 1 of 4 answers cut
     assert rows[0]["samples"][1]["answer"] == "0"  # every extraction is kept for auditing
     again = await Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm}, {},
                       lambda n: n).execute(problems, lambda p: judge_problem(p, config, llm))

@@ -213,3 +213,39 @@ def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_b
     summary = json.loads((tmp_path / "dpo" / "training_summary.json").read_text())
     assert summary["global_step"] == 1 and summary["pairs"]["pairs"] == 2
     assert (tmp_path / "dpo" / "final" / "model.safetensors").is_file()
+
+
+def test_samples_cut_at_the_token_cap_never_become_pairs():
+    problem = Problem(id="a", question="?", answer="1")
+    samples = [Sample(text="good", answer="1", correct=True, finish_reason="stop"),
+               Sample(text="cut before its box", answer=None, correct=False, finish_reason="length"),
+               Sample(text="bad", answer="2", correct=False, finish_reason="stop"),
+               Sample(text="good but cut", answer="1", correct=True, finish_reason="length")]
+    pairs, stats = make_pairs([SampleSet(problem_id="a", problem=problem, model="m", samples=samples)], pairs=5)
+    assert [(good, bad) for _, good, bad in pairs] == [("good", "bad")]  # neither cut sample is chosen or rejected
+    assert stats.truncated_excluded == 2
+    only_cut = [Sample(text="good", answer="1", correct=True), Sample(text="cut", answer=None, correct=False,
+                                                                          finish_reason="length")]
+    pairs, stats = make_pairs([SampleSet(problem_id="a", problem=problem, model="m", samples=only_cut)], pairs=5)
+    assert not pairs and stats.no_negative == 1
+
+
+async def test_each_sample_keeps_its_finish_reason():
+    from agents.llm import Completion
+    from agents.sampling import sample_and_judge
+
+    class TwoSamples:
+        model = "m"
+        usage: dict = {}
+
+        def scoped(self):
+            return self
+
+        async def complete(self, messages, **kwargs):
+            return Completion(texts=["\\boxed{1}", "so the answer is"], model="m", prompt_tokens=1, completion_tokens=2,
+                              cost=0.0, latency_s=0.0, finish_reasons=["stop", "length"])
+
+    result = await sample_and_judge(Problem(id="a", question="?", answer="1"), TwoSamples(), n=2, temperature=0.7,
+                                    max_tokens=8)
+    assert [s.finish_reason for s in result.samples] == ["stop", "length"]
+    assert [s.truncated for s in result.samples] == [False, True]
