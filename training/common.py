@@ -6,6 +6,29 @@ from pathlib import Path
 from typing import Any
 
 
+# The longest sequence trained on when --max-length is not given: long thoughts run to several thousand tokens,
+# and memory grows with length; longer examples are truncated and counted.
+MAX_LENGTH_CAP = 16_384
+
+
+def conversation_lengths(conversations: list[list[dict]], tokenizer: Any) -> list[int]:
+    """Tokens of each conversation with the chat template applied (what the trainer sees)."""
+    lengths = []
+    for messages in conversations:
+        text = tokenizer.apply_chat_template(messages, tokenize=False)
+        lengths.append(len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return lengths
+
+
+def sized_max_length(lengths: list[int], requested: int | None, cap: int = MAX_LENGTH_CAP) -> tuple[int, int]:
+    """(max_length to train with, examples longer than it): as requested, else the longest example up to `cap`.
+
+    A fixed default (TRL's 1024, our old 2048) silently cut exactly the long thoughts journey learning is about.
+    """
+    max_length = requested or min(max(lengths, default=1), cap)
+    return max_length, sum(length > max_length for length in lengths)
+
+
 def bf16_default() -> bool:
     """TRL's default, bf16 mixed precision, also on CPU (measured faster here than fp32); old GPUs lack it."""
     import torch

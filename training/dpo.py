@@ -28,7 +28,8 @@ from agents.local_models import resolve
 from agents.sampling import sample_and_judge
 from synthesis.cli import client_settings, console_for_errors, guarded
 from synthesis.runner import Job, Run, RunConfig, RunError, run_job
-from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
+from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
+                             sized_max_length)
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
@@ -47,7 +48,9 @@ class DPOArgs:
     max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
     batch_size: int = field(default=2, metadata={"help": "pairs per device per step"})
     learning_rate: float = field(default=5e-7, metadata={"help": "peak learning rate"})
-    max_length: int = field(default=1024, metadata={"help": "tokens per prompt + response"})
+    max_length: int | None = field(default=None, metadata={
+        "help": "tokens per prompt + response (default: the longest pair, up to 16384); longer ones are truncated "
+                "and counted"})
     lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
     save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps (0: none)"})
     resume: bool = field(default=False, metadata={"help": "continue training from the last checkpoint in --out"})
@@ -66,9 +69,13 @@ def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
 
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
+    rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lengths = conversation_lengths([row["prompt"] + row[side] for row in rows for side in ("chosen", "rejected")],
+                                   tokenizer)
+    max_length, truncated = sized_max_length(lengths, args.max_length)
     config = DPOConfig(
         output_dir=str(out), beta=args.beta, num_train_epochs=args.epochs, max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=args.max_length,
+        per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=max_length,
         save_steps=max(args.save_steps, 1), save_strategy="steps" if args.save_steps > 0 else "no",
         logging_steps=1, **device_kwargs(),
     )
@@ -82,7 +89,8 @@ def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
     final = save_final(trainer, tokenizer, out, args.lora)
     return {"global_step": trainer.state.global_step, "train_loss": result.training_loss,
             "train_seconds": round(time.perf_counter() - started, 2), "resumed_from": resume_from,
-            "final_model": str(final)}
+            "final_model": str(final), "max_length": max_length, "truncated_responses": truncated,
+            "longest_tokens": max(lengths, default=0)}
 
 
 def main(argv: list[str] | None = None) -> int:

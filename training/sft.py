@@ -24,7 +24,8 @@ from agents.embedded import DEFAULT_MODEL
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
 from synthesis.cli import console_for_errors, guarded
-from training.common import device_kwargs, last_checkpoint, lora_config, process_state, save_final
+from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
+                             sized_max_length)
 from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
 
 log = logging.getLogger("longthought.sft")
@@ -41,7 +42,8 @@ class SFTArgs:
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "model string, Hugging Face id or local folder"})
     epochs: float = field(default=1.0, metadata={"help": "training epochs (the report: 1 for phase 1, 3 for phase 2)"})
     max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
-    max_length: int = field(default=2048, metadata={"help": "tokens per example; longer ones are truncated and counted"})
+    max_length: int | None = field(default=None, metadata={
+        "help": "tokens per example (default: the longest example, up to 16384); longer ones are truncated and counted"})
     batch_size: int = field(default=4, metadata={"help": "examples per device per step"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     learning_rate: float = field(default=1e-5, metadata={"help": "peak learning rate"})
@@ -80,17 +82,6 @@ def build_rows(args: SFTArgs) -> tuple[list[dict], DatasetCard]:
     return rows, card
 
 
-def count_truncated(rows: list[dict], tokenizer: Any, max_length: int) -> tuple[int, int]:
-    """(examples longer than max_length, longest example) in tokens, chat template included."""
-    truncated = longest = 0
-    for row in rows:
-        text = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False)
-        length = len(tokenizer(text, add_special_tokens=False)["input_ids"])
-        longest = max(longest, length)
-        truncated += length > max_length
-    return truncated, longest
-
-
 def train(args: SFTArgs) -> dict[str, Any]:
     """Build the dataset, train, save OUT/final and OUT/training_summary.json; returns the summary."""
     import datasets
@@ -106,10 +97,11 @@ def train(args: SFTArgs) -> dict[str, Any]:
     state.wait_for_everyone()
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    truncated, longest = count_truncated(rows, tokenizer, args.max_length)
-    if truncated:
-        log.warning("%d of %d examples exceed --max-length %d tokens (longest %d) and will be truncated",
-                    truncated, len(rows), args.max_length, longest)
+    lengths = conversation_lengths([row["prompt"] + row["completion"] for row in rows], tokenizer)
+    max_length, truncated = sized_max_length(lengths, args.max_length)
+    longest = max(lengths)
+    log.info("max_length %d tokens (%s; longest example %d): %d of %d examples truncated", max_length,
+             "--max-length" if args.max_length else "sized from the data", longest, truncated, len(rows))
     resume_from = last_checkpoint(out) if args.resume else None
     if args.resume and resume_from is None:
         log.warning("--resume: no checkpoint in %s, starting from scratch", out)
@@ -117,7 +109,7 @@ def train(args: SFTArgs) -> dict[str, Any]:
         output_dir=str(out),
         num_train_epochs=args.epochs,
         max_steps=args.max_steps,
-        max_length=args.max_length,
+        max_length=max_length,
         per_device_train_batch_size=args.batch_size,
         gradient_accumulation_steps=args.grad_accum,
         learning_rate=args.learning_rate,
@@ -139,7 +131,7 @@ def train(args: SFTArgs) -> dict[str, Any]:
     tokens = max((float(entry["num_tokens"]) for entry in trainer.state.log_history if "num_tokens" in entry), default=None)
     summary = {
         "target": args.target, "model": args.model, "examples": len(rows), "truncated": truncated,
-        "longest_tokens": longest, "max_length": args.max_length, "global_step": trainer.state.global_step,
+        "longest_tokens": longest, "max_length": max_length, "global_step": trainer.state.global_step,
         "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
         "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
         "final_model": str(final), "processes": state.num_processes,

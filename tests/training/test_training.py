@@ -133,7 +133,7 @@ def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base
     result = subprocess.run(
         [sys.executable, "-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"),
          "--limit", "2", "--samples", "4", "--pairs", "2", "--gold-fallback", "--max-steps", "2", "--max-length", "128",
-         "--sample-max-tokens", "32", "--out", str(out)],
+         "--sample-max-tokens", "160", "--out", str(out)],
         capture_output=True, text=True, timeout=900,
         env={**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base},
     )
@@ -198,7 +198,7 @@ def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_b
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
     common = ["-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--limit", "2",
-              "--samples", "4", "--pairs", "1", "--gold-fallback", "--sample-max-tokens", "32", "--max-steps", "1",
+              "--samples", "4", "--pairs", "1", "--gold-fallback", "--sample-max-tokens", "160", "--max-steps", "1",
               "--batch-size", "1", "--max-length", "192", "--save-steps", "0", "--out", str(tmp_path / "dpo")]
     launch = [str(torchrun), "--nproc_per_node", "2", *common]
     refused = subprocess.run(launch, capture_output=True, text=True, timeout=600, env=env)
@@ -249,3 +249,11 @@ async def test_each_sample_keeps_its_finish_reason():
                                     max_tokens=8)
     assert [s.finish_reason for s in result.samples] == ["stop", "length"]
     assert [s.truncated for s in result.samples] == [False, True]
+
+
+def test_max_length_is_sized_from_the_data_unless_given():
+    from training.common import MAX_LENGTH_CAP, sized_max_length
+
+    assert sized_max_length([120, 3000, 800], None) == (3000, 0)  # the longest example: nothing is cut
+    assert sized_max_length([120, 3000, 800], 1024) == (1024, 1)  # as asked, and the cut one is counted
+    assert sized_max_length([MAX_LENGTH_CAP * 2, 10], None) == (MAX_LENGTH_CAP, 1)
