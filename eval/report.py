@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
 from protocols.types import Record, Usage
-from synthesis.rewrite import fallback_stats, format_fallbacks
+from synthesis.engine import fallback_stats, format_fallbacks
 
 REFLECTION_WORDS = ("wait", "alternatively", "let me", "consider")
 PLOTS = {
