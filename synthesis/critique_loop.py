@@ -22,7 +22,6 @@ from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Action, Problem, Record, Verdict
 from synthesis import engine
-from synthesis.engine import Task
 from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "critique_loop"
@@ -107,8 +106,8 @@ def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed:
     return lambda problem: run_critique_loop(problem, config, clients["policy"], seed=seed)
 
 
-TASK = Task(ATTEMPT, CritiqueLoopConfig, make_clients, make_solver, estimate_calls,
-            prompt_folders=("critique_loop", "render"))
+TASK = engine.Task(ATTEMPT, CritiqueLoopConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("critique_loop", "render"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,6 @@ from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Problem, Record
 from synthesis import engine
-from synthesis.engine import Task
 from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "debate"
@@ -158,7 +157,8 @@ def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):
     return lambda problem: run_debate(problem, config, clients["policy"], clients["critic"], seed=seed)
 
 
-TASK = Task(ATTEMPT, DebateConfig, make_clients, make_solver, estimate_calls, prompt_folders=("debate", "render"))
+TASK = engine.Task(ATTEMPT, DebateConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("debate", "render"))
 
 
 def main(argv: list[str] | None = None) -> int:

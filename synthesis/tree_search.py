@@ -26,7 +26,6 @@ from prompts import render
 from protocols.answers import aequivalent
 from protocols.types import Action, Problem, Record, Step, ThoughtNode, ThoughtTree, Verdict
 from synthesis import engine
-from synthesis.engine import Task
 from synthesis.episode import check_sampling, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft, shortcut_text
@@ -265,7 +264,8 @@ def make_solver(config: TreeSearchConfig, clients: dict[str, LLMClient], seed: i
     return lambda problem: run_tree_search(problem, config, clients, scorer_factory(config), seed=seed)
 
 
-TASK = Task(ATTEMPT, TreeSearchConfig, make_clients, make_solver, estimate_calls, prompt_folders=("tree_search",))
+TASK = engine.Task(ATTEMPT, TreeSearchConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("tree_search",))
 
 
 def main(argv: list[str] | None = None) -> int:
