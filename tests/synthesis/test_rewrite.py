@@ -10,9 +10,9 @@ from rich.console import Console
 from protocols.annotation import parse_file
 from protocols.types import Problem, Record
 from synthesis.annotate import ExpandConfig, expand_one
-from synthesis.rewrite import anchors, check_faithful, normalize_math, rewrite_draft
 from synthesis.engine import Run, RunConfig, report_summary
 from synthesis.engine.rows import read_fallback_stats
+from synthesis.rewrite import anchors, check_faithful, normalize_math, rewrite_draft
 from tests.fakes import ScriptedLLM
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "annotations"
