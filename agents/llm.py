@@ -48,6 +48,10 @@ class LLMError(RuntimeError):
     """A model call failed for good (after retries, or with a non-transient error)."""
 
 
+class LLMAuthError(LLMError):
+    """The provider has no usable key for this model: retrying cannot help; the message says what to set."""
+
+
 class LLMTimeoutError(TimeoutError):
     """A model call got no answer within its timeout."""
 
@@ -334,7 +338,7 @@ class LLMClient:
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
             if is_auth_failure(error):
-                raise LLMError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role)} "
+                raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role)} "
                                f"({safe(_short(error))})") from error
             # Servers echo keys ("Incorrect API key provided: sk-...") and may send escape sequences: both go.
             raise LLMError(

@@ -29,6 +29,7 @@ from agents.llm import LLMClient  # noqa: E402
 from eval.fidelity import Fidelity, measure_run  # noqa: E402
 from protocols.problems import load  # noqa: E402
 from protocols.types import Record  # noqa: E402
+from synthesis.engine import read_rows  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY, REFERENCE, LOSSY = "oracle/reference-e30", "oracle/reference", "oracle/reference-lossy"
@@ -58,7 +59,7 @@ async def _lossy_rewrites(run: Path, into: Fidelity) -> None:
     from synthesis.traverse import best_leaf, dfs_draft
 
     lossy = LLMClient(model=LOSSY)
-    records = [Record.from_json(line) for line in (run / "records.jsonl").read_text().splitlines() if line.strip()]
+    records = list(read_rows(run, Record))
 
     async def one(record: Record) -> None:
         leaf = best_leaf(record.tree)
@@ -76,8 +77,7 @@ async def _lossy_rewrites(run: Path, into: Fidelity) -> None:
 
 
 def _lossy_expansions(lossy_run: Path, into: Fidelity) -> None:
-    for line in (lossy_run / "records.jsonl").read_text().splitlines():
-        record = Record.from_json(line)
+    for record in read_rows(lossy_run, Record):
         into.lossy += 1
         into.lossy_rejected += record.meta.get("rewrite_faithful") is False
         if record.meta.get("rewrite_faithful") is not False:

@@ -9,7 +9,6 @@ accuracy over the k samples and pass@k). Resumable like every run.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import sys
@@ -21,8 +20,7 @@ from typing import Any
 from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.sampling import sample_and_judge
 from protocols.types import Problem, SampleSet
-from synthesis.cli import client_settings, console_for_errors, guarded
-from synthesis.runner import Job, Run, RunConfig, run_job
+from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,17 @@ async def judge_problem(problem: Problem, config: AccuracyConfig, llm: LLMClient
     temperature = config.temperature if config.samples == 1 or config.temperature > 0 else 0.7
     return await sample_and_judge(problem, llm, n=config.samples, temperature=temperature,
                                   max_tokens=config.answer_max_tokens, seed=seed, role="model")
+
+
+def make_clients(config: AccuracyConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {"model": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout, **llm_kwargs)}
+
+
+def make_solver(config: AccuracyConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda problem: judge_problem(problem, config, clients["model"], seed)
+
+
+TASK = Task("accuracy", AccuracyConfig, make_clients, make_solver)
 
 
 def summarize(rows: list[SampleSet]) -> dict[str, Any]:
@@ -68,11 +77,6 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
     }
 
 
-def load_rows(out: Path) -> list[SampleSet]:
-    path = out / "records.jsonl"
-    return [SampleSet.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def main(argv: list[str] | None = None) -> int:
     console = console_for_errors()
     return guarded(lambda: _evaluate(argv, console), console, saved="graded problems are saved")
@@ -87,20 +91,12 @@ def _evaluate(argv: list[str] | None, console) -> int:
     if not run_config.out:
         run_config = dataclasses.replace(run_config, out=f"runs/accuracy-{Path(run_config.problems).stem}")
     out = Path(run_config.out)
-    settings = client_settings(run_config, out)
-    job = Job(
-        make_clients=lambda: {"model": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout,
-                                                 **settings)},
-        make_solver=lambda clients: lambda problem: judge_problem(problem, config, clients["model"], run_config.seed),
-    )
-    run = Run("accuracy", run_config, config, job.make_clients(), {}, lambda n: n * config.samples)
-    problems = run.load_problems()
-    if run_config.dry_run:
-        console.print(f"dry run: {len(problems)} problems x {config.samples} samples; nothing spent")
+    planned = plan(TASK, run_config, config)
+    summary = planned.execute_sync(console)
+    if summary is None:  # a dry run
         return 0
-    summary = asyncio.run(run_job(run, problems, job, console))
-    wanted = {problem.id for problem in problems}
-    result = summarize([row for row in load_rows(out) if row.problem_id in wanted])
+    wanted = {problem.id for problem in planned.problems}
+    result = summarize([row for row in read_rows(out, SampleSet) if row.problem_id in wanted])
     result |= {"model": config.model, "problem_set": run_config.problems, "failed": summary.failed}
     (out / "accuracy.json").write_text(json.dumps(result, indent=2))
     table = Table(title=f"{config.model} on {run_config.problems}")

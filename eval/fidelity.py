@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agents.oracle.reference import Reference, reference_for, same
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
+from synthesis.engine import read_rows
 
 # What must never appear inside a long thought: scorer bookkeeping and a grader's third-person voice.
 LEAKS = re.compile(
@@ -171,10 +172,8 @@ def _not_really_wrong(record: Record, reference: Reference, narrated: list[list[
 def measure_run(run: Path, problems: int | None = None, steps: bool = True) -> Fidelity:
     """Counts over a run directory's records.jsonl; `problems` is how many were asked for (default: the records)."""
     result = Fidelity()
-    path = run / "records.jsonl"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            measure(Record.from_json(line), result, steps)
+    for record in read_rows(run, Record):
+        measure(record, result, steps)
     result.problems = problems if problems is not None else result.records
     return result
 

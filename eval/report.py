@@ -21,7 +21,7 @@ from typing import Any
 
 from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
 from protocols.types import Record, Usage
-from synthesis.rewrite import fallback_stats, format_fallbacks
+from synthesis.engine import fallback_stats, format_fallbacks, read_rows
 
 REFLECTION_WORDS = ("wait", "alternatively", "let me", "consider")
 PLOTS = {
@@ -55,10 +55,8 @@ def attempt_table(runs: list[Path]) -> dict[str, dict[str, Any]]:
     """One row of measures per attempt, over every record of the given runs."""
     grouped: dict[str, list[Record]] = defaultdict(list)
     for run in runs:
-        for line in (run / "records.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = Record.from_json(line)
-                grouped[record.attempt].append(record)
+        for record in read_rows(run, Record):
+            grouped[record.attempt].append(record)
     table = {}
     for attempt, records in sorted(grouped.items()):
         thoughts = [record for record in records if record.long_thought]

@@ -19,7 +19,6 @@ OUT/metrics.json holds the metrics of all datasets.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import os
@@ -35,8 +34,7 @@ from agents.llm import DEFAULT_MODEL, LLMClient
 from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
 from protocols.types import Problem, Usage
-from synthesis.cli import client_settings, console_for_errors, guarded
-from synthesis.runner import Job, Run, RunConfig, run_job
+from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
 
 NAMED = {
     "processbench_math": "processbench/math.jsonl",
@@ -215,20 +213,25 @@ def _with_gold_answers(items: list[LabelledSolution], answers: dict[str, str]) -
     return kept, len(filled) - len(kept)
 
 
+def make_clients(config: MetaEvalConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {"scorer": LLMClient(model=config.scorer_model, api_base=config.scorer_api_base, timeout=config.timeout,
+                                **llm_kwargs)}
+
+
+def make_solver(config: MetaEvalConfig, clients: dict[str, LLMClient], seed: int):
+    scorer = make_scorer(config.scorer, judge=clients["scorer"], policy=clients["scorer"],
+                         hf_model=config.prm_model, rollouts=config.rollouts)
+    threshold = config.resolved_threshold()
+    return lambda item: judge(item, scorer, threshold)
+
+
+TASK = Task("reward_models", MetaEvalConfig, make_clients, make_solver)
+
+
 def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None) -> dict[str, Any]:
     """One resumable run per dataset (OUT/<dataset>/records.jsonl holds each item's verdict), then the metrics."""
     out = Path(run_config.out)
-    settings = client_settings(run_config, out)
     threshold = config.resolved_threshold()
-
-    def make_solver(clients: dict[str, LLMClient]):
-        scorer = make_scorer(config.scorer, judge=clients["scorer"], policy=clients["scorer"],
-                             hf_model=config.prm_model, rollouts=config.rollouts)
-        return lambda item: judge(item, scorer, threshold)
-
-    job = Job(make_clients=lambda: {"scorer": LLMClient(model=config.scorer_model, api_base=config.scorer_api_base,
-                                                        timeout=config.timeout, **settings)},
-              make_solver=make_solver)
     answers: dict[str, str] | None = None
     results: dict[str, Any] = {}
     total = Usage()
@@ -237,16 +240,17 @@ def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None)
         if config.scorer == "rollout":
             answers = answers if answers is not None else _gold_answers()
             items, skipped = _with_gold_answers(items, answers)
-        dataset_config = dataclasses.replace(run_config, problems=name, out=str(out / Path(name).stem))
+        # The datasets share one replay cache, OUT/cache, as they share the scorer.
+        dataset_config = dataclasses.replace(run_config, problems=name, out=str(out / Path(name).stem),
+                                             cache_dir=run_config.cache_dir or str(out / "cache"))
         # Each dataset's run records only its own name, so adding a dataset to --data later resumes the others.
-        run = Run("reward_models", dataset_config, dataclasses.replace(config, data=name), job.make_clients(), {},
-                  lambda n: n)
+        dataset_run = plan(TASK, dataset_config, dataclasses.replace(config, data=name), problems=items)
         if run_config.dry_run:
             results[name] = {"items": len(items), "skipped_no_gold_answer": skipped}
             continue
-        summary = asyncio.run(run_job(run, items, job, console))
+        summary = dataset_run.execute_sync(console)
         wanted = {item.id for item in items}
-        judged = [row for row in load_judged(Path(dataset_config.out)) if row.problem_id in wanted]
+        judged = [row for row in read_rows(dataset_config.out, Judged, missing_ok=True) if row.problem_id in wanted]
         results[name] = metrics(judged) | {"skipped_no_gold_answer": skipped, "failed": summary.failed,
                                            "predictions": str(Path(dataset_config.out) / "records.jsonl")}
         total = total + summary.usage
@@ -255,13 +259,6 @@ def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None)
     if not run_config.dry_run:
         (out / "metrics.json").write_text(json.dumps(results, indent=2))
     return results
-
-
-def load_judged(out: Path) -> list[Judged]:
-    path = out / "records.jsonl"
-    if not path.exists():
-        return []
-    return [Judged.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from protocols.types import Action, Record, ThoughtTree
+from synthesis.engine import read_rows
 
 KEYWORDS = ("wait", "alternatively", "therefore", "consider", "if", "possible", "let me")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -126,11 +127,6 @@ class GroupStats:
         }
 
 
-def _records(path: Path) -> list[Record]:
-    file = path / "records.jsonl" if path.is_dir() else path
-    return [Record.from_json(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def analyse(paths: list[Path], group_by: str = "attempt") -> dict[str, dict]:
     """Statistics per group (attempt or run) for run directories, records files and plain text files."""
     groups: dict[str, GroupStats] = defaultdict(GroupStats)
@@ -138,7 +134,7 @@ def analyse(paths: list[Path], group_by: str = "attempt") -> dict[str, dict]:
         if path.suffix in (".txt", ".md"):
             groups[f"text:{path.name}" if group_by == "run" else "text"].add(path.read_text(encoding="utf-8"))
             continue
-        for record in _records(path):
+        for record in read_rows(path, Record):
             if not record.long_thought:
                 continue
             key = record.attempt if group_by == "attempt" else str(path)

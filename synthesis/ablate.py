@@ -19,8 +19,7 @@ from pathlib import Path
 
 from agents.llm import DEFAULT_MODEL
 from protocols.problems import ProblemSetError, load
-
-ATTEMPTS = ("tree_search", "critique_loop", "debate", "human_annotation")
+from synthesis.engine import ATTEMPTS, task_command
 
 
 def commands(args: argparse.Namespace, out: Path, ids: list[str]) -> dict[str, list[str]]:
@@ -57,18 +56,6 @@ def _annotated_ids(directory: Path) -> set[str]:
         if annotation is not None:
             ids.add(annotation.problem_id)
     return ids
-
-
-def _entry_point(attempt: str):
-    if attempt == "tree_search":
-        from synthesis.tree_search import main
-    elif attempt == "critique_loop":
-        from synthesis.critique_loop import main
-    elif attempt == "debate":
-        from synthesis.debate import main
-    else:
-        from synthesis.annotate import main
-    return main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             summary["attempts"][attempt] = {"skipped": f"no annotation in {args.annotations} is for these problems"}
             continue
         started = time.monotonic()
-        code = _entry_point(attempt)(plan[attempt])
+        code = task_command(attempt)(plan[attempt])
         summary["attempts"][attempt] = {"run_dir": str(args.out / attempt), "exit_code": code,
                                         "seconds": round(time.monotonic() - started, 1), "argv": plan[attempt]}
         (args.out / "ablation.json").write_text(json.dumps(summary, indent=2))

@@ -13,7 +13,6 @@ and correction survives, in order; an unfaithful expansion is kept with a flag a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import sys
 from dataclasses import dataclass, field
@@ -23,16 +22,15 @@ from rich.console import Console
 from rich.text import Text
 
 from agents.llm import DEFAULT_MODEL, LLMClient
-from prompts import prompt_hashes, render
+from prompts import render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
 from protocols.answers import equivalent
 from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
 from protocols.types import Problem, Record, StopReason, Turn
-from synthesis.cli import client_settings, console_for_errors, guarded, report_summary
+from synthesis.engine import RunConfig, RunError, Task, console_for_errors, guarded, report_summary, run
 from synthesis.episode import check_sampling
 from synthesis.rewrite import check_faithful
-from synthesis.runner import Job, Run, RunConfig, RunError, run_job
 
 ATTEMPT = "human_annotation"
 
@@ -196,6 +194,30 @@ async def _expand(annotation: Annotation, problem: Problem, config: ExpandConfig
     )
 
 
+@dataclass(frozen=True)
+class Annotated:
+    """An annotation with its problem: what an expansion run solves (the engine needs only an `id`)."""
+
+    annotation: Annotation
+    problem: Problem
+
+    @property
+    def id(self) -> str:
+        return self.problem.id
+
+
+def make_clients(config: ExpandConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {"expander": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
+                                  timeout=config.timeout, **llm_kwargs)}
+
+
+def make_solver(config: ExpandConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda item: expand_one(item.annotation, item.problem, config, clients["expander"])
+
+
+TASK = Task(ATTEMPT, ExpandConfig, make_clients, make_solver, prompt_folders=("human_annotation",))
+
+
 def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
                    ids: list[str] | None = None) -> int:
     usable, issues = check(_annotation_files(directory))
@@ -204,16 +226,7 @@ def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig,
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
-    settings = client_settings(run_config, Path(run_config.out))
-    by_id = {problem.id: (annotation, problem) for annotation, problem in usable}
-    job = Job(
-        make_clients=lambda: {"expander": LLMClient(model=config.model, api_base=config.api_base,
-                                                    api_key_env=config.api_key_env, timeout=config.timeout,
-                                                    **settings)},
-        make_solver=lambda clients: lambda problem: expand_one(*by_id[problem.id], config, clients["expander"]),
-    )
-    run = Run(ATTEMPT, run_config, config, job.make_clients(), prompt_hashes("human_annotation"), lambda n: n)
-    summary = asyncio.run(run_job(run, [problem for _, problem in usable], job, console))
+    summary = run(TASK, run_config, config, console, problems=[Annotated(*pair) for pair in usable])
     return report_summary(summary, console)
 
 

@@ -17,10 +17,11 @@ from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
 from agents.policy import split_step
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
-from prompts import prompt_hashes, render
+from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Action, Problem, Record, Verdict
+from synthesis import engine
 from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "critique_loop"
@@ -92,20 +93,21 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
     return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)
 
 
+def make_clients(config: CritiqueLoopConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {"policy": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
+                                timeout=config.timeout, **llm_kwargs)}
+
+
+def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda problem: run_critique_loop(problem, config, clients["policy"], seed=seed)
+
+
+TASK = engine.Task(ATTEMPT, CritiqueLoopConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("critique_loop", "render"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from synthesis.cli import run_attempt_cli
-
-    def make_clients(config: CritiqueLoopConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-        return {"policy": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
-                                    timeout=config.timeout, **llm_kwargs)}
-
-    def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed: int):
-        return lambda problem: run_critique_loop(problem, config, clients["policy"], seed=seed)
-
-    return run_attempt_cli(
-        ATTEMPT, CritiqueLoopConfig, make_clients, make_solver, estimate_calls,
-        prompt_hashes("critique_loop") | prompt_hashes("render"), argv=argv, doc=__doc__,
-    )
+    return engine.main(TASK, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ from agents.policy import split_step
 from agents.prompted import PromptedAgent
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
-from prompts import prompt_hashes, render
+from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
 from protocols.types import Problem, Record
+from synthesis import engine
 from synthesis.episode import build_record, check_final_answer, check_sampling, failed_episode
 
 ATTEMPT = "debate"
@@ -166,24 +167,25 @@ def _all_tokens(message: BaseChatMessage) -> int:
     return usage.prompt_tokens + usage.completion_tokens if usage else 0
 
 
+def make_clients(config: DebateConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {
+        "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
+                            api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs),
+        "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base,
+                            api_key_env=config.critic_api_key_env, timeout=config.timeout, **llm_kwargs),
+    }
+
+
+def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda problem: run_debate(problem, config, clients["policy"], clients["critic"], seed=seed)
+
+
+TASK = engine.Task(ATTEMPT, DebateConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("debate", "render"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from synthesis.cli import run_attempt_cli
-
-    def make_clients(config: DebateConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-        return {
-            "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
-                                api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs),
-            "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base,
-                                api_key_env=config.critic_api_key_env, timeout=config.timeout, **llm_kwargs),
-        }
-
-    def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):
-        return lambda problem: run_debate(problem, config, clients["policy"], clients["critic"], seed=seed)
-
-    return run_attempt_cli(
-        ATTEMPT, DebateConfig, make_clients, make_solver, estimate_calls, prompt_hashes("debate") | prompt_hashes("render"),
-        argv=argv, doc=__doc__,
-    )
+    return engine.main(TASK, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

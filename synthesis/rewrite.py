@@ -9,13 +9,9 @@ A rewrite that fails is kept with a flag and a reason, and the draft is used as 
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from agents.llm import LLMClient
 from prompts import render
@@ -218,38 +214,3 @@ async def rewrite_draft(llm: LLMClient, question: str, draft: str, texts: list[s
                                     role="rewriter")
     check = check_faithful(texts, completion.text, final_answer)
     return Rewrite(completion.text, check.faithful, check.missing, check.reason)
-
-
-def fallback_stats(metas: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    """How many rows checked a rewrite (`meta` has `rewrite_faithful`) and how many fell back to the draft;
-    None when no row did."""
-    checked = [meta["rewrite_faithful"] for meta in metas if isinstance(meta, dict) and "rewrite_faithful" in meta]
-    if not checked:
-        return None
-    fallbacks = sum(faithful is not True for faithful in checked)
-    return {"checked": len(checked), "fallbacks": fallbacks, "fallback_rate": round(fallbacks / len(checked), 4)}
-
-
-def read_fallback_stats(records: Path) -> dict[str, Any] | None:
-    """`fallback_stats` over every row of a run's records.jsonl; unreadable lines (a torn last line) are skipped."""
-    if not records.is_file():
-        return None
-
-    def metas():
-        with records.open(encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if "rewrite_faithful" not in line:  # most rows of other attempts: skip the parse
-                    continue
-                try:
-                    yield json.loads(line).get("meta")
-                except (json.JSONDecodeError, AttributeError):
-                    continue
-
-    return fallback_stats(metas())
-
-
-def format_fallbacks(stats: dict[str, Any] | None) -> str | None:
-    """`m/n (r%)` for a report line, or None without rewrites."""
-    if not stats:
-        return None
-    return f"{stats['fallbacks']}/{stats['checked']} ({stats['fallback_rate']:.1%})"

@@ -22,10 +22,11 @@ from agents.policy import split_step
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
 from agents.reward import SCORERS, StepScorer, make_scorer
-from prompts import prompt_hashes, render
+from prompts import render
 from protocols.answers import aequivalent
 from protocols.render import path_text
 from protocols.types import Action, Problem, Record, Step, StopReason, ThoughtNode, ThoughtTree, Verdict
+from synthesis import engine
 from synthesis.episode import check_sampling, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft
@@ -261,16 +262,16 @@ def make_clients(config: TreeSearchConfig, llm_kwargs: dict) -> dict[str, LLMCli
     return clients
 
 
+def make_solver(config: TreeSearchConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda problem: run_tree_search(problem, config, clients, scorer_factory(config), seed=seed)
+
+
+TASK = engine.Task(ATTEMPT, TreeSearchConfig, make_clients, make_solver, estimate_calls,
+                   prompt_folders=("tree_search",))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from synthesis.cli import run_attempt_cli
-
-    def make_solver(config: TreeSearchConfig, clients: dict[str, LLMClient], seed: int):
-        return lambda problem: run_tree_search(problem, config, clients, scorer_factory(config), seed=seed)
-
-    return run_attempt_cli(
-        ATTEMPT, TreeSearchConfig, make_clients, make_solver, estimate_calls,
-        prompt_hashes("tree_search"), argv=argv, doc=__doc__,
-    )
+    return engine.main(TASK, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

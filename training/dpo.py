@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -26,8 +25,7 @@ from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
 from agents.sampling import sample_and_judge
-from synthesis.cli import client_settings, console_for_errors, guarded
-from synthesis.runner import Job, Run, RunConfig, RunError, run_job
+from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
 from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
                              sized_max_length)
 from training.formats import DatasetCard, dpo_row, write_dataset
@@ -56,6 +54,20 @@ class DPOArgs:
     resume: bool = field(default=False, metadata={"help": "continue training from the last checkpoint in --out"})
     sample_only: bool = field(default=False, metadata={
         "help": "sample and write the pairs, then stop (sample on a server or Ray first, then accelerate launch)"})
+
+
+def make_clients(sampling: SamplingConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
+    return {"sampler": LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base,
+                                 timeout=sampling.timeout, **llm_kwargs)}
+
+
+def make_solver(sampling: SamplingConfig, clients: dict[str, LLMClient], seed: int):
+    return lambda problem: sample_and_judge(
+        problem, clients["sampler"], n=sampling.samples, temperature=sampling.temperature, top_p=sampling.top_p,
+        max_tokens=sampling.sample_max_tokens, seed=seed, role="sampler")
+
+
+TASK = Task("dpo_samples", SamplingConfig, make_clients, make_solver)
 
 
 def default_sampler(model: str) -> str:
@@ -110,28 +122,18 @@ def _dpo(argv: list[str] | None, console) -> int:
     out = Path(run_config.out)
     if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
         sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
-    sample_config = dataclasses.replace(run_config, out=str(out / "samples"))
-    settings = client_settings(sample_config, out / "samples")
-    job = Job(
-        make_clients=lambda: {"sampler": LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base,
-                                                   timeout=sampling.timeout, **settings)},
-        make_solver=lambda clients: lambda problem: sample_and_judge(
-            problem, clients["sampler"], n=sampling.samples, temperature=sampling.temperature, top_p=sampling.top_p,
-            max_tokens=sampling.sample_max_tokens, seed=run_config.seed, role="sampler"),
-    )
-    run = Run("dpo_samples", sample_config, sampling, job.make_clients(), {}, lambda n: n)
-    problems = run.load_problems()
+    sampling_run = plan(TASK, dataclasses.replace(run_config, out=str(out / "samples")), sampling)
     if run_config.dry_run:
-        console.print(f"dry run: {len(problems)} problems, {sampling.samples} samples each; nothing spent")
+        sampling_run.execute_sync(console)
         return 0
     state = process_state()
     rows_file = out / "dataset" / "data.jsonl"
-    if state.num_processes > 1 and run.has_work(problems):
+    if state.num_processes > 1 and sampling_run.has_work():
         # Every process checks, so all stop together: sampling behind a barrier would idle the GPUs and time out.
         raise RunError(f"{out / 'samples'}: some problems have no samples yet; under a multi-process launch, "
                        "sample first in one process (the same command with --sample-only), then launch")
     if state.is_main_process:  # under accelerate launch the other processes wait for the pairs, then all train
-        stats = _sample_and_pair(run, problems, job, run_config, sampling, args, console)
+        stats = _sample_and_pair(sampling_run, run_config, sampling, args, console)
     state.wait_for_everyone()
     if args.sample_only:
         return 0
@@ -143,13 +145,12 @@ def _dpo(argv: list[str] | None, console) -> int:
     return 0
 
 
-def _sample_and_pair(run: Run, problems: list, job: Job, run_config: RunConfig, sampling: SamplingConfig,
-                     args: DPOArgs, console) -> PairStats:
+def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: SamplingConfig, args: DPOArgs,
+                     console) -> PairStats:
     """Sample (a resumable run in OUT/samples), pick the pairs and write OUT/dataset."""
     out = Path(run_config.out)
-    summary = asyncio.run(run_job(run, problems, job))
-    sets = [SampleSet.model_validate_json(line)
-            for line in (out / "samples" / "records.jsonl").read_text().splitlines() if line.strip()]
+    summary = sampling_run.execute_sync()
+    sets = list(read_rows(out / "samples", SampleSet))
     pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "

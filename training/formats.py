@@ -19,6 +19,7 @@ import yaml
 
 from prompts import question_messages
 from protocols.types import Problem, Record
+from synthesis.engine import read_rows
 
 Target = Literal["journey", "shortcut", "solution"]
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -64,19 +65,7 @@ def dpo_row(problem: Problem, chosen: str, rejected: str) -> dict[str, Any]:
 
 def load_records(run_dirs: Iterable[Path]) -> list[Record]:
     """Every record of the given run directories (a file may also be passed)."""
-    records = []
-    for run_dir in run_dirs:
-        path = Path(run_dir)
-        path = path if path.is_file() else path / "records.jsonl"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no records (expected a run directory with records.jsonl)")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    records.append(Record.from_json(line))
-                except ValueError as error:
-                    raise ValueError(f"{path}:{number}: not a record ({str(error).splitlines()[0]})") from None
-    return records
+    return [record for run_dir in run_dirs for record in read_rows(run_dir, Record)]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """N samples per problem through litellm, classified by answer correctness: the raw material of DPO pairs.
 
-A sampling run is a resumable run like every other (`synthesis.runner`): one `SampleSet` line per problem in
+A sampling run is a resumable run like every other (`synthesis.engine`): one `SampleSet` line per problem in
 OUT/records.jsonl, so a crash loses no finished problem and a rerun samples only what is missing.
 """
 

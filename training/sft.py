@@ -23,7 +23,7 @@ from typing import Any
 from agents.embedded import DEFAULT_MODEL
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
-from synthesis.cli import console_for_errors, guarded
+from synthesis.engine import console_for_errors, guarded
 from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
                              sized_max_length)
 from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset

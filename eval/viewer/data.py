@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from protocols.types import Action, Record
+from synthesis.engine import read_rows
 
 ACTIONS = ("backtrack", "reflect")
 OUTCOMES = ("correct", "incorrect", "no_answer")
@@ -80,19 +81,6 @@ def _entry(run: int, record: Record) -> Entry:
                  (record.long_thought + "\n" + record.problem.question).lower())
 
 
-def _parse(line: bytes) -> Record | str:
-    """The record on `line`, or a one-line reason why it is not one."""
-    try:
-        return Record.from_json(line.decode("utf-8"))
-    except ValueError as error:  # UnicodeDecodeError and pydantic's ValidationError (bad JSON included)
-        details = getattr(error, "errors", None)
-        if details is None:
-            return str(error)
-        first = details()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{where}: {first['msg']}" if where else first["msg"]
-
-
 class Store:
     """Every record of the given runs; list/filter work on a compact index, details load the full record."""
 
@@ -124,53 +112,42 @@ class Store:
         if seen == run.seen:
             return False
         try:
-            appended, data = self._new_bytes(run, seen)
+            appended = self._grew(run, seen)
+            rows = read_rows(run.file, Record, strict=False, start=run.offset if appended else 0,
+                             first_line=(run.lines if appended else 0) + 1)
         except OSError:
             return False
         records = dict(run.records) if appended else {}
         entries = dict(run.entries) if appended else {}
         lines, bad_lines, first_bad_line = (run.lines, run.bad_lines, run.first_bad_line) if appended else (0, 0, None)
-        complete, newline, tail = data.rpartition(b"\n")
-        new_bad: list[tuple[int, str]] = []
-        for number, line in enumerate(complete.split(b"\n") if newline else [], start=lines + 1):
-            if not line.strip():
-                continue
-            parsed = _parse(line)
-            if isinstance(parsed, str):
-                new_bad.append((number, parsed))
-                continue
-            records[parsed.problem_id] = parsed
-            entries[parsed.problem_id] = _entry(index, parsed)
-        if tail.strip() and not isinstance(parsed_tail := _parse(tail), str):
-            records[parsed_tail.problem_id] = parsed_tail  # read again next time, harmlessly, as its offset stays
-            entries[parsed_tail.problem_id] = _entry(index, parsed_tail)
-        if new_bad:
-            number, reason = new_bad[0]
-            first_bad_line = first_bad_line or f"{run.file}:{number}"
-            bad_lines += len(new_bad)
+        # An unterminated last line that parses is among the rows: read again next time, harmlessly, as `end` stays.
+        for record in rows:
+            records[record.problem_id] = record
+            entries[record.problem_id] = _entry(index, record)
+        if rows.bad:
+            first = rows.bad[0]
+            first_bad_line = first_bad_line or f"{run.file}:{first.number}"
+            bad_lines += len(rows.bad)
             log.warning("%s:%d: skipped %d malformed line(s), the first here (%s); %d in this run",
-                        run.file, number, len(new_bad), reason, bad_lines)
+                        run.file, first.number, len(rows.bad), first.reason, bad_lines)
         run.records, run.entries = records, entries
-        run.lines = lines + (complete.count(b"\n") + 1 if newline else 0)
+        run.lines = lines + rows.lines
         run.bad_lines, run.first_bad_line = bad_lines, first_bad_line
-        consumed = data[:len(complete) + len(newline)]
-        if consumed or not appended:
-            run.anchor = consumed[consumed.rfind(b"\n", 0, -1) + 1:]  # the last complete line, newline included
-        run.offset, run.seen = (run.offset if appended else 0) + len(consumed), seen
+        if rows.last_line or not appended:
+            run.anchor = rows.last_line
+        run.offset, run.seen = rows.end, seen
         return True
 
     @staticmethod
-    def _new_bytes(run: Run, seen: tuple[int, int, int]) -> tuple[bool, bytes]:
-        """(True, the bytes after the last complete line read) if the file only grew, else (False, all of it)."""
+    def _grew(run: Run, seen: tuple[int, int, int]) -> bool:
+        """Whether the file only grew since the last read, so that reading on from `run.offset` is enough."""
+        # Append-only files grow in place; anything else (a resume cutting a torn line, `cp` over the file) is
+        # read afresh. The last bytes read must still be there, so that a rewrite in place is not taken for growth.
+        if run.seen is None or seen[0] != run.seen[0] or seen[1] <= run.seen[1]:
+            return False
         with run.file.open("rb") as handle:
-            # Append-only files grow in place; anything else (a resume cutting a torn line, `cp` over the file) is
-            # read afresh. The last bytes read must still be there, so that a rewrite in place is not taken for growth.
-            if run.seen is not None and seen[0] == run.seen[0] and seen[1] > run.seen[1]:
-                handle.seek(run.offset - len(run.anchor))
-                if handle.read(len(run.anchor)) == run.anchor:
-                    return True, handle.read()
-            handle.seek(0)
-            return False, handle.read()
+            handle.seek(run.offset - len(run.anchor))
+            return handle.read(len(run.anchor)) == run.anchor
 
     def filter(self, outcome: str | None = None, attempt: str | None = None, run: int | None = None,
                query: str | None = None, action: str | None = None) -> list[Entry]:

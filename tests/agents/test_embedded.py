@@ -76,7 +76,7 @@ def test_an_in_process_command_stops_only_the_servers_it_started(embedded_api_ba
     # A command run in-process (the fidelity bench runs four) used to stop the caller's shared server too.
     from rich.console import Console
 
-    from synthesis.cli import guarded
+    from synthesis.engine import guarded
 
     before = embedded.running()
     assert before, "the session's embedded server runs in this process"

@@ -12,7 +12,7 @@ from eval.accuracy import AccuracyConfig, judge_problem, summarize
 from eval.reward_models import judge, load_labelled, metrics
 from eval.thoughts import analyse, keyword_counts, text_wait_changes
 from protocols.types import Problem
-from synthesis.runner import Run, RunConfig
+from synthesis.engine import Run, RunConfig
 from tests.fakes import ScriptedLLM
 from agents.reward import StepScore
 
@@ -82,7 +82,7 @@ async def test_accuracy_on_fixed_fake_answers_gives_the_exact_numbers(tmp_path):
 
     problems = [_problem(0, "Algebra", 1), _problem(1, "Algebra", 2), _problem(2, "Geometry", 2), _problem(3, "Geometry", 5)]
     llm, config = PerProblem(), AccuracyConfig(samples=2)
-    run = Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm}, {}, lambda n: n)
+    run = Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm}, {})
     summary = await run.execute(problems, lambda p: judge_problem(p, config, llm))
     assert summary.done == 4
     rows = [json.loads(line) for line in (tmp_path / "acc" / "records.jsonl").read_text().splitlines()]
@@ -98,8 +98,8 @@ async def test_accuracy_on_fixed_fake_answers_gives_the_exact_numbers(tmp_path):
     cut.samples[0].finish_reason = "length"
     assert summarize([SampleSet.model_validate(rows[0]), cut])["truncation_rate"] == 0.25  # 1 of 4 answers cut
     assert rows[0]["samples"][1]["answer"] == "0"  # every extraction is kept for auditing
-    again = await Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm}, {},
-                      lambda n: n).execute(problems, lambda p: judge_problem(p, config, llm))
+    again = await Run("accuracy", RunConfig(out=str(tmp_path / "acc"), preflight=False), config, {"model": llm},
+                      {}).execute(problems, lambda p: judge_problem(p, config, llm))
     assert again.status == "nothing_to_do"
 
 

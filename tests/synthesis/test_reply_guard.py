@@ -12,11 +12,10 @@ from rich.console import Console
 
 from agents.reply_guard import ReplyGuard, UnusableReplies, guarded, unusable_message
 from protocols.types import Problem
-from synthesis.cli import report_summary
 from synthesis.critique_loop import CritiqueLoopConfig, run_critique_loop
 from synthesis.debate import DebateConfig, run_debate
+from synthesis.engine import Run, RunConfig, report_summary
 from synthesis.episode import EpisodeError
-from synthesis.runner import Run, RunConfig
 from synthesis.tree_search import TreeSearchConfig, scorer_factory
 from tests.conftest import chat_completion_body
 from tests.fakes import ScriptedLLM
@@ -31,7 +30,7 @@ def _problems(count: int) -> list[Problem]:
 async def _debate_run(tmp_path, policy: ScriptedLLM, critic: ScriptedLLM, problems: int = 10, **config):
     config = DebateConfig(max_turns=3, **config)
     run = Run("debate", RunConfig(out=str(tmp_path / "run"), preflight=False, concurrency=1), config,
-              {"policy": policy, "critic": critic}, {}, lambda n: n)
+              {"policy": policy, "critic": critic}, {})
     summary = await run.execute(_problems(problems), lambda problem: run_debate(problem, config, policy, critic))
     return summary, tmp_path / "run"
 
@@ -155,7 +154,7 @@ async def test_a_tree_search_judge_that_never_decides_is_stopped():
 
 
 def test_a_ray_workers_failure_is_recognised_from_its_text():
-    distributed = pytest.importorskip("synthesis.distributed")
+    distributed = pytest.importorskip("synthesis.engine.ray")
     message = "critic model 'openai/o3-mini' returned 6 of 8 early replies empty, e.g. ''; raise --reasoning-tokens"
     error = distributed.RemoteProblemError({"error": f"EpisodeError: UnusableReplies: {message} (on Ray worker h:1)"})
     assert unusable_message(error) == f"{message} (on Ray worker h:1)"

@@ -10,9 +10,9 @@ from rich.console import Console
 from protocols.annotation import parse_file
 from protocols.types import Problem, Record
 from synthesis.annotate import ExpandConfig, expand_one
-from synthesis.cli import report_summary
-from synthesis.rewrite import anchors, check_faithful, normalize_math, read_fallback_stats, rewrite_draft
-from synthesis.runner import Run, RunConfig
+from synthesis.engine import Run, RunConfig, report_summary
+from synthesis.engine.rows import read_fallback_stats
+from synthesis.rewrite import anchors, check_faithful, normalize_math, rewrite_draft
 from tests.fakes import ScriptedLLM
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "annotations"
@@ -190,7 +190,7 @@ def _row(problem_id: str, faithful: bool | None) -> Record:
 
 def _rewrite_run(tmp_path) -> Run:
     return Run("tree_search", RunConfig(out=str(tmp_path / "run"), preflight=False), RunConfig(),
-               {"rewriter": ScriptedLLM()}, {}, lambda n: n)
+               {"rewriter": ScriptedLLM()}, {})
 
 
 async def test_manifest_and_final_line_count_rewrite_fallbacks_over_the_whole_run(tmp_path):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from protocols.types import Problem, Record
-from synthesis.runner import RecordLog, Run, RunConfig, RunError, preflight
+from synthesis.engine import RecordLog, Run, RunConfig, RunError, preflight
 from tests.fakes import ScriptedLLM
 
 
@@ -19,7 +19,7 @@ def _problems(count: int) -> list[Problem]:
 
 def _run(tmp_path, clients=None, **config) -> Run:
     return Run("debate", RunConfig(out=str(tmp_path / "run"), preflight=False, **config), RunConfig(),
-               clients or {"policy": ScriptedLLM(policy=["x"])}, {}, lambda n: n)
+               clients or {"policy": ScriptedLLM(policy=["x"])}, {})
 
 
 def _solver(llm: ScriptedLLM, fail: set[str] = frozenset()):
@@ -386,10 +386,10 @@ def test_max_concurrency_sets_each_roles_call_limit(tmp_path):
     from agents.llm import LLMClient
 
     clients = {"policy": LLMClient(model="openai/a"), "critic": LLMClient(model="openai/b")}
-    run = Run("debate", RunConfig(out=str(tmp_path), max_concurrency=["3", "critic=16"]), None, clients, {}, lambda n: n)
+    run = Run("debate", RunConfig(out=str(tmp_path), max_concurrency=["3", "critic=16"]), None, clients, {})
     assert run.clients["policy"].config.concurrency() == 3  # a bare N is every role without its own
     assert run.clients["critic"].config.concurrency() == 16
-    untouched = Run("debate", RunConfig(out=str(tmp_path)), None, clients, {}, lambda n: n)
+    untouched = Run("debate", RunConfig(out=str(tmp_path)), None, clients, {})
     assert untouched.clients["critic"] is clients["critic"] and untouched.clients["critic"].config.concurrency() == 8
 
 
@@ -401,3 +401,17 @@ def test_a_dry_run_writes_nothing(tmp_path):
     code = debate.main(["--problems", str(problems), "--out", str(tmp_path / "run"), "--dry-run"])
     assert code == 0
     assert not (tmp_path / "run").exists()  # not even the replay cache
+
+
+def test_a_missing_key_at_preflight_says_which_variable_to_set(tmp_path, capsys, monkeypatch):
+    from synthesis import debate
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    problems = tmp_path / "p.jsonl"
+    problems.write_text('{"problem": "1 + 1?", "answer": "2"}\n')
+    code = debate.main(["--problems", str(problems), "--out", str(tmp_path / "run"), "--critic-model",
+                        "openai/gpt-4o-mini"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and error.count("\n") == 0, error
+    assert "critic model openai/gpt-4o-mini: authentication failed: set OPENAI_API_KEY, or pass " \
+           "--critic-api-key-env NAME" in error

@@ -1,4 +1,4 @@
-"""Ray execution for any run: problems are solved by Ray actors, records are written here by one writer.
+"""The Ray executor: problems are solved by Ray actors, records are written here by one writer.
 
     python -m synthesis.debate --problems math_train --ray auto              # a local cluster, one worker per CPU
     python -m synthesis.debate --problems math_train --ray 10.0.0.5:6379     # a running cluster
@@ -9,7 +9,7 @@ the least busy worker, and a worker returns the finished row and what it spent; 
 guarantee and budgets are exactly those of a single-machine run. A worker process that dies is restarted by Ray
 and its problems resent; a problem that still fails is written to failures.jsonl and runs again on the next run.
 
-Each worker builds its own model clients from the run's `Job` (so an embedded model gets one server per worker,
+Each worker builds its own model clients from the run's `Work` (so an embedded model gets one server per worker,
 or the one named by LONGTHOUGHT_EMBEDDED_API_BASE). Workers get this process's LONGTHOUGHT_* variables; API keys
 are not forwarded (they would sit in the cluster's metadata store): give the cluster's nodes their keys.
 This module is imported only when a run has --ray.
@@ -33,7 +33,9 @@ from ray.exceptions import ActorDiedError, AuthenticationError, GetTimeoutError,
 from agents import embedded
 from agents.llm import LLMClient
 from protocols.types import Problem, Usage
-from synthesis.runner import Job, Row, RunConfig, RunError, preflight
+from synthesis.engine.config import RunConfig, RunError
+from synthesis.engine.executor import Work, preflight
+from synthesis.engine.store import Row
 
 FORWARDED_ENV_PREFIX = "LONGTHOUGHT_"
 WORKER_START_TIMEOUT_S = 180.0
@@ -64,9 +66,9 @@ class Outcome:
 class ProblemWorker:
     """A Ray actor: the run's clients, built once in the worker, and one async solve per problem."""
 
-    def __init__(self, job: Job):
-        self.job = job
-        self.clients = job.make_clients()
+    def __init__(self, work: Work):
+        self.work = work
+        self.clients = work.make_clients()
 
     def where(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
@@ -83,7 +85,7 @@ class ProblemWorker:
         scoped = {role: client.scoped() for role, client in self.clients.items()}
         outcome = Outcome()
         try:
-            outcome.row = await self.job.make_solver(scoped)(problem)
+            outcome.row = await self.work.make_solver(scoped)(problem)
             outcome.row.meta["ray_worker"] = self.where()  # provenance: which node and process solved it
         except Exception as error:  # noqa: BLE001 - reported to the driver, which writes failures.jsonl
             outcome.failure = {
@@ -131,7 +133,7 @@ def connect(address: str) -> None:
     if address != "auto":
         _probe(address)
     # ray.init replaces the SIGTERM handler with one that exits at once (sys.exit, or kill and exit 1 for a cluster
-    # it starts): the run's own handler (synthesis.cli.guarded: stop like Ctrl-C, manifest "interrupted") is put
+    # it starts): the run's own handler (synthesis.engine.cli.guarded: stop like Ctrl-C, manifest "interrupted") is put
     # back, and its cancellation ends in ray.shutdown, which stops what ray.init started.
     handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
     try:
@@ -155,11 +157,11 @@ def connect(address: str) -> None:
             signal.signal(signal.SIGTERM, handler)
 
 
-class RayPool:
-    """Ray workers for one run; `solve` sends a problem to the least busy one and returns its row."""
+class RayExecutor:
+    """Ray workers for one run, an Executor: `solve` sends a problem to the least busy one and returns its row."""
 
-    def __init__(self, job: Job, clients: dict[str, LLMClient], config: RunConfig):
-        self.job = job
+    def __init__(self, work: Work, clients: dict[str, LLMClient], config: RunConfig):
+        self.work = work
         self.clients = clients
         self.config = config
         self.places: list[str] = []  # host:pid of each worker, for run.log and the manifest
@@ -171,7 +173,7 @@ class RayPool:
     def capacity(self) -> int:
         return len(self.actors) * self.config.concurrency
 
-    async def __aenter__(self) -> RayPool:
+    async def __aenter__(self) -> RayExecutor:
         connect(self.config.ray)
         resources = ray.cluster_resources()
         if self.config.ray_gpus_per_worker > resources.get("GPU", 0):
@@ -186,7 +188,7 @@ class RayPool:
             max_restarts=-1,
             max_task_retries=TASK_RESENDS,
         )
-        self.actors = [actor_class.remote(self.job) for _ in range(workers)]
+        self.actors = [actor_class.remote(self.work) for _ in range(workers)]
         self.load = [0] * workers
         try:
             places = ray.get([actor.where.remote() for actor in self.actors], timeout=WORKER_START_TIMEOUT_S)

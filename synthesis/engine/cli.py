@@ -1,13 +1,11 @@
-"""Command-line plumbing shared by every attempt: flags from the config dataclasses, run, report, clean up."""
+"""The command line every run command shares: flags from the config dataclasses, run, report, clean up."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,18 +13,21 @@ from rich.text import Text
 
 from agents import embedded
 from agents.redact import safe
-from agents.router import load_router_config
-from synthesis.runner import Job, Run, RunConfig, RunError, RunSummary, out_dir, run_job
+from synthesis.engine.config import RunConfig, RunError
+from synthesis.engine.rows import format_fallbacks
+from synthesis.engine.store import RunSummary
+from synthesis.engine.task import Task, run
 
 
-def _parse(attempt_config_type: type, argv: list[str] | None, doc: str | None) -> tuple[RunConfig, Any]:
+def parse(config_type: type, argv: list[str] | None, doc: str | None) -> tuple[RunConfig, Any]:
+    """(RunConfig, the task's config) from the command line."""
     # HfArgumentParser is TRL's way: --help is generated from the dataclass fields and their help text.
     from transformers import HfArgumentParser
 
-    parser = HfArgumentParser((RunConfig, attempt_config_type), description=doc,
+    parser = HfArgumentParser((RunConfig, config_type), description=doc,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    run_config, attempt_config = parser.parse_args_into_dataclasses(args=argv)
-    return run_config, attempt_config
+    run_config, config = parser.parse_args_into_dataclasses(args=argv)
+    return run_config, config
 
 
 def guarded(body: Callable[[], int], console: Console, saved: str = "finished problems are saved") -> int:
@@ -75,50 +76,20 @@ def console_for_errors() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
-def run_attempt_cli(
-    attempt: str,
-    attempt_config_type: type,
-    make_clients: Callable[[Any, dict], dict],
-    make_solver: Callable[[Any, dict, int], Callable],
-    estimate_calls: Callable[[int, Any], int],
-    prompt_hashes: dict[str, str],
-    argv: list[str] | None = None,
-    doc: str | None = None,
-) -> int:
-    """Parse flags, run the attempt over the problems in a resumable run directory, print a summary."""
+def main(task: Task, argv: list[str] | None = None, doc: str | None = None) -> int:
+    """A task's command: parse flags, run it over the problems in a resumable run directory, print a summary."""
     console = console_for_errors()
-    return guarded(lambda: _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls,
-                                     prompt_hashes, argv, doc, console), console)
 
+    def body() -> int:
+        run_config, config = parse(task.config_type, argv, doc)
+        summary = run(task, run_config, config, console)
+        return 0 if summary is None else report_summary(summary, console)
 
-def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
-    """What every model client of a run gets: its replay cache (an absolute path, for Ray workers) and the router."""
-    cache_dir = Path(run_config.cache_dir) if run_config.cache_dir else default_out / "cache"
-    router = load_router_config(run_config.router_config) if run_config.router_config else None
-    return {"cache_dir": cache_dir.resolve(), "router": router}
-
-
-def _attempt(attempt, attempt_config_type, make_clients, make_solver, estimate_calls, prompt_hashes, argv, doc,
-             console: Console) -> int:
-    run_config, attempt_config = _parse(attempt_config_type, argv, doc)
-    settings = client_settings(run_config, out_dir(attempt, run_config))
-    job = Job(make_clients=lambda: make_clients(attempt_config, settings),
-              make_solver=lambda clients: make_solver(attempt_config, clients, run_config.seed))
-    run = Run(attempt, run_config, attempt_config, job.make_clients(), prompt_hashes,
-              lambda n: estimate_calls(n, attempt_config))
-    problems = run.load_problems()
-    if run_config.dry_run:
-        console.print(f"dry run: {len(problems)} problems from {run_config.problems}, at most "
-                      f"{estimate_calls(len(problems), attempt_config)} model calls; nothing was spent")
-        return 0
-    summary = asyncio.run(run_job(run, problems, job, console))
-    return report_summary(summary, console)
+    return guarded(body, console)
 
 
 def report_summary(summary: RunSummary, console: Console) -> int:
     """The last lines of every run command; exit 1 when some problems failed (they run again on a rerun)."""
-    from synthesis.rewrite import format_fallbacks
-
     # Drafts used because their rewrite was unfaithful, over the whole run (resumed parts included).
     fallbacks = format_fallbacks(summary.rewrites)
     fallbacks = f", rewrite fallback {fallbacks}" if fallbacks else ""

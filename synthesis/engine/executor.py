@@ -1,0 +1,244 @@
+"""Solving a run's problems: the local asyncio executor, budgets, progress, and the loop that records each problem.
+
+The Ray executor (synthesis.engine.ray) has the same interface as `LocalExecutor`; `--ray` chooses it. Either
+way the records, failures, manifest, budget and progress bar are kept here, in the process that runs the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agents.llm import LLMAuthError, LLMClient
+from agents.redact import safe
+from agents.reply_guard import unusable_message
+from protocols.types import Problem, Usage
+from synthesis.engine.config import RunConfig, RunError, with_call_limits
+from synthesis.engine.store import Row, RunStore, RunSummary
+
+Solver = Callable[[Problem], Awaitable[Row]]
+
+
+@dataclass(frozen=True)
+class Work:
+    """How to build a run's model clients and its per-problem solver: once here, or again in each Ray worker
+    (so all of it must be picklable by cloudpickle: the task's functions and the configs, never live clients)."""
+
+    task: Any  # synthesis.engine.task.Task
+    config: Any
+    settings: dict[str, Any]
+    seed: int
+    call_limits: tuple[str, ...] = ()
+
+    def make_clients(self) -> dict[str, LLMClient]:
+        """The task's clients, each with its role's --max-concurrency."""
+        return with_call_limits(self.task.make_clients(self.config, self.settings), self.call_limits)
+
+    def make_solver(self, clients: dict[str, LLMClient]) -> Solver:
+        return self.task.make_solver(self.config, clients, self.seed)
+
+
+class Executor(Protocol):
+    """Where problems are solved: this process (`LocalExecutor`) or Ray workers (`engine.ray.RayExecutor`)."""
+
+    capacity: int | None  # problems in flight at once (None: --concurrency)
+    places: list[str]  # host:pid of each remote worker, for run.log and the manifest
+
+    async def __aenter__(self) -> Executor: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def preflight(self) -> None: ...
+
+    async def solve(self, problem: Problem) -> Row: ...
+
+
+class LocalExecutor:
+    """Problems solved in this process, `--concurrency` at once, over the run's own clients."""
+
+    def __init__(self, work: Work, clients: dict[str, LLMClient]):
+        self.clients = clients
+        self.capacity: int | None = None
+        self.places: list[str] = []
+        self._solve = work.make_solver(clients)
+
+    async def __aenter__(self) -> LocalExecutor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def preflight(self) -> None:
+        await preflight(self.clients)
+
+    async def solve(self, problem: Problem) -> Row:
+        return await self._solve(problem)
+
+
+async def preflight(clients: dict[str, LLMClient]) -> None:
+    """One cheap call per distinct model: a wrong model string or a dead server fails here, once."""
+    seen: set[str] = set()
+    for role, client in clients.items():
+        if client.model in seen:
+            continue
+        seen.add(client.model)
+        try:
+            await LLMClient(dataclasses.replace(client.config, cache_dir=None, max_retries=1)).complete(
+                [{"role": "user", "content": "Reply with OK."}], max_tokens=1, temperature=0.0, role=role
+            )
+        except LLMAuthError as error:  # reachable, but without a usable key: say which variable to set
+            raise RunError(f"{role} model {error}") from None
+        except Exception as error:  # noqa: BLE001 - any failure here is reported as one line
+            raise RunError(f"{role} model {client.model!r} is not reachable: {error}") from None
+
+
+class _Budget:
+    def __init__(self, config: RunConfig, clients: Sequence[LLMClient]):
+        self.config = config
+        self.clients = clients
+
+    def usage(self) -> Usage:
+        return sum((client.total_usage() for client in self.clients), Usage())
+
+    def exhausted(self) -> str | None:
+        usage = self.usage()
+        if self.config.max_tokens is not None and usage.total_tokens >= self.config.max_tokens:
+            return f"max_tokens reached ({usage.total_tokens} >= {self.config.max_tokens})"
+        if self.config.max_cost is not None and usage.cost is not None and usage.cost >= self.config.max_cost:
+            return f"max_cost reached (${usage.cost:.4f} >= ${self.config.max_cost})"
+        return None
+
+
+class Run:
+    """One task over one problem set, in one directory: skips what is done, records each problem as it ends."""
+
+    def __init__(self, name: str, run_config: RunConfig, task_config: Any, clients: dict[str, LLMClient],
+                 prompt_hashes: dict[str, str]):
+        self.config = run_config
+        self.clients = with_call_limits(clients, run_config.max_concurrency)
+        self.store = RunStore(name, run_config, task_config, self.clients, prompt_hashes)
+
+    @property
+    def out(self) -> Path:
+        return self.store.out
+
+    def has_work(self, problems: list[Any]) -> bool:
+        """Whether some problem lacks a record (a read-only look; `execute` decides under the lock)."""
+        return self.store.has_work(problems)
+
+    async def execute(self, problems: list[Problem], solve: Solver, console: Any = None,
+                      in_flight: int | None = None) -> RunSummary:
+        """Solve the problems without records, `in_flight` at once (default: --concurrency), one line each."""
+        with self.store.opened():
+            return await self._execute_locked(problems, solve, console, in_flight or self.config.concurrency)
+
+    async def _execute_locked(self, problems: list[Problem], solve: Solver, console: Any, in_flight: int) -> RunSummary:
+        store, log = self.store, self.store.log
+        store.check_or_write_config()
+        records = store.records()
+        if records.repaired_bytes:
+            log.warning("repaired a torn last line in records.jsonl (%d bytes cut)", records.repaired_bytes)
+        todo = [problem for problem in problems if problem.id not in records.done_ids]
+        summary = RunSummary(out=store.out, total=len(problems), skipped=len(problems) - len(todo))
+        store.load_usage()
+        if not todo:
+            store.write_manifest(summary, "completed", "nothing to do")
+            return dataclasses.replace(summary, status="nothing_to_do")
+        budget = _Budget(self.config, list(self.clients.values()))
+        store.write_manifest(summary, "running")
+        log.info("start: %d to do, %d already done", len(todo), summary.skipped)
+        if store.ray_workers:
+            log.info("ray: %d workers at %s", len(store.ray_workers), ", ".join(store.ray_workers))
+        gate = asyncio.Semaphore(in_flight)
+        stop_note: list[str] = []
+        stopped: list[str] = []  # the reply guard's message: replies are unusable, spending more is waste
+
+        async def one(problem: Problem, progress: _Progress) -> None:
+            async with gate:
+                if stop_note or stopped:
+                    return
+                note = budget.exhausted()
+                if note:
+                    stop_note.append(note)
+                    log.warning("budget: %s; no new problems start", note)
+                    return
+                started = time.monotonic()
+                try:
+                    record = await solve(problem)
+                except Exception as error:  # noqa: BLE001 - one problem's failure stops the run only via the guard
+                    summary.failed += 1
+                    store.append_failure({
+                        "problem_id": problem.id,
+                        # Error text may echo a key or carry escape sequences (agents.redact); model text stays as is.
+                        "error": safe(f"{type(error).__name__}: {error}"),
+                        "raw": getattr(error, "raw", None),
+                        "turns": getattr(error, "turns", None),
+                        "traceback": safe(getattr(error, "remote_traceback", None) or traceback.format_exc(limit=5)),
+                        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    })
+                    log.error("failed %s: %s", problem.id, safe(error))
+                    unusable = unusable_message(error)
+                    if unusable is not None and not stopped:
+                        stopped.append(unusable)
+                        log.error("stopped: %s; no new problems start", safe(unusable))
+                else:
+                    record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
+                    records.append(record)
+                    store.add_usage(record)
+                    summary.done += 1
+                    log.info("done %s correct=%s stop=%s", problem.id, getattr(record, "correct", None),
+                             getattr(record, "stop_reason", None))
+                progress.update(summary, budget)
+
+        interrupted = False
+        with _Progress(len(todo), console) as progress:
+            try:
+                await asyncio.gather(*(one(problem, progress) for problem in todo))
+            except asyncio.CancelledError:
+                interrupted = True
+                raise
+            finally:
+                summary.usage = budget.usage()
+                status = ("interrupted" if interrupted else "stopped" if stopped
+                          else "budget_exhausted" if stop_note else "completed")
+                summary.status = status
+                summary.stop_note = (stopped or stop_note or [None])[0]
+                store.write_manifest(summary, status, summary.stop_note)
+                log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
+        return summary
+
+
+class _Progress:
+    """A rich progress bar: problems done / failed, tokens, cost and tokens per second."""
+
+    def __init__(self, total: int, console: Any):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"), console=console or Console(stderr=True), transient=False,
+        )
+        self.task = self.progress.add_task("problems", total=total, stats="")
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, summary: RunSummary, budget: _Budget) -> None:
+        usage = budget.usage()
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        cost = "cost ?" if usage.cost is None else f"${usage.cost:.4f}"
+        stats = (f"done {summary.done} failed {summary.failed} | {usage.total_tokens} tok | {cost} | "
+                 f"{(usage.completion_tokens - usage.cached_completion_tokens) / elapsed:.0f} tok/s")
+        self.progress.update(self.task, completed=summary.done + summary.failed, stats=stats)

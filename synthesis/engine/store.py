@@ -1,0 +1,292 @@
+"""A run directory: `config.yaml` (no secrets), `manifest.json`, `records.jsonl` (one fsynced line per finished
+problem), `failures.jsonl` (error and raw model text; failed problems are retried on the next run) and `run.log`.
+
+Rerunning the same command resumes: finished ids are skipped, a torn last line is repaired, nothing is duplicated.
+A file lock keeps two processes out of the same directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+from filelock import FileLock, Timeout
+
+from agents.llm import LLMClient
+from agents.router import RouterSpec
+from protocols.types import Usage, add_usage
+from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
+from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
+
+# Settings that may change between a run and its resumption; everything else must match.
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
+VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
+
+
+class Row(Protocol):
+    """What a run writes per problem: a `Record`, or another pydantic model with `problem_id` and `meta`."""
+
+    problem_id: str
+    meta: dict[str, Any]
+
+    def model_dump_json(self) -> str: ...
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    status: str = "completed"
+    usage: Usage = field(default_factory=Usage)
+    rewrites: dict[str, Any] | None = None  # rewrite checks and fallbacks over all records (final manifests only)
+    stop_note: str | None = None  # why no new problems started (budget, or the reply guard's one line)
+
+
+class RecordLog:
+    """Append-only `records.jsonl`: one line per problem, flushed and fsynced before it counts as done."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.repaired_bytes = 0
+        self.done_ids = self._load()
+
+    def _load(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        try:
+            rows = read_rows(self.path, RowId, complete_only=True)
+        except RowError as error:
+            bad = error.bad
+            raise RunError(f"{bad.path}:{bad.number}: not a record line; fix or remove it to resume") from None
+        if rows.torn:
+            # A kill mid-write leaves a torn last line: cut it, that problem simply runs again.
+            self.repaired_bytes = self.path.stat().st_size - rows.end
+            with self.path.open("r+b") as handle:
+                handle.truncate(rows.end)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return {row.problem_id for row in rows}
+
+    def append(self, record: Row) -> None:
+        line = record.model_dump_json() + "\n"
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done_ids.add(record.problem_id)
+
+
+def append_jsonl(path: Path, row: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def rows_usage(run_dir: Path) -> dict[str, Usage] | None:
+    """Usage by role summed over rows that carry `usage: {role: Usage}` (records, sample sets; failure rows when
+    they do); None when a record row has no usage field. Lines that are not rows (a torn last line, a hand edit)
+    add nothing: totals must never stop a run."""
+    totals: dict[str, Usage] = {}
+    for name in ("records.jsonl", "failures.jsonl"):
+        for row in read_rows(run_dir / name, dict, strict=False, missing_ok=True):
+            if name == "records.jsonl" and "usage" not in row:
+                return None
+            try:
+                parsed = {str(role): Usage.model_validate(value) for role, value in (row["usage"] or {}).items()}
+            except (KeyError, AttributeError, TypeError, ValueError):  # ValidationError is a ValueError
+                continue
+            add_usage(totals, parsed)
+    return totals
+
+
+class RunStore:
+    """The files of one run of one task over one problem set."""
+
+    def __init__(self, name: str, run_config: RunConfig, task_config: Any, clients: dict[str, LLMClient],
+                 prompt_hashes: dict[str, str]):
+        self.name = name
+        self.config = run_config
+        self.task_config = task_config
+        self.clients = clients
+        self.prompt_hashes = prompt_hashes
+        self.out = out_dir(name, run_config)
+        self.log = logging.getLogger(f"longthought.run.{name}")
+        self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
+        self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
+        # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
+        self.run_usage: dict[str, Usage] | None = {}
+
+    @contextmanager
+    def opened(self) -> Iterator[None]:
+        """The directory, locked against other processes, with run.log open."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.out / ".lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise RunError(f"{self.out} is in use by another process") from None
+        handler = logging.FileHandler(self.out / "run.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(handler)
+        self.log.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            self.log.removeHandler(handler)
+            handler.close()
+            lock.release()
+
+    def has_work(self, problems: list[Any]) -> bool:
+        """Whether some problem lacks a record (a read-only look; the run decides under the lock)."""
+        rows = read_rows(self.out, RowId, strict=False, missing_ok=True)
+        if rows.bad or rows.torn:
+            return True  # a torn or odd line: let the run repair or report it
+        done = {row.problem_id for row in rows}
+        return any(problem.id not in done for problem in problems)
+
+    def records(self) -> RecordLog:
+        return RecordLog(self.out / "records.jsonl")
+
+    def append_failure(self, row: dict[str, Any]) -> None:
+        append_jsonl(self.out / "failures.jsonl", row)
+
+    def load_usage(self) -> None:
+        # Run totals are read back from the rows rather than kept in a running-total file: records.jsonl is already
+        # the fsynced truth of what the run kept, so a kill between a record and a total cannot make them disagree.
+        # Failure rows are added when they carry usage (today they do not: a failed problem's spend is counted only
+        # in `usage_this_process` of the process that paid it, and the retry that succeeds is in its record).
+        self.run_usage = rows_usage(self.out)
+
+    def add_usage(self, row: Row) -> None:
+        if getattr(row, "usage", None) is None:
+            self.run_usage = None
+        elif self.run_usage is not None:
+            add_usage(self.run_usage, row.usage)
+
+    # -- config.yaml -------------------------------------------------------------------------------------------------
+    def _config_dict(self) -> dict[str, Any]:
+        config = {"attempt": self.name, "run": dataclasses.asdict(self.config),
+                  self.name: dataclasses.asdict(self.task_config)}
+        router = _router_of(self.clients)
+        if router is not None:
+            # The router file may change between resumptions (more servers), the models behind each name may not.
+            config["router_models"] = router.served_models()
+        return config
+
+    def check_or_write_config(self) -> None:
+        path = self.out / "config.yaml"
+        current = self._config_dict()
+        if path.exists():
+            try:
+                previous = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as error:
+                where = getattr(error, "problem_mark", None)
+                at = f" (line {where.line + 1})" if where is not None else ""
+                raise RunError(f"{path}: not valid YAML{at}; restore it, or delete it to resume with this "
+                               "command's settings") from None
+            if not isinstance(previous, dict):
+                raise RunError(f"{path}: expected a mapping of the run's settings, got "
+                               f"{type(previous).__name__}; restore it, or delete it to resume with this command's "
+                               "settings") from None
+            differences = _differences(previous, current)
+            if differences:
+                raise RunError(
+                    f"{path} was written by a different command ({', '.join(differences)}); "
+                    "rerun with the same settings to resume, or choose another --out"
+                )
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(yaml.safe_dump(current, sort_keys=False), encoding="utf-8")
+        os.replace(temporary, path)  # atomic, like the manifest: a kill never leaves a torn config to resume from
+
+    # -- manifest.json -----------------------------------------------------------------------------------------------
+    def write_manifest(self, summary: RunSummary, status: str, stop_note: str | None = None) -> None:
+        # The run's totals are those of the rows it kept, over every process that resumed it (see load_usage);
+        # what this process spent, failed and interrupted problems included, is beside them. Rows that carry no
+        # usage (reward_models' Judged) leave only this process's totals to report.
+        spent = summary.usage
+        by_role = self.run_usage if self.run_usage is not None else {
+            role: client.total_usage() for role, client in self.clients.items()}
+        usage = sum(by_role.values(), Usage())
+        if status != "running":  # reads every record: once at the end, not at the start
+            summary.rewrites = read_fallback_stats(self.out)
+        manifest = {
+            "attempt": self.name,
+            "status": status,
+            "stop_note": stop_note,
+            "command": sys.argv,
+            "git_sha": _git_sha(),
+            "versions": _versions(),
+            "models": {role: client.model for role, client in self.clients.items()},
+            "router": router.describe() if (router := _router_of(self.clients)) else None,
+            "ray": {"address": self.config.ray, "workers": self.ray_workers} if self.config.ray else None,
+            "prompt_hashes": self.prompt_hashes,
+            "seed": self.config.seed,
+            "problems": {"set": self.config.problems, "selected": summary.total, "done_before": summary.skipped,
+                         "done_now": summary.done, "failed_now": summary.failed},
+            "usage": usage.model_dump() | {"total_tokens": usage.total_tokens},
+            "usage_by_role": {role: role_usage.model_dump() for role, role_usage in sorted(by_role.items())},
+            "usage_scope": "run" if self.run_usage is not None else "this process (its rows carry no usage)",
+            "usage_this_process": spent.model_dump() | {"total_tokens": spent.total_tokens},
+            "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        temporary = self.out / "manifest.json.tmp"
+        temporary.write_text(json.dumps(manifest, indent=2))
+        os.replace(temporary, self.out / "manifest.json")  # atomic: a kill never leaves half a manifest
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _git_sha() -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if sha.returncode != 0:
+        return None
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
+    # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
+    return next((client.config.router for client in clients.values() if client.routed()), None)
+
+
+def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    names = []
+    for key in sorted(set(previous) | set(current)):
+        if key in RESUMABLE_FIELDS:
+            continue
+        old, new = previous.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return names

@@ -1,0 +1,156 @@
+"""The task contract and the one way to run a task: every attempt, DPO sampling, accuracy and reward-model
+evaluation is a `Task`, and `run` takes it over a problem set in a resumable run directory.
+
+A task names its config dataclass (its flags and its part of config.yaml), how to build its model clients by role,
+its per-problem solver, an upper bound on its model calls and its prompt folders. The registry finds a task by
+name without importing it until asked, so the engine imports no attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents import oracle
+from agents.llm import LLMClient
+from prompts import prompt_hashes
+from protocols.problems import ProblemSetError, load
+from protocols.types import Problem
+from synthesis.engine.config import RunConfig, RunError, client_settings, out_dir
+from synthesis.engine.executor import Executor, LocalExecutor, Run, Solver, Work
+from synthesis.engine.store import RunSummary
+
+# Every task by name, as "module:ATTRIBUTE": imported only when asked for, so the engine imports no attempt.
+TASKS = {
+    "tree_search": "synthesis.tree_search:TASK",
+    "critique_loop": "synthesis.critique_loop:TASK",
+    "debate": "synthesis.debate:TASK",
+    "human_annotation": "synthesis.annotate:TASK",
+    "dpo_samples": "training.dpo:TASK",
+    "accuracy": "eval.accuracy:TASK",
+    "reward_models": "eval.reward_models:TASK",
+}
+ATTEMPTS = ("tree_search", "critique_loop", "debate", "human_annotation")  # the construction attempts, ablation order
+
+
+def one_call_each(problems: int, config: Any) -> int:
+    return problems
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the engine needs to know of a command that solves problems one at a time.
+
+    `make_clients(config, settings)` gives the model clients by role (`settings`: the run's replay cache and
+    router, for every client); `make_solver(config, clients, seed)` gives the coroutine function that solves one
+    problem and returns its row. A Ray worker calls both again, so they must be plain functions (no live clients).
+    """
+
+    name: str  # records' `attempt`, config.yaml's key and the default run directory runs/<name>-<problems>
+    config_type: type
+    make_clients: Callable[[Any, dict[str, Any]], dict[str, LLMClient]]
+    make_solver: Callable[[Any, dict[str, LLMClient], int], Solver]
+    estimate_calls: Callable[[int, Any], int] = one_call_each  # (problems, config) -> most model calls
+    prompt_folders: tuple[str, ...] = ()
+
+    def prompt_hashes(self) -> dict[str, str]:
+        hashes: dict[str, str] = {}
+        for folder in self.prompt_folders:
+            hashes |= prompt_hashes(folder)
+        return hashes
+
+
+def get_task(name: str) -> Task:
+    """The registered task called `name`."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}: use {', '.join(TASKS)}")
+    module, _, attribute = TASKS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def task_command(name: str) -> Callable[[list[str] | None], int]:
+    """The command-line entry point (`main(argv)`) of the module that holds the task called `name`."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}: use {', '.join(TASKS)}")
+    return importlib.import_module(TASKS[name].partition(":")[0]).main
+
+
+def load_problems(run_config: RunConfig, clients: dict[str, LLMClient]) -> list[Problem]:
+    """The run's problems (--problems, --shuffle, --limit); one line naming the file and line when they are bad."""
+    try:
+        problems = load(run_config.problems, limit=run_config.limit,
+                        seed=run_config.seed if run_config.shuffle else None)
+    except ProblemSetError as error:
+        raise RunError(str(error)) from None
+    if any(oracle.is_oracle(client.model) for client in clients.values()):
+        # The rehearsal backend answers from these problems' reference solutions; Ray workers find the set by name.
+        oracle.remember(problems)
+        os.environ[oracle.PROBLEMS_ENV] = str(Path(run_config.problems).resolve()) \
+            if run_config.problems.endswith(".jsonl") else run_config.problems
+    return problems
+
+
+@dataclass
+class Plan:
+    """A task's run, ready to go: its clients are built and its problems loaded; nothing is written yet."""
+
+    task: Task
+    config: Any
+    run: Run
+    work: Work
+    problems: list[Any]  # Problems, or any items with an `id` (annotations, labelled solutions)
+
+    def has_work(self) -> bool:
+        return self.run.has_work(self.problems)
+
+    def execute_sync(self, console: Any = None) -> RunSummary | None:
+        """Run it to the end (None for a dry run, which prints the problems and the estimated calls)."""
+        if self.run.config.dry_run:
+            from rich.console import Console
+
+            calls = self.task.estimate_calls(len(self.problems), self.config)
+            (console or Console(stderr=True, soft_wrap=True)).print(
+                f"dry run: {len(self.problems)} problems from {self.run.config.problems}, at most {calls} model calls; "
+                "nothing was spent")
+            return None
+        return asyncio.run(self.execute(console))
+
+    async def execute(self, console: Any = None) -> RunSummary:
+        """Preflight, then solve every problem not yet done: in this process, or on Ray workers with --ray."""
+        if not self.has_work():  # all done already: no preflight call, no Ray workers
+            return await self.run.execute(self.problems, self.work.make_solver(self.run.clients), console)
+        async with _executor(self.work, self.run) as executor:
+            if self.run.config.preflight:
+                await executor.preflight()
+            self.run.store.ray_workers = executor.places
+            return await self.run.execute(self.problems, executor.solve, console, in_flight=executor.capacity)
+
+
+def _executor(work: Work, run: Run) -> Executor:
+    if not run.config.ray:
+        return LocalExecutor(work, run.clients)
+    from synthesis.engine.ray import RayExecutor  # Ray is imported only when a run asks for it
+
+    return RayExecutor(work, run.clients, run.config)
+
+
+def plan(task: Task, run_config: RunConfig, config: Any, problems: list[Any] | None = None) -> Plan:
+    """Build the task's clients (with --max-concurrency) and load its problems, unless they are given."""
+    settings = client_settings(run_config, out_dir(task.name, run_config))
+    work = Work(task, config, settings, run_config.seed, tuple(run_config.max_concurrency))
+    run_ = Run(task.name, run_config, config, task.make_clients(config, settings), task.prompt_hashes())
+    if problems is None:
+        problems = load_problems(run_config, run_.clients)
+    return Plan(task, config, run_, work, problems)
+
+
+def run(task: Task, run_config: RunConfig, config: Any, console: Any = None,
+        problems: list[Any] | None = None) -> RunSummary | None:
+    """Run `task` over the problems (default: those --problems names) in a resumable run directory; None for a
+    dry run."""
+    return plan(task, run_config, config, problems).execute_sync(console)
