@@ -17,21 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import LLMClient
+from agents.roles import client_for, model_role
 from agents.sampling import sample_and_judge
 from protocols.types import Problem, SampleSet
 from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
 
 
 @dataclass(frozen=True)
-class AccuracyConfig:
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string, or hf/PATH for a checkpoint"})
-    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
+class AccuracyConfig(model_role("", "model", model_help="litellm model string, or hf/PATH for a checkpoint")):
     samples: int = field(default=1, metadata={"help": "samples per problem (k); greedy when 1"})
     temperature: float = field(default=0.0, metadata={"help": "sampling temperature (0.7 is used when samples > 1 and this is 0)"})
     # A journey model's answers are the long ones: a 1024 cap scored its cut answers as wrong (issue [5/5]).
     answer_max_tokens: int = field(default=4096, metadata={"help": "max tokens per answer"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
 
 async def judge_problem(problem: Problem, config: AccuracyConfig, llm: LLMClient, seed: int = 0) -> SampleSet:
@@ -42,7 +40,7 @@ async def judge_problem(problem: Problem, config: AccuracyConfig, llm: LLMClient
 
 
 def make_clients(config: AccuracyConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {"model": LLMClient(model=config.model, api_base=config.api_base, timeout=config.timeout, **llm_kwargs)}
+    return {"model": client_for(config, "", llm_kwargs)}
 
 
 def make_solver(config: AccuracyConfig, clients: dict[str, LLMClient], seed: int):

@@ -30,8 +30,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import LLMClient
 from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
+from agents.roles import client_for, model_role
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
 from protocols.types import Problem, Usage
 from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
@@ -191,16 +192,13 @@ def metrics(judged: list[Judged]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class MetaEvalConfig:
+class MetaEvalConfig(model_role("scorer_", "scorer", model_help="litellm model of llm-judge / rollout")):
     scorer: str = field(default="rollout", metadata={"help": f"one of {', '.join(SCORERS)}"})
     data: str = field(default="processbench_math", metadata={"help": f"comma-separated: {', '.join(NAMED)}, or paths"})
-    scorer_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model of llm-judge / rollout"})
-    scorer_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the scorer"})
     prm_model: str | None = field(default=None, metadata={"help": "Hugging Face id or folder of the hf-prm scorer"})
     rollouts: int = field(default=4, metadata={"help": "completions per step for the rollout scorer"})
     threshold: float | None = field(default=None, metadata={"help": "value under which a step is wrong (default: "
                                                                    "rollout 1e-9, i.e. no rollout succeeded; hf-prm 0.5)"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def resolved_threshold(self) -> float:
         return self.threshold if self.threshold is not None else (1e-9 if self.scorer == "rollout" else 0.5)
@@ -214,8 +212,7 @@ def _with_gold_answers(items: list[LabelledSolution], answers: dict[str, str]) -
 
 
 def make_clients(config: MetaEvalConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {"scorer": LLMClient(model=config.scorer_model, api_base=config.scorer_api_base, timeout=config.timeout,
-                                **llm_kwargs)}
+    return {"scorer": client_for(config, "scorer_", llm_kwargs)}
 
 
 def make_solver(config: MetaEvalConfig, clients: dict[str, LLMClient], seed: int):

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.roles import client_for, model_role
 from prompts import render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
 from protocols.answers import equivalent
@@ -137,17 +138,14 @@ def command_validate(directory: Path, console: Console) -> int:
 
 
 @dataclass(frozen=True)
-class ExpandConfig:
+class ExpandConfig(model_role("", "expander", model_help="litellm model that expands the annotations")):
     """The expanding model."""
 
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model that expands the annotations"})
-    api_base: str | None = None
-    api_key_env: str | None = None  # the name of the variable holding the key; recorded, never the key
-    temperature: float = 0.7
-    max_tokens: int = 2048
-    timeout: float = 300.0
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
+    max_tokens: int = field(default=2048, metadata={"help": "max tokens of one expansion"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_sampling(self, ("temperature",), ("max_tokens",))
 
 
@@ -207,8 +205,7 @@ class Annotated:
 
 
 def make_clients(config: ExpandConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {"expander": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
-                                  timeout=config.timeout, **llm_kwargs)}
+    return {"expander": client_for(config, "", llm_kwargs)}
 
 
 def make_solver(config: ExpandConfig, clients: dict[str, LLMClient], seed: int):

@@ -13,10 +13,11 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
+from agents.llm import LLMClient, derive_seed
 from agents.policy import split_step
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
+from agents.roles import client_for, model_role
 from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
@@ -29,16 +30,11 @@ _ACTION_LINE = re.compile(r"^\W*action\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class CritiqueLoopConfig(ReplySettings, LoopLimits):
+class CritiqueLoopConfig(model_role("", "model that proposes and judges"), ReplySettings, LoopLimits):
     """The single model's settings and the episode limits."""
 
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string that proposes and judges"})
-    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
-    api_key_env: str | None = field(
-        default=None, metadata={"help": "env variable with the model's API key (the name is recorded, never the key)"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
     max_step_tokens: int = field(default=256, metadata={"help": "max tokens of one step and its action"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -94,8 +90,7 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
 
 
 def make_clients(config: CritiqueLoopConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {"policy": LLMClient(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
-                                timeout=config.timeout, **llm_kwargs)}
+    return {"policy": client_for(config, "", llm_kwargs)}
 
 
 def make_solver(config: CritiqueLoopConfig, clients: dict[str, LLMClient], seed: int):

@@ -19,11 +19,12 @@ from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StopMess
 from autogen_core import CancellationToken
 
 from agents.autogen_client import LLMChatCompletionClient
-from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
+from agents.llm import LLMClient, derive_seed
 from agents.policy import split_step
 from agents.prompted import PromptedAgent
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
+from agents.roles import client_for, model_role
 from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
@@ -35,23 +36,14 @@ ATTEMPT = "debate"
 
 
 @dataclass(frozen=True)
-class DebateConfig(ReplySettings, LoopLimits):
+class DebateConfig(model_role("policy_", "policy"), model_role("critic_", "critic"), ReplySettings, LoopLimits):
     """The debate's models, sampling and limits."""
 
-    policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
-    critic_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the critic"})
-    policy_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the policy"})
-    critic_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the critic"})
     policy_temperature: float = field(default=0.7, metadata={"help": "policy sampling temperature"})
     critic_temperature: float = field(default=0.0, metadata={"help": "critic sampling temperature"})
     policy_max_tokens: int = field(default=256, metadata={"help": "max tokens of one policy step"})
     critic_max_tokens: int = field(default=128, metadata={"help": "max tokens of one critic verdict"})
     critic_sees_answer: bool = field(default=False, metadata={"help": "show the critic the gold answer itself"})
-    policy_api_key_env: str | None = field(
-        default=None, metadata={"help": "env variable with the policy's API key (the name is recorded, never the key)"})
-    critic_api_key_env: str | None = field(
-        default=None, metadata={"help": "env variable with the critic's API key (the name is recorded, never the key)"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -168,12 +160,7 @@ def _all_tokens(message: BaseChatMessage) -> int:
 
 
 def make_clients(config: DebateConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {
-        "policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
-                            api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs),
-        "critic": LLMClient(model=config.critic_model, api_base=config.critic_api_base,
-                            api_key_env=config.critic_api_key_env, timeout=config.timeout, **llm_kwargs),
-    }
+    return {"policy": client_for(config, "policy_", llm_kwargs), "critic": client_for(config, "critic_", llm_kwargs)}
 
 
 def make_solver(config: DebateConfig, clients: dict[str, LLMClient], seed: int):

@@ -17,10 +17,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL, LLMClient, derive_seed
+from agents.llm import LLMClient, derive_seed
 from agents.policy import split_step
 from agents.reasoning import completion_budget
 from agents.reply_guard import ReplySettings
+from agents.roles import client_for, model_role
 from agents.reward import SCORERS, StepScorer, make_scorer
 from prompts import render
 from protocols.answers import aequivalent
@@ -35,36 +36,24 @@ ATTEMPT = "tree_search"
 
 
 @dataclass(frozen=True)
-class TreeSearchConfig(ReplySettings):
+class TreeSearchConfig(model_role("policy_", "policy"),
+                       model_role("scorer_", "llm-judge scorer", model_help="litellm model of the llm-judge scorer"),
+                       model_role("rewrite_", "rewriter", model_help="litellm model that rewrites the DFS draft; 'none' "
+                                                                     "keeps the draft"),
+                       ReplySettings):
     """Tree shape, models and the long-thought construction."""
 
     width: int = field(default=3, metadata={"help": "w: candidate next steps per frontier node"})
     depth: int = field(default=10, metadata={"help": "D: maximum number of steps"})
     beam: int = field(default=3, metadata={"help": "K: nodes kept per level by the scorer"})
     scorer: str = field(default="rollout", metadata={"help": f"step scorer: {', '.join(SCORERS)}"})
-    scorer_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model of the llm-judge scorer"})
     prm_model: str | None = field(default=None, metadata={"help": "Hugging Face id or folder of the hf-prm scorer"})
     rollouts: int = field(default=4, metadata={"help": "completions per step for the rollout scorer"})
-    policy_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string of the policy"})
-    policy_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the policy"})
-    rewrite_model: str | None = field(
-        default=DEFAULT_MODEL, metadata={"help": "litellm model that rewrites the DFS draft; 'none' keeps the draft"}
-    )
     temperature: float = field(default=0.8, metadata={"help": "policy sampling temperature"})
     step_max_tokens: int = field(default=192, metadata={"help": "max tokens of one proposed step"})
     trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
     resamples: int = field(default=2, metadata={
         "help": "per problem: how many times a level may be sampled again because every candidate was judged wrong"})
-    policy_api_key_env: str | None = field(
-        default=None, metadata={"help": "env variable with the policy's API key (the name is recorded, never the key)"})
-    scorer_api_base: str | None = field(
-        default=None, metadata={"help": "OpenAI-compatible server of the llm-judge scorer"})
-    scorer_api_key_env: str | None = field(
-        default=None, metadata={"help": "environment variable holding the llm-judge scorer's API key"})
-    rewrite_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the rewriter"})
-    rewrite_api_key_env: str | None = field(
-        default=None, metadata={"help": "environment variable holding the rewriter's API key"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -248,17 +237,13 @@ def scorer_factory(config: TreeSearchConfig) -> ScorerFactory:
 
 
 def make_clients(config: TreeSearchConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    clients = {"policy": LLMClient(model=config.policy_model, api_base=config.policy_api_base,
-                                   api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs)}
+    clients = {"policy": client_for(config, "policy_", llm_kwargs)}
     if config.scorer == "llm-judge":
-        clients["scorer"] = LLMClient(model=config.scorer_model, api_base=config.scorer_api_base,
-                                      api_key_env=config.scorer_api_key_env, timeout=config.timeout, **llm_kwargs)
+        clients["scorer"] = client_for(config, "scorer_", llm_kwargs)
     elif config.scorer == "rollout":  # rollouts are the policy's own completions: its server and key
-        clients["scorer"] = LLMClient(model=config.policy_model, api_base=config.policy_api_base,
-                                      api_key_env=config.policy_api_key_env, timeout=config.timeout, **llm_kwargs)
+        clients["scorer"] = client_for(config, "policy_", llm_kwargs)
     if not _no_rewrite(config):
-        clients["rewriter"] = LLMClient(model=config.rewrite_model, api_base=config.rewrite_api_base,
-                                        api_key_env=config.rewrite_api_key_env, timeout=config.timeout, **llm_kwargs)
+        clients["rewriter"] = client_for(config, "rewrite_", llm_kwargs)
     return clients
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from agents import embedded
 from agents.llm import LLMClient
 from agents.local_models import resolve
+from agents.roles import client_for
 from agents.sampling import sample_and_judge
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
 from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
@@ -57,8 +58,7 @@ class DPOArgs:
 
 
 def make_clients(sampling: SamplingConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
-    return {"sampler": LLMClient(model=sampling.sampler_model, api_base=sampling.sampler_api_base,
-                                 timeout=sampling.timeout, **llm_kwargs)}
+    return {"sampler": client_for(sampling, "sampler_", llm_kwargs)}
 
 
 def make_solver(sampling: SamplingConfig, clients: dict[str, LLMClient], seed: int):

@@ -9,23 +9,21 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from agents.llm import DEFAULT_MODEL
+from agents.roles import model_role
 from protocols.types import Problem, SampleSet
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(model_role("sampler_", "sampler",
+                                model_help="litellm model that samples (hf/PATH for a checkpoint)")):
     """The report's DPO sampling: 20 samples per problem at temperature 0.7, top_p 0.95."""
 
-    sampler_model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model that samples (hf/PATH for a checkpoint)"})
-    sampler_api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the sampler"})
     samples: int = field(default=20, metadata={"help": "samples per problem"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
     # Long thoughts run to thousands of tokens (the report's journey model answers at length): a 1024 cap cut them
     # before their \boxed{} and turned them into negatives. Cut samples are now excluded from pairs and counted.
     sample_max_tokens: int = field(default=4096, metadata={"help": "max tokens of one sample"})
-    timeout: float = field(default=300.0, metadata={"help": "seconds per model call"})
 
 
 @dataclass
