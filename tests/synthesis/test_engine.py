@@ -74,7 +74,7 @@ def test_every_registered_task_is_a_task_of_that_name():
 
 def _record(problem_id: str) -> str:
     return Record(problem_id=problem_id, attempt="debate", problem=Problem(id=problem_id, question="?"),
-                  stop_reason="x").to_json()
+                  stop_reason="terminated").to_json()
 
 
 def test_read_rows_skips_a_torn_last_line_and_keeps_an_unterminated_whole_one(tmp_path):
