@@ -89,9 +89,10 @@ def test_config_and_manifest_hold_no_secrets(tmp_path, monkeypatch):
         assert "sk-secret-value-123" not in (tmp_path / "run" / name).read_text()
 
 
-async def test_preflight_names_the_unreachable_model(tmp_path):
+async def test_preflight_names_the_unreachable_model(tmp_path, monkeypatch):
     from agents.llm import LLMClient
 
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")  # a key, so the dead server is what fails
     dead = LLMClient(model="openai/nothing", api_base="http://127.0.0.1:9/v1", timeout=2, max_retries=0)
     with pytest.raises(RunError, match="critic model 'openai/nothing' is not reachable"):
         await preflight({"critic": dead})
