@@ -12,7 +12,7 @@ for a dataset with only one kind), step-level precision / recall / F1 of "this s
 0.880 on its PRM800K subset; Math-Shepherd 0.734 on MR-GSM8K.
 
 Each dataset is a resumable run in OUT/<dataset>/ (records.jsonl: every item's scored steps and predicted first
-error), so a crash loses no scored item, and `--ray`, `--router-config`, `--max-cost` work as for any run;
+error), so a crash loses no scored item, and `--ray`, `--router-config`, `--budget-cost` work as for any run;
 OUT/metrics.json holds the metrics of all datasets.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from rich.text import Text
 
 from agents import embedded
 from agents.redact import safe
-from synthesis.engine.config import RunConfig, RunError
+from synthesis.engine.config import RunConfig, RunError, refuse_renamed_flags
 from synthesis.engine.rows import format_fallbacks
 from synthesis.engine.store import RunSummary
 from synthesis.engine.task import Task, run
@@ -26,6 +27,7 @@ def parse(config_type: type, argv: list[str] | None, doc: str | None) -> tuple[R
 
     parser = HfArgumentParser((RunConfig, config_type), description=doc,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    refuse_renamed_flags(sys.argv[1:] if argv is None else argv, set(parser._option_string_actions))
     run_config, config = parser.parse_args_into_dataclasses(args=argv)
     return run_config, config
 

@@ -32,10 +32,11 @@ class RunConfig:
     max_concurrency: list[str] = field(default_factory=list, metadata={
         "help": "model calls in flight: N for every role's model, or ROLE=N (policy=4 critic=16); default: a local "
                 "server's slots for embedded/ and gguf/ models, else 8. Roles on one model share its limit"})
-    max_cost: float | None = field(default=None, metadata={"help": "run budget: stop starting problems once the run has cost this many USD"})
-    max_tokens: int | None = field(
-        default=None, metadata={"help": "run budget: stop starting problems once the run has used this many tokens"}
-    )
+    # "budget_" and never "max_": --max-tokens was a run budget here and one reply's cap elsewhere (issue [6]).
+    budget_cost: float | None = field(
+        default=None, metadata={"help": "run budget: stop starting problems once the run has cost this many USD"})
+    budget_tokens: int | None = field(
+        default=None, metadata={"help": "run budget: stop starting problems once the run has used this many tokens"})
     dry_run: bool = field(default=False, metadata={"help": "print the problems and the estimated calls, spend nothing"})
     preflight: bool = field(default=True, metadata={"help": "check each model with one cheap call before starting"})
     cache_dir: str | None = field(default=None, metadata={"help": "LLM replay cache (default: <out>/cache)"})
@@ -61,10 +62,10 @@ class RunConfig:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"limit: expected >= 0, got {self.limit}")
         # `not >=` also refuses NaN, which would compare false forever and never stop the run.
-        if self.max_cost is not None and not self.max_cost >= 0:
-            raise ValueError(f"max_cost: expected a run budget in USD >= 0, got {self.max_cost}")
-        if self.max_tokens is not None and self.max_tokens < 0:
-            raise ValueError(f"max_tokens: expected a run budget in tokens >= 0, got {self.max_tokens}")
+        if self.budget_cost is not None and not self.budget_cost >= 0:
+            raise ValueError(f"budget_cost: expected a run budget in USD >= 0, got {self.budget_cost}")
+        if self.budget_tokens is not None and self.budget_tokens < 0:
+            raise ValueError(f"budget_tokens: expected a run budget in tokens >= 0, got {self.budget_tokens}")
 
 
 def parse_call_limits(values: Sequence[str]) -> dict[str, int]:
@@ -101,3 +102,19 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
     cache_dir = Path(run_config.cache_dir) if run_config.cache_dir else default_out / "cache"
     router = load_router_config(run_config.router_config) if run_config.router_config else None
     return {"cache_dir": cache_dir.resolve(), "router": router}
+
+
+# Flags renamed so that one name has one meaning: the old spelling is refused with the new one, never reinterpreted.
+RENAMED_FLAGS = {
+    "--max-cost": "--budget-cost (the run's budget in USD)",
+    "--max-tokens": "--budget-tokens for the run's token budget, or --<role>-max-tokens for one reply's cap",
+    "--timeout": "--<role>-timeout (--policy-timeout, --critic-timeout, ...; --timeout for one-model commands)",
+}
+
+
+def refuse_renamed_flags(argv: list[str], known: set[str]) -> None:
+    """One line naming the new flag when argv uses a renamed one this command does not (still) take."""
+    for arg in argv:
+        flag = arg.split("=", 1)[0].replace("_", "-")
+        if flag in RENAMED_FLAGS and flag not in known:
+            raise ValueError(f"{flag} was renamed: use {RENAMED_FLAGS[flag]}")

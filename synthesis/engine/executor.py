@@ -108,10 +108,10 @@ class _Budget:
 
     def exhausted(self) -> str | None:
         usage = self.usage()
-        if self.config.max_tokens is not None and usage.total_tokens >= self.config.max_tokens:
-            return f"max_tokens reached ({usage.total_tokens} >= {self.config.max_tokens})"
-        if self.config.max_cost is not None and usage.cost is not None and usage.cost >= self.config.max_cost:
-            return f"max_cost reached (${usage.cost:.4f} >= ${self.config.max_cost})"
+        if self.config.budget_tokens is not None and usage.total_tokens >= self.config.budget_tokens:
+            return f"budget_tokens reached ({usage.total_tokens} >= {self.config.budget_tokens})"
+        if self.config.budget_cost is not None and usage.cost is not None and usage.cost >= self.config.budget_cost:
+            return f"budget_cost reached (${usage.cost:.4f} >= ${self.config.budget_cost})"
         return None
 
 

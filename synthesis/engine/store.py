@@ -32,7 +32,8 @@ from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
 
 # Settings that may change between a run and its resumption; everything else must match.
-RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
+                    "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
                     "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 

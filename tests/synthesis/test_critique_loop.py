@@ -54,5 +54,5 @@ def test_help_is_generated_from_the_configs():
     result = subprocess.run([sys.executable, "-m", "synthesis.critique_loop", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0
-    for flag in ("--problems", "--max-turns", "--max-step-tokens", "--max-cost", "--dry-run", "runs/critique-demo"):
+    for flag in ("--problems", "--max-turns", "--max-step-tokens", "--budget-cost", "--dry-run", "runs/critique-demo"):
         assert flag in result.stdout.replace("_", "-") or flag in result.stdout

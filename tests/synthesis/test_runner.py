@@ -66,10 +66,10 @@ def test_a_corrupt_middle_line_names_the_line(tmp_path):
 
 async def test_budget_stops_cleanly_and_says_so(tmp_path):
     llm = ScriptedLLM(policy=["x"])  # 20 tokens per call
-    summary = await _run(tmp_path, {"policy": llm}, max_tokens=50, concurrency=1).execute(_problems(10), _solver(llm))
+    summary = await _run(tmp_path, {"policy": llm}, budget_tokens=50, concurrency=1).execute(_problems(10), _solver(llm))
     assert summary.status == "budget_exhausted" and summary.done == 3
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["status"] == "budget_exhausted" and "max_tokens reached" in manifest["stop_note"]
+    assert manifest["status"] == "budget_exhausted" and "budget_tokens reached" in manifest["stop_note"]
 
 
 async def test_a_different_command_cannot_resume_the_same_directory(tmp_path):
@@ -343,9 +343,14 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_a_resumable_run(tmp_path, stub_ser
     (b"", [], r"empty\.jsonl: no problems in it"),
     (b"\n\n", [], r"empty\.jsonl: no problems in it"),
     (b'{"problem": "1 + 1?"}\n\x89PNG\r\n\x1a\n\x00\xff', [], r"empty\.jsonl:2: not UTF-8 text \(byte 0x89 at column 1\)"),
-    (b'{"problem": "1 + 1?"}\n', ["--max-cost", "-1"], r"max_cost: expected a run budget in USD >= 0, got -1\.0"),
-    (b'{"problem": "1 + 1?"}\n', ["--max-cost", "nan"], r"max_cost: expected a run budget in USD >= 0, got nan"),
-    (b'{"problem": "1 + 1?"}\n', ["--max-tokens", "-5"], r"max_tokens: expected a run budget in tokens >= 0, got -5"),
+    (b'{"problem": "1 + 1?"}\n', ["--budget-cost", "-1"], r"budget_cost: expected a run budget in USD >= 0, got -1\.0"),
+    (b'{"problem": "1 + 1?"}\n', ["--budget-cost", "nan"], r"budget_cost: expected a run budget in USD >= 0, got nan"),
+    (b'{"problem": "1 + 1?"}\n', ["--budget-tokens", "-5"], r"budget_tokens: expected a run budget in tokens >= 0, "
+                                                            r"got -5"),
+    (b'{"problem": "1 + 1?"}\n', ["--max-tokens", "500"], r"--max-tokens was renamed: use --budget-tokens for the "
+                                                           r"run's token budget, or --<role>-max-tokens"),
+    (b'{"problem": "1 + 1?"}\n', ["--max_cost=5"], r"--max-cost was renamed: use --budget-cost"),
+    (b'{"problem": "1 + 1?"}\n', ["--timeout", "5"], r"--timeout was renamed: use --<role>-timeout"),
     (b'{"problem": "1 + 1?"}\n', ["--max-concurrency", "critic=0"], r"max_concurrency: expected N or ROLE=N .*'critic=0'"),
     (b'{"problem": "1 + 1?"}\n', ["--max-concurrency", "judge=4"], r"--max-concurrency: no role 'judge' in this run \(roles: policy, critic\)"),
 ])
