@@ -12,16 +12,17 @@ and correction survives, in order; an unfaithful expansion is kept with a flag a
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
-from agents.llm import DEFAULT_MODEL, LLMClient
+from agents.llm import LLMClient
 from agents.roles import client_for, model_role
 from prompts import render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
@@ -30,6 +31,7 @@ from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
 from protocols.types import Problem, Record, StopReason, Turn
 from synthesis.engine import RunConfig, RunError, Task, console_for_errors, guarded, report_summary, run
+from synthesis.engine.config import refuse_renamed_flags
 from synthesis.episode import check_sampling
 from synthesis.rewrite import check_faithful
 
@@ -142,11 +144,11 @@ class ExpandConfig(model_role("", "expander", model_help="litellm model that exp
     """The expanding model."""
 
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
-    max_tokens: int = field(default=2048, metadata={"help": "max tokens of one expansion"})
+    expansion_max_tokens: int = field(default=2048, metadata={"help": "max tokens of one expansion"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_sampling(self, ("temperature",), ("max_tokens",))
+        check_sampling(self, ("temperature",), ("expansion_max_tokens",))
 
 
 async def expand_one(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
@@ -165,8 +167,8 @@ async def _expand(annotation: Annotation, problem: Problem, config: ExpandConfig
     # A whole long thought, not one step: the reply cap follows the token cap (a token is rarely over 8 characters).
     completion = await llm.complete(
         [{"role": "user", "content": render("human_annotation/expand", question=problem.question, draft=draft)}],
-        temperature=config.temperature, max_tokens=config.max_tokens, role="expander",
-        max_chars=max(llm.config.max_reply_chars, 8 * config.max_tokens),
+        temperature=config.temperature, max_tokens=config.expansion_max_tokens, role="expander",
+        max_chars=max(llm.config.max_reply_chars, 8 * config.expansion_max_tokens),
     )
     # Reflections too: an expansion must keep every mistake and why it is wrong, not only the corrections.
     journey = [text for block in annotation.blocks if block.marker in ("attempt", "reflection", "correction")
@@ -227,53 +229,63 @@ def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig,
     return report_summary(summary, console)
 
 
+@dataclass(frozen=True)
+class NewConfig:
+    """Which problems get a template, and where the templates go."""
+
+    problems: str = field(metadata={"help": "problem set name or .jsonl path"})
+    out: str = field(metadata={"help": "folder of the templates (existing files are never overwritten)"})
+    ids: list[str] = field(default_factory=list, metadata={"help": "problem ids (default: all, or the first --limit)"})
+    limit: int | None = field(default=None, metadata={"help": "only the first N problems"})
+
+
+@dataclass(frozen=True)
+class ExpandSelection:
+    """Which annotations of the folder to expand."""
+
+    ids: list[str] = field(default_factory=list, metadata={"help": "only the annotations of these problem ids"})
+
+
+SUBCOMMANDS = {"new": "write one annotation template per problem",
+               "validate": "report every problem of the annotations, with file and line",
+               "expand": "expand annotations into long-thought records (a resumable run, with every run flag)"}
+
+
+def _parser(command: str, dataclass_types: tuple[type, ...]) -> Any:
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(dataclass_types, prog=f"python -m synthesis.annotate {command}",
+                              description=SUBCOMMANDS[command])
+    if command in ("validate", "expand"):
+        parser.add_argument("directory", type=Path, help="folder of annotation .md files")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m synthesis.annotate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    new = commands.add_parser("new", help="write one annotation template per problem")
-    new.add_argument("--problems", required=True, help="problem set name or .jsonl path")
-    new.add_argument("--ids", nargs="*", help="problem ids (default: all, or the first --limit)")
-    new.add_argument("--limit", type=int, default=None)
-    new.add_argument("--out", type=Path, required=True)
-    validate = commands.add_parser("validate", help="report every problem of the annotations, with file and line")
-    validate.add_argument("directory", type=Path)
-    expand = commands.add_parser("expand", help="expand annotations into long-thought records (resumable run)")
-    expand.add_argument("directory", type=Path)
-    expand.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
-    expand.add_argument("--api-base", default=None)
-    expand.add_argument("--api-key-env", default=None,
-                        help="environment variable holding the API key (the name is recorded, never the key)")
-    expand.add_argument("--out", required=True, help="run directory")
-    expand.add_argument("--max-tokens", type=int, default=2048, help="max tokens of one expansion")
-    expand.add_argument("--temperature", type=float, default=0.7)
-    expand.add_argument("--concurrency", type=int, default=4)
-    expand.add_argument("--max-concurrency", nargs="+", default=[],
-                        help="expansion calls in flight (default: the local server's slots, else 8)")
-    expand.add_argument("--no-preflight", action="store_true")
-    expand.add_argument("--ids", nargs="*", default=None, help="expand only the annotations of these problem ids")
-    expand.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
-    expand.add_argument("--ray", default=None, help="expand on Ray workers: auto or a cluster ADDRESS")
-    expand.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: one per CPU)")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     console = console_for_errors()
+    if not argv or argv[0] not in SUBCOMMANDS:
+        usage = "usage: python -m synthesis.annotate {new,validate,expand} ...\n\n" + "\n".join(
+            f"  {name:<9} {text}" for name, text in SUBCOMMANDS.items())
+        print(usage if argv[:1] in (["-h"], ["--help"]) else f"{usage}\n\nerror: expected a command first",
+              file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    command, rest = argv[0], argv[1:]
 
     def body() -> int:
-        if args.command == "new":
-            return command_new(args.problems, args.ids, args.limit, args.out, console)
-        if args.command == "validate":
-            return command_validate(args.directory, console)
-        config = ExpandConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
-                              temperature=args.temperature,
-                              max_tokens=args.max_tokens)
-        run_config = RunConfig(problems=str(args.directory), out=args.out, concurrency=args.concurrency,
-                               max_concurrency=args.max_concurrency,
-                               preflight=not args.no_preflight, router_config=args.router_config, ray=args.ray,
-                               ray_workers=args.ray_workers)
-        return command_expand(args.directory, config, run_config, console, args.ids)
+        if command == "new":
+            (new,) = _parser(command, (NewConfig,)).parse_args_into_dataclasses(args=rest)
+            return command_new(new.problems, new.ids or None, new.limit, Path(new.out), console)
+        if command == "validate":
+            (where,) = _parser(command, ()).parse_args_into_dataclasses(args=rest)
+            return command_validate(where.directory, console)
+        parser = _parser(command, (RunConfig, ExpandConfig, ExpandSelection))
+        refuse_renamed_flags(rest, set(parser._option_string_actions))  # --max-tokens: --expansion-max-tokens now
+        run_config, config, selection, where = parser.parse_args_into_dataclasses(args=rest)
+        run_config = dataclasses.replace(run_config, problems=str(where.directory))
+        return command_expand(where.directory, config, run_config, console, selection.ids or None)
 
     return guarded(body, console, saved="finished records are saved")
-
 
 if __name__ == "__main__":
     sys.exit(main())

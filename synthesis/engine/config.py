@@ -107,7 +107,8 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
 # Flags renamed so that one name has one meaning: the old spelling is refused with the new one, never reinterpreted.
 RENAMED_FLAGS = {
     "--max-cost": "--budget-cost (the run's budget in USD)",
-    "--max-tokens": "--budget-tokens for the run's token budget, or --<role>-max-tokens for one reply's cap",
+    "--max-tokens": "--budget-tokens for the run's token budget, or --<role>-max-tokens for one reply's cap "
+                    "(--expansion-max-tokens in annotate expand)",
     "--timeout": "--<role>-timeout (--policy-timeout, --critic-timeout, ...; --timeout for one-model commands)",
 }
 
