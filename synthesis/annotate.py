@@ -225,8 +225,10 @@ def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig,
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
+    if run_config.limit is not None:
+        usable = usable[: run_config.limit]
     summary = run(TASK, run_config, config, console, problems=[Annotated(*pair) for pair in usable])
-    return report_summary(summary, console)
+    return 0 if summary is None else report_summary(summary, console)  # None: a dry run, already described
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def test_expand_on_the_embedded_model_writes_three_records(tmp_path, with_data_d
 
 def test_expand_takes_every_run_flag_and_refuses_the_old_cap_name(tmp_path, with_data_dir):
     dry = _annotate("expand", str(EXAMPLES), "--out", str(tmp_path / "run"), "--dry-run", "--limit", "1")
-    assert dry.returncode == 0, dry.stderr
+    assert dry.returncode == 0 and "dry run: 1 problems" in dry.stdout + dry.stderr, dry.stderr
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
     old = _annotate("expand", str(EXAMPLES), "--out", str(tmp_path / "run"), "--max-tokens", "128")
     assert old.returncode == 2 and "--max-tokens was renamed" in old.stderr and "--expansion-max-tokens" in old.stderr
