@@ -113,10 +113,17 @@ class Plan:
         if self.run.config.dry_run:
             from rich.console import Console
 
+            from synthesis.engine.estimate import estimate
+
             calls = self.task.estimate_calls(len(self.problems), self.config)
+            questions = [getattr(getattr(item, "problem", item), "question", "") or "" for item in self.problems]
+            models = [client.model for client in self.run.clients.values()]
+            ids = [str(item.id) for item in self.problems[:5]]
+            more = f", ... ({len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
             (console or Console(stderr=True, soft_wrap=True)).print(
-                f"dry run: {len(self.problems)} problems from {self.run.config.problems}, at most {calls} model calls; "
-                "nothing was spent")
+                f"dry run: {len(self.problems)} problems from {self.run.config.problems}: {', '.join(ids)}{more}\n"
+                f"  {estimate(calls, questions, self.config, models).describe()}\n  nothing was spent, nothing written",
+                markup=False, highlight=False)
             return None
         return asyncio.run(self.execute(console))
 
