@@ -18,12 +18,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "cli": ("console_for_errors", "guarded", "main", "parse", "report_summary"),
+    "cli": ("console_for_errors", "guarded", "main", "parse", "report_summary", "run_parser"),
     "config": ("RunConfig", "RunError", "client_settings", "out_dir"),
     "executor": ("Run", "preflight"),
     "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows"),
     "store": ("RecordLog", "RunSummary"),
-    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "plan", "run", "task_command"),
+    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run", "task_command"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -1,0 +1,36 @@
+"""The one command-line style: flags from frozen config dataclasses (TRL's HfArgumentParser), and a `--help` that
+shows every default and the `python -m` name that runs the command.
+
+It lives in the lowest package because every layer has commands (`python -m protocols.problems`, `agents.llm`, the
+run commands, eval); transformers is imported only when a command parses its flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written (its commands stay pasteable), and each flag's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if "default" in (action.help or ""):  # the help already says what the default means
+            return action.help
+        return super()._get_help_string(action)
+
+
+def command_parser(module: str, configs: tuple[type, ...], doc: str | None = None) -> Any:
+    """An HfArgumentParser over the config dataclasses for `python -m <module>`; add positionals with add_argument."""
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser(configs, prog=f"python -m {module}", description=doc, formatter_class=HelpFormatter)
+
+
+def parse(parser: Any, argv: list[str] | None) -> tuple[Any, ...]:
+    """One instance of each config dataclass, then (when the parser has positionals) a namespace of them; an unknown
+    flag is a usage error (exit 2), as with argparse."""
+    *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return tuple(parsed)
