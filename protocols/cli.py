@@ -15,7 +15,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
     """The module docstring as written (its commands stay pasteable), and each flag's default."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if "default" in (action.help or ""):  # the help already says what the default means
+        if action.required or "default" in (action.help or ""):  # none, or the help says what it means
             return action.help
         return super()._get_help_string(action)
 

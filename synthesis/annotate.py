@@ -218,15 +218,21 @@ def make_solver(config: ExpandConfig, clients: dict[str, LLMClient], seed: int):
 TASK = Task(ATTEMPT, ExpandConfig, make_clients, make_solver, prompt_folders=("human_annotation",))
 
 
-def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
-                   ids: list[str] | None = None) -> int:
+def expansion_items(directory: Path, ids: list[str] | None = None) -> list[Annotated]:
+    """What an expansion run solves: the annotations in `directory` (those of `ids`, when given) with their problems;
+    RunError when any annotation has an error."""
     usable, issues = check(_annotation_files(directory))
     if ids is not None:
         usable = [(annotation, problem) for annotation, problem in usable if problem.id in set(ids)]
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
-    summary = run(TASK, run_config, config, console, problems=[Annotated(*pair) for pair in usable])
+    return [Annotated(*pair) for pair in usable]
+
+
+def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
+                   ids: list[str] | None = None) -> int:
+    summary = run(TASK, run_config, config, console, problems=expansion_items(directory, ids))
     return report_summary(summary, console)
 
 
