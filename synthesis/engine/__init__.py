@@ -7,7 +7,7 @@ and Ray executors and the shared command line. It imports no attempt (training/ 
     executor  solving problems: the local executor, budgets, progress, the loop that records each problem
     ray       the Ray executor (imported only with --ray)
     task      Task, the registry of tasks by name, plan and run
-    cli       main(task, argv), guarded, report_summary
+    cli       main(task, argv), parse and run_parser (the shared parser of protocols/cli.py), guarded, report_summary
 
 Names are imported from their module on first use, so a reader of rows (the viewer) does not load litellm.
 """
