@@ -23,7 +23,7 @@ _EXPORTS = {
     "executor": ("Run", "preflight"),
     "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows"),
     "store": ("RecordLog", "RunSummary"),
-    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run", "task_command"),
+    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -77,11 +77,6 @@ def module_of(name: str) -> str:
     return TASKS[name].partition(":")[0]
 
 
-def task_command(name: str) -> Callable[[list[str] | None], int]:
-    """The command-line entry point (`main(argv)`) of the module that holds the task called `name`."""
-    return importlib.import_module(module_of(name)).main
-
-
 def load_problems(run_config: RunConfig, clients: dict[str, LLMClient]) -> list[Problem]:
     """The run's problems (--problems, --shuffle, --limit); one line naming the file and line when they are bad."""
     try:
