@@ -7,50 +7,57 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+from dataclasses import dataclass, field
 
 from agents import embedded
 from agents.llm import LLMClient, LLMError
 from agents.llm_config import DEFAULT_MODEL, LLMConfig
 from agents.redact import neutralise, safe
 from agents.router import RouterConfigError, load_router_config
+from protocols.cli import command_parser, parse
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """One prompt, the model that answers it and how."""
+
+    prompt: str = field(metadata={"help": "the user message"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string"})
+    system: str | None = field(default=None, metadata={"help": "optional system message"})
+    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
+    api_key_env: str | None = field(default=None, metadata={"help": "environment variable that holds the API key"})
+    router_config: str | None = field(
+        default=None, metadata={"help": "litellm Router YAML whose model names --model may use"})
+    max_tokens: int = field(default=256, metadata={"help": "max tokens of each reply"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
+    n: int = field(default=1, metadata={"help": "replies to sample"})
+    seed: int | None = field(default=None, metadata={"help": "sampling seed, where the provider takes one"})
+    timeout: float = field(default=120.0, metadata={"help": "seconds for the call"})
 
 
 def main(argv: list[str] | None = None) -> int:
     """Send one prompt to the model and print its replies and their usage; the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m agents.llm", description="Check that a model string works.")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string (default: %(default)s)")
-    parser.add_argument("--prompt", required=True)
-    parser.add_argument("--system", default=None, help="optional system message")
-    parser.add_argument("--api-base", default=None)
-    parser.add_argument("--api-key-env", default=None, help="environment variable that holds the API key")
-    parser.add_argument("--router-config", default=None, help="litellm Router YAML whose model names --model may use")
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--n", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--timeout", type=float, default=120.0)
-    args = parser.parse_args(argv)
+    (config,) = parse(command_parser("agents.llm", (CheckConfig,), "Check that a model string works."), argv)
 
     from rich.console import Console
     from rich.text import Text
 
     console = Console(soft_wrap=True)  # one-line errors stay one line, whatever the width
     try:
-        router = load_router_config(args.router_config) if args.router_config else None
-        client = LLMClient(LLMConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env,
-                                     timeout=args.timeout, router=router))
+        router = load_router_config(config.router_config) if config.router_config else None
+        client = LLMClient(LLMConfig(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
+                                     timeout=config.timeout, router=router))
     except (RouterConfigError, ValueError) as error:  # a bad router file, model string or setting: one line
         console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
-    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
-        {"role": "user", "content": args.prompt}
+    messages = ([{"role": "system", "content": config.system}] if config.system else []) + [
+        {"role": "user", "content": config.prompt}
     ]
     try:
         completion = asyncio.run(
             client.complete(
-                messages, n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
+                messages, n=config.n, temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed
             )
         )
     except (LLMError, ValueError, embedded.EmbeddedModelError) as error:

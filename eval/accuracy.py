@@ -21,7 +21,7 @@ from agents.llm import LLMClient
 from agents.roles import client_for, model_role
 from agents.sampling import sample_and_judge
 from protocols.types import Problem, SampleSet
-from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
+from synthesis.engine import RunConfig, Task, console_for_errors, guarded, parse, plan, read_rows
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 def _evaluate(argv: list[str] | None, console) -> int:
     from rich.console import Console
     from rich.table import Table
-    from transformers import HfArgumentParser
 
-    run_config, config = HfArgumentParser((RunConfig, AccuracyConfig), description=__doc__).parse_args_into_dataclasses(args=argv)
+    run_config, config = parse(AccuracyConfig, argv, __doc__, "eval.accuracy")
     if not run_config.out:
         run_config = dataclasses.replace(run_config, out=f"runs/accuracy-{Path(run_config.problems).stem}")
     out = Path(run_config.out)

@@ -11,13 +11,13 @@ lossy ones rejected. `bench/fidelity.py` runs all four attempts through the orac
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from agents.oracle.reference import Reference, reference_for, same
+from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
 from synthesis.engine import read_rows
 
@@ -179,10 +179,9 @@ def measure_run(run: Path, problems: int | None = None, steps: bool = True) -> F
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.fidelity", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser("eval.fidelity", (), __doc__)  # no flags: only the runs
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (made with the oracle model)")
-    args = parser.parse_args(argv)
+    (args,) = parse(parser, argv)
     from rich.console import Console
     from rich.table import Table
 

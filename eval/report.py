@@ -12,14 +12,15 @@ become the report's model table (shortcut vs journey vs DPO when their names say
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
+from protocols.cli import command_parser, parse
 from protocols.types import Record, Usage
 from synthesis.engine import fallback_stats, format_fallbacks, read_rows
 
@@ -156,16 +157,21 @@ def write_report(paths: list[Path], out: Path) -> Path:
     return report
 
 
+@dataclass(frozen=True)
+class ReportConfig:
+    """Where the report goes (the runs it reads are the positional arguments)."""
+
+    out: Path = field(metadata={"help": "folder for report.md, report.json and the plots"})
+
+
 def main(argv: list[str] | None = None) -> int:
     import agents  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads (token counting)
 
-    parser = argparse.ArgumentParser(prog="python -m eval.report", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    parser = command_parser("eval.report", (ReportConfig,), __doc__)
+    parser.add_argument("runs", nargs="+", type=Path, help="ablation folders, attempt runs and accuracy runs")
+    config, args = parse(parser, argv)
     try:
-        report = write_report(args.runs, args.out)
+        report = write_report(args.runs, config.out)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

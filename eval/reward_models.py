@@ -18,7 +18,6 @@ OUT/metrics.json holds the metrics of all datasets.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -33,9 +32,10 @@ from pydantic import BaseModel, Field
 from agents.llm import LLMClient
 from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
 from agents.roles import client_for, model_role
+from protocols.cli import parse as parse_configs
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
 from protocols.types import Problem, Usage
-from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows
+from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows, run_parser
 
 NAMED = {
     "processbench_math": "processbench/math.jsonl",
@@ -266,12 +266,10 @@ def main(argv: list[str] | None = None) -> int:
 def _meta_evaluate(argv: list[str] | None, console: Any) -> int:
     from rich.console import Console
     from rich.table import Table
-    from transformers import HfArgumentParser
 
-    parser = HfArgumentParser((RunConfig, MetaEvalConfig), description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = run_parser("eval.reward_models", MetaEvalConfig, __doc__)
     parser.set_defaults(problems=None)  # the datasets come from --data; --problems is accepted as its alias
-    run_config, config = parser.parse_args_into_dataclasses(args=argv)
+    run_config, config = parse_configs(parser, argv)
     if run_config.problems:
         config = dataclasses.replace(config, data=run_config.problems)
     if not run_config.out:

@@ -10,14 +10,15 @@ nothing is decoration). Tokens are counted with litellm's bundled tiktoken encod
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtTree
 from synthesis.engine import read_rows
 
@@ -142,24 +143,29 @@ def analyse(paths: list[Path], group_by: str = "attempt") -> dict[str, dict]:
     return {name: stats.table_row() | {"raw": asdict(stats)} for name, stats in sorted(groups.items())}
 
 
+@dataclass(frozen=True)
+class ThoughtsConfig:
+    """How to group the thoughts and where else to write the table (the paths are the positional arguments)."""
+
+    group_by: Literal["attempt", "run"] = field(default="attempt", metadata={"help": "one column per attempt or run"})
+    json: Path | None = field(default=None, metadata={"help": "also write the table as JSON"})
+
+
 def main(argv: list[str] | None = None) -> int:
     import agents  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads
     from rich.console import Console
     from rich.table import Table
 
-    parser = argparse.ArgumentParser(prog="python -m eval.thoughts", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser("eval.thoughts", (ThoughtsConfig,), __doc__)
     parser.add_argument("paths", nargs="+", type=Path, help="run directories, records.jsonl files or .txt/.md files")
-    parser.add_argument("--group-by", choices=("attempt", "run"), default="attempt")
-    parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
-    args = parser.parse_args(argv)
+    config, args = parse(parser, argv)
     try:
-        result = analyse(args.paths, args.group_by)
+        result = analyse(args.paths, config.group_by)
     except (OSError, ValueError) as error:
         Console(stderr=True).print(f"error: {error}", style="red", markup=False, highlight=False)
         return 2
     # One column per group, one row per measure: groups are few, measures are many.
-    table = Table(title=f"long thoughts by {args.group_by}")
+    table = Table(title=f"long thoughts by {config.group_by}")
     table.add_column("measure")
     for name in result:
         table.add_column(name, justify="right")
@@ -168,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(measure.replace("_per_1k", " /1k tokens").replace("_", " "),
                       *[str(row[measure]) for row in result.values()])
     Console().print(table)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    if config.json:
+        config.json.write_text(json.dumps(result, indent=2))
     return 0
 
 

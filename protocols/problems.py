@@ -7,17 +7,17 @@ Resolution: a path to a `.jsonl` file; else `$LONGTHOUGHT_DATA_DIR/<file>`; else
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from protocols.answers import last_boxed
+from protocols.cli import command_parser, parse
 from protocols.types import Problem
 
 DATA_DIR_ENV = "LONGTHOUGHT_DATA_DIR"
@@ -201,19 +201,25 @@ def load(name: str, limit: int | None = None, seed: int | None = None) -> list[P
     return problems if limit is None else problems[:limit]
 
 
+@dataclass(frozen=True)
+class PrintConfig:
+    """How many problems to print, in which order, and how (the set is the positional argument)."""
+
+    limit: int = field(default=3, metadata={"help": "print the first N problems"})
+    seed: int | None = field(default=None, metadata={"help": "shuffle with this seed before --limit"})
+    json: bool = field(default=False, metadata={"help": "print one JSON object per line"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m protocols.problems", description="Print problems of a set.")
+    parser = command_parser("protocols.problems", (PrintConfig,), "Print problems of a set.")
     parser.add_argument("name", help=f"one of {', '.join(PROBLEM_SETS)}, or a path to a .jsonl file")
-    parser.add_argument("--limit", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=None, help="shuffle with this seed before --limit")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-    args = parser.parse_args(argv)
+    config, args = parse(parser, argv)
     try:
-        problems = load(args.name, limit=args.limit, seed=args.seed)
+        problems = load(args.name, limit=config.limit, seed=config.seed)
     except ProblemSetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.json:
+    if config.json:
         for problem in problems:
             print(problem.model_dump_json())
         return 0

@@ -4,47 +4,97 @@
     python -m eval.report runs/ablation --out runs/ablation/report
 
 Each attempt writes its own resumable run in OUT/<attempt>/ (rerunning resumes every one of them);
-OUT/ablation.json lists the attempts, their commands and exit codes. `--model` sets every model flag (policy,
-critic, scorer, rewriter, expander). Human annotation expands the annotations in `--annotations` whose problem
-ids are among the selected problems.
+OUT/ablation.json lists the attempts, their configs, what each finished and its exit code. `--model` sets every
+model (policy, critic, scorer, rewriter, expander). Human annotation expands the annotations in `--annotations`
+whose problem ids are among the selected problems.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
 
 from agents.llm import DEFAULT_MODEL
-from protocols.problems import ProblemSetError, load
-from synthesis.engine import ATTEMPTS, task_command
+from protocols.cli import command_parser, parse
+from protocols.problems import load
+from protocols.types import Problem
+from synthesis.engine import (ATTEMPTS, RunConfig, RunSummary, console_for_errors, get_task, guarded, report_summary,
+                              run)
+
+ANNOTATIONS = Path(__file__).resolve().parents[1] / "examples" / "annotations"
 
 
-def commands(args: argparse.Namespace, out: Path, ids: list[str]) -> dict[str, list[str]]:
-    """The CLI arguments of each attempt, all on the same problems and models."""
+@dataclass(frozen=True)
+class AblateConfig:
+    """Which problems, which attempts, and the few settings every attempt shares."""
+
+    problems: str = field(metadata={"help": "problem set name (math500, ...) or a .jsonl path"})
+    out: Path = field(metadata={"help": "parent run directory: one run per attempt in OUT/<attempt>"})
+    limit: int | None = field(default=None, metadata={"help": "use only the first N problems (after --ids)"})
+    ids: list[str] | None = field(default=None, metadata={"help": "only these problem ids (before --limit)"})
+    attempts: str = field(default=",".join(ATTEMPTS), metadata={"help": "comma-separated subset of attempts"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string for every role"})
+    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of --model"})
+    annotations: Path = field(default=ANNOTATIONS, metadata={"help": "annotation folder of human annotation"})
+    concurrency: int = field(default=4, metadata={"help": "problems in flight at once, in each attempt"})
+    seed: int = field(default=0, metadata={"help": "seed for sampling"})
+    max_turns: int = field(default=8, metadata={"help": "debate and critique loop"})
+    width: int = field(default=2, metadata={"help": "tree search"})
+    depth: int = field(default=3, metadata={"help": "tree search"})
+    beam: int = field(default=2, metadata={"help": "tree search"})
+    rollouts: int = field(default=2, metadata={"help": "tree search, rollout scorer"})
+    step_max_tokens: int = field(default=128, metadata={"help": "max tokens of one step, in every attempt"})
+    router_config: Path | None = field(
+        default=None, metadata={"help": "litellm Router YAML (--model may name its models)"})
+    ray: str | None = field(default=None, metadata={"help": "run every attempt on Ray: auto or a cluster ADDRESS"})
+
+    def __post_init__(self) -> None:
+        unknown = [attempt for attempt in self.selected() if attempt not in ATTEMPTS]
+        if unknown:
+            raise ValueError(f"attempts: unknown attempt(s) {', '.join(unknown)}: use {', '.join(ATTEMPTS)}")
+
+    def selected(self) -> list[str]:
+        return [attempt for attempt in self.attempts.split(",") if attempt]
+
+
+def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
+    """Each selected attempt's RunConfig and its own config: the same problems, models and scaling settings."""
     # Every attempt reads the same frozen selection, written once into the ablation directory.
-    shared = ["--problems", str(out / "problems.jsonl"), "--concurrency", str(args.concurrency), "--seed", str(args.seed)]
-    base = [] if args.api_base is None else ["--api-base", args.api_base]
-    # Scaling flags mean the same to every attempt's command.
-    scale = ([] if args.router_config is None else ["--router-config", str(args.router_config)]) + (
-        [] if args.ray is None else ["--ray", args.ray])
-    plan = {
-        "tree_search": [*shared, "--out", str(out / "tree_search"), "--policy-model", args.model, "--scorer-model",
-                        args.model, "--rewrite-model", args.model, "--width", str(args.width), "--depth",
-                        str(args.depth), "--beam", str(args.beam), "--rollouts", str(args.rollouts),
-                        "--step-max-tokens", str(args.step_max_tokens),
-                        *([] if args.api_base is None else ["--policy-api-base", args.api_base])],
-        "critique_loop": [*shared, "--out", str(out / "critique_loop"), "--model", args.model, *base,
-                          "--max-turns", str(args.max_turns), "--max-step-tokens", str(args.step_max_tokens)],
-        "debate": [*shared, "--out", str(out / "debate"), "--policy-model", args.model, "--critic-model", args.model,
-                   "--max-turns", str(args.max_turns), "--policy-max-tokens", str(args.step_max_tokens),
-                   *([] if args.api_base is None else ["--policy-api-base", args.api_base, "--critic-api-base", args.api_base])],
-        "human_annotation": ["expand", str(args.annotations), "--out", str(out / "human_annotation"), "--model",
-                             args.model, *base, "--ids", *ids],
+    shared = RunConfig(problems=str(config.out / "problems.jsonl"), concurrency=config.concurrency, seed=config.seed,
+                       router_config=None if config.router_config is None else str(config.router_config),
+                       ray=config.ray)
+    model, base, steps = config.model, config.api_base, config.step_max_tokens
+    fields = {
+        "tree_search": {"policy_model": model, "policy_api_base": base, "scorer_model": model, "rewrite_model": model,
+                        "width": config.width, "depth": config.depth, "beam": config.beam,
+                        "rollouts": config.rollouts, "step_max_tokens": steps},
+        "critique_loop": {"model": model, "api_base": base, "max_turns": config.max_turns, "max_step_tokens": steps},
+        "debate": {"policy_model": model, "policy_api_base": base, "critic_model": model, "critic_api_base": base,
+                   "max_turns": config.max_turns, "policy_max_tokens": steps},
+        "human_annotation": {"model": model, "api_base": base},
     }
-    return {attempt: [*argv, *scale] for attempt, argv in plan.items()}
+    runs = {attempt: dataclasses.replace(shared, out=str(config.out / attempt)) for attempt in ATTEMPTS}
+    runs["human_annotation"] = dataclasses.replace(runs["human_annotation"], problems=str(config.annotations))
+    return {attempt: (runs[attempt], get_task(attempt).config_type(**fields[attempt])) for attempt in config.selected()}
+
+
+def select(config: AblateConfig) -> list[Problem]:
+    """The problems of the ablation: --ids in that order, else the set's order, then --limit."""
+    selected = load(config.problems)
+    if config.ids:
+        by_id = {problem.id: problem for problem in selected}
+        missing = [problem_id for problem_id in config.ids if problem_id not in by_id]
+        if missing:
+            raise ValueError(f"{config.problems}: no problem with id {', '.join(missing)}")
+        selected = [by_id[problem_id] for problem_id in config.ids]
+    return selected[: config.limit] if config.limit is not None else selected
 
 
 def _annotated_ids(directory: Path) -> set[str]:
@@ -58,69 +108,67 @@ def _annotated_ids(directory: Path) -> set[str]:
     return ids
 
 
+def run_attempt(attempt: str, run_config: RunConfig, config: Any, ids: list[str], annotations: Path,
+                console: Console) -> tuple[int, RunSummary | None]:
+    """Run one attempt as its own command would: its summary lines, its exit code, and what it finished."""
+    finished: list[RunSummary] = []
+
+    def body() -> int:
+        problems = None
+        if attempt == "human_annotation":
+            from synthesis.annotate import expansion_items
+
+            problems = expansion_items(annotations, ids)
+        finished.append(run(get_task(attempt), run_config, config, console, problems))
+        return report_summary(finished[0], console)
+
+    return guarded(body, console), next(iter(finished), None)
+
+
+def outcome(summary: RunSummary | None, code: int) -> str:
+    """What an attempt finished, in a few words (`completed 3 records`)."""
+    if summary is None:
+        return f"error (exit {code})"
+    status = "completed" if summary.status == "nothing_to_do" else summary.status
+    failed = f", {summary.failed} failed" if summary.failed else ""
+    return f"{status} {summary.done + summary.skipped} records{failed}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m synthesis.ablate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", required=True)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--ids", nargs="*", default=None, help="only these problem ids (before --limit)")
-    parser.add_argument("--attempts", default=",".join(ATTEMPTS), help="comma-separated subset of " + ", ".join(ATTEMPTS))
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="litellm model string for every role")
-    parser.add_argument("--api-base", default=None)
-    parser.add_argument("--annotations", type=Path, default=Path(__file__).resolve().parents[1] / "examples" / "annotations")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-turns", type=int, default=8, help="debate and critique loop")
-    parser.add_argument("--width", type=int, default=2, help="tree search")
-    parser.add_argument("--depth", type=int, default=3, help="tree search")
-    parser.add_argument("--beam", type=int, default=2, help="tree search")
-    parser.add_argument("--rollouts", type=int, default=2, help="tree search, rollout scorer")
-    parser.add_argument("--step-max-tokens", type=int, default=128)
-    parser.add_argument("--router-config", type=Path, default=None, help="litellm Router YAML (--model may name its models)")
-    parser.add_argument("--ray", default=None, help="run every attempt on Ray: auto or a cluster ADDRESS")
-    args = parser.parse_args(argv)
-    attempts = [attempt for attempt in args.attempts.split(",") if attempt]
-    unknown = [attempt for attempt in attempts if attempt not in ATTEMPTS]
-    if unknown:
-        print(f"error: unknown attempt(s) {', '.join(unknown)}: use {', '.join(ATTEMPTS)}", file=sys.stderr)
-        return 2
-    try:
-        selected = load(args.problems)
-    except ProblemSetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.ids:
-        by_id = {problem.id: problem for problem in selected}
-        missing = [problem_id for problem_id in args.ids if problem_id not in by_id]
-        if missing:
-            print(f"error: {args.problems}: no problem with id {', '.join(missing)}", file=sys.stderr)
-            return 2
-        selected = [by_id[problem_id] for problem_id in args.ids]
-    selected = selected[: args.limit] if args.limit is not None else selected
+    console = console_for_errors()
+    return guarded(lambda: _ablate(argv, console), console)
+
+
+def _ablate(argv: list[str] | None, console: Console) -> int:
+    (config,) = parse(command_parser("synthesis.ablate", (AblateConfig,), __doc__), argv)
+    plan = attempt_configs(config)  # before any spending: a config that cannot be built fails here
+    selected = select(config)
     ids = [problem.id for problem in selected]
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "problems.jsonl").open("w", encoding="utf-8") as handle:
+    config.out.mkdir(parents=True, exist_ok=True)
+    with (config.out / "problems.jsonl").open("w", encoding="utf-8") as handle:
         for problem in selected:
             handle.write(json.dumps({"id": problem.id, "problem": problem.question, "answer": problem.answer,
-                                     "source": args.problems, **problem.meta}) + "\n")
-    plan = commands(args, args.out, ids)
-    summary = {"problems": args.problems, "limit": args.limit, "model": args.model, "problem_ids": ids, "attempts": {}}
-    annotated = _annotated_ids(args.annotations)
-    for attempt in attempts:
+                                     "source": config.problems, **problem.meta}) + "\n")
+    summary: dict[str, Any] = {"problems": config.problems, "limit": config.limit, "model": config.model,
+                               "problem_ids": ids, "attempts": {}}
+    annotated = _annotated_ids(config.annotations)
+    for attempt, (run_config, attempt_config) in plan.items():
         if attempt == "human_annotation" and not annotated & set(ids):
-            summary["attempts"][attempt] = {"skipped": f"no annotation in {args.annotations} is for these problems"}
+            summary["attempts"][attempt] = {"skipped": f"no annotation in {config.annotations} is for these problems"}
             continue
         started = time.monotonic()
-        code = task_command(attempt)(plan[attempt])
-        summary["attempts"][attempt] = {"run_dir": str(args.out / attempt), "exit_code": code,
-                                        "seconds": round(time.monotonic() - started, 1), "argv": plan[attempt]}
-        (args.out / "ablation.json").write_text(json.dumps(summary, indent=2))
-    (args.out / "ablation.json").write_text(json.dumps(summary, indent=2))
-    failed = [name for name, entry in summary["attempts"].items() if entry.get("exit_code", 0) != 0]
-    print(f"ablation in {args.out}: " + ", ".join(f"{name}={entry.get('exit_code', 'skipped')}"
-                                                  for name, entry in summary["attempts"].items()), file=sys.stderr)
-    return 1 if failed else 0
+        code, finished = run_attempt(attempt, run_config, attempt_config, ids, config.annotations, console)
+        summary["attempts"][attempt] = {
+            "run_dir": run_config.out, "exit_code": code, "finished": outcome(finished, code),
+            "seconds": round(time.monotonic() - started, 1),
+            "config": {"run": dataclasses.asdict(run_config), attempt: dataclasses.asdict(attempt_config)}}
+        (config.out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
+        if code in (130, 143):  # interrupted: the next attempt would only be interrupted too
+            break
+    (config.out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
+    console.print(f"ablation in {config.out}: " + ", ".join(
+        f"{name}: {entry.get('finished', 'skipped')}" for name, entry in summary["attempts"].items()))
+    return 0 if all(entry.get("exit_code", 0) == 0 for entry in summary["attempts"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from protocols.problems import ProblemSetError, load
 from protocols.render import path_text
 from protocols.types import Problem, Record, StopReason, Turn
 from synthesis.engine import RunConfig, RunError, Task, console_for_errors, guarded, report_summary, run
-from synthesis.engine.config import refuse_renamed_flags
+from protocols.cli import command_parser
+from protocols.cli import parse as parse_configs
 from synthesis.episode import check_sampling
 from synthesis.rewrite import check_faithful
 
@@ -217,17 +218,26 @@ def make_solver(config: ExpandConfig, clients: dict[str, LLMClient], seed: int):
 TASK = Task(ATTEMPT, ExpandConfig, make_clients, make_solver, prompt_folders=("human_annotation",))
 
 
-def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
-                   ids: list[str] | None = None) -> int:
+def expansion_items(directory: Path, ids: list[str] | None = None) -> list[Annotated]:
+    """What an expansion run solves: the annotations in `directory` (those of `ids`, when given) with their problems;
+    RunError when any annotation has an error."""
     usable, issues = check(_annotation_files(directory))
     if ids is not None:
         usable = [(annotation, problem) for annotation, problem in usable if problem.id in set(ids)]
     errors = [issue for issue in issues if issue.severity == "error"]
     if errors:
         raise RunError(f"{len(errors)} annotation error(s), first: {errors[0]}; run validate")
+    if ids is not None and not usable:
+        raise RunError(f"none of the ids {', '.join(ids)} has a valid annotation in {directory}")
+    return [Annotated(*pair) for pair in usable]
+
+
+def command_expand(directory: Path, config: ExpandConfig, run_config: RunConfig, console: Console,
+                   ids: list[str] | None = None) -> int:
+    items = expansion_items(directory, ids)
     if run_config.limit is not None:
-        usable = usable[: run_config.limit]
-    summary = run(TASK, run_config, config, console, problems=[Annotated(*pair) for pair in usable])
+        items = items[: run_config.limit]
+    summary = run(TASK, run_config, config, console, problems=items)
     return 0 if summary is None else report_summary(summary, console)  # None: a dry run, already described
 
 
@@ -254,10 +264,7 @@ SUBCOMMANDS = {"new": "write one annotation template per problem",
 
 
 def _parser(command: str, dataclass_types: tuple[type, ...]) -> Any:
-    from transformers import HfArgumentParser
-
-    parser = HfArgumentParser(dataclass_types, prog=f"python -m synthesis.annotate {command}",
-                              description=SUBCOMMANDS[command])
+    parser = command_parser(f"synthesis.annotate {command}", dataclass_types, SUBCOMMANDS[command])
     if command in ("validate", "expand"):
         parser.add_argument("directory", type=Path, help="folder of annotation .md files")
     return parser
@@ -276,14 +283,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         if command == "new":
-            (new,) = _parser(command, (NewConfig,)).parse_args_into_dataclasses(args=rest)
+            (new,) = parse_configs(_parser(command, (NewConfig,)), rest)
             return command_new(new.problems, new.ids or None, new.limit, Path(new.out), console)
         if command == "validate":
-            (where,) = _parser(command, ()).parse_args_into_dataclasses(args=rest)
+            (where,) = parse_configs(_parser(command, ()), rest)
             return command_validate(where.directory, console)
-        parser = _parser(command, (RunConfig, ExpandConfig, ExpandSelection))
-        refuse_renamed_flags(rest, set(parser._option_string_actions))  # --max-tokens: --expansion-max-tokens now
-        run_config, config, selection, where = parser.parse_args_into_dataclasses(args=rest)
+        # --max-tokens is refused here too: it is --expansion-max-tokens now.
+        run_config, config, selection, where = parse_configs(_parser(command, (RunConfig, ExpandConfig, ExpandSelection)),
+                                                             rest)
         run_config = dataclasses.replace(run_config, problems=str(where.directory))
         return command_expand(where.directory, config, run_config, console, selection.ids or None)
 

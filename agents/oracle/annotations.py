@@ -9,12 +9,13 @@ with the rest of the reference, and the final answer.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.oracle.reference import reference_for, seeded, wrong_variant
+from protocols.cli import command_parser, parse
 from protocols.types import Problem
 
 
@@ -52,23 +53,27 @@ def write_annotations(problems: list[Problem], source: str, out: Path, seed: int
     return written
 
 
+@dataclass(frozen=True)
+class AnnotationsConfig:
+    """Which problems get an annotation, where the files go, and the seed of the injected slips."""
+
+    problems: str = field(metadata={"help": "problem set with reference solutions"})
+    out: Path = field(metadata={"help": "folder for the annotation files"})
+    limit: int | None = field(default=None, metadata={"help": "use only the first N problems"})
+    seed: int = field(default=0, metadata={"help": "seed of the wrong step and its variant"})
+
+
 def main(argv: list[str] | None = None) -> int:
     from protocols.problems import ProblemSetError, load
 
-    parser = argparse.ArgumentParser(prog="python -m agents.oracle.annotations", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", required=True, help="problem set with reference solutions")
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    (config,) = parse(command_parser("agents.oracle.annotations", (AnnotationsConfig,), __doc__), argv)
     try:
-        problems = load(args.problems, limit=args.limit)
+        problems = load(config.problems, limit=config.limit)
     except ProblemSetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    written = write_annotations(problems, args.problems, args.out, args.seed)
-    print(f"wrote {len(written)} annotation(s) to {args.out} ({len(problems) - len(written)} problems had none)")
+    written = write_annotations(problems, config.problems, config.out, config.seed)
+    print(f"wrote {len(written)} annotation(s) to {config.out} ({len(problems) - len(written)} problems had none)")
     return 0
 
 

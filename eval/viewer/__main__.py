@@ -10,27 +10,35 @@ request; malformed lines are skipped, counted in the header, and the first is na
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.viewer.data import Store
 from eval.viewer.server import make_server
+from protocols.cli import command_parser, parse
+
+
+@dataclass(frozen=True)
+class ViewerConfig:
+    """Where the viewer serves (the runs it shows are the positional arguments)."""
+
+    port: int = field(default=8765, metadata={"help": "0 picks a free port"})
+    host: str | None = field(
+        default=None, metadata={"help": "serve on this address instead of 127.0.0.1 (exposes your data)"})
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.viewer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser("eval.viewer", (ViewerConfig,), __doc__)
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (records.jsonl)")
-    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--host", default=None, help="serve on this address instead of 127.0.0.1 (exposes your data)")
-    args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:  # before reading the runs, which can take a while
-        print(f"error: --port {args.port}: expected 0-65535 (0 picks a free port)", file=sys.stderr)
+    config, args = parse(parser, argv)
+    if not 0 <= config.port <= 65535:  # before reading the runs, which can take a while
+        print(f"error: --port {config.port}: expected 0-65535 (0 picks a free port)", file=sys.stderr)
         return 2
     try:
         store = Store(args.runs)
-        server = make_server(store, host=args.host or "127.0.0.1", port=args.port, allow_remote=args.host is not None)
+        server = make_server(store, host=config.host or "127.0.0.1", port=config.port,
+                             allow_remote=config.host is not None)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

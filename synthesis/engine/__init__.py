@@ -7,7 +7,7 @@ and Ray executors and the shared command line. It imports no attempt (training/ 
     executor  solving problems: the local executor, budgets, progress, the loop that records each problem
     ray       the Ray executor (imported only with --ray)
     task      Task, the registry of tasks by name, plan and run
-    cli       main(task, argv), guarded, report_summary
+    cli       main(task, argv), parse and run_parser (the shared parser of protocols/cli.py), guarded, report_summary
 
 Names are imported from their module on first use, so a reader of rows (the viewer) does not load litellm.
 """
@@ -18,12 +18,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "cli": ("console_for_errors", "guarded", "main", "parse", "report_summary"),
+    "cli": ("console_for_errors", "guarded", "main", "parse", "report_summary", "run_parser"),
     "config": ("RunConfig", "RunError", "client_settings", "out_dir"),
     "executor": ("Run", "preflight"),
     "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows"),
     "store": ("RecordLog", "RunSummary"),
-    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "plan", "run", "task_command"),
+    "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,21 +12,22 @@ from rich.text import Text
 
 from agents import embedded
 from agents.redact import safe
-from synthesis.engine.config import RunConfig, RunError, refuse_renamed_flags
+from protocols.cli import command_parser
+from protocols.cli import parse as parse_configs
+from synthesis.engine.config import RunConfig, RunError
 from synthesis.engine.rows import format_fallbacks
 from synthesis.engine.store import RunSummary
-from synthesis.engine.task import Task, run
+from synthesis.engine.task import Task, module_of, run
 
 
-def parse(config_type: type, argv: list[str] | None, doc: str | None) -> tuple[RunConfig, Any]:
+def run_parser(module: str, config_type: type, doc: str | None) -> Any:
+    """The parser of a run command: RunConfig's flags, then the task's (`python -m <module>` in --help)."""
+    return command_parser(module, (RunConfig, config_type), doc)
+
+
+def parse(config_type: type, argv: list[str] | None, doc: str | None, module: str) -> tuple[RunConfig, Any]:
     """(RunConfig, the task's config) from the command line."""
-    # HfArgumentParser is TRL's way: --help is generated from the dataclass fields and their help text.
-    from transformers import HfArgumentParser
-
-    parser = HfArgumentParser((RunConfig, config_type), description=doc,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    refuse_renamed_flags(sys.argv[1:] if argv is None else argv, set(parser._option_string_actions))
-    run_config, config = parser.parse_args_into_dataclasses(args=argv)
+    run_config, config = parse_configs(run_parser(module, config_type, doc), argv)
     return run_config, config
 
 
@@ -83,7 +82,7 @@ def main(task: Task, argv: list[str] | None = None, doc: str | None = None) -> i
     console = console_for_errors()
 
     def body() -> int:
-        run_config, config = parse(task.config_type, argv, doc)
+        run_config, config = parse(task.config_type, argv, doc, module_of(task.name))
         summary = run(task, run_config, config, console)
         return 0 if summary is None else report_summary(summary, console)
 

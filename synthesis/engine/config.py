@@ -103,19 +103,3 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
     router = load_router_config(run_config.router_config) if run_config.router_config else None
     return {"cache_dir": cache_dir.resolve(), "router": router}
 
-
-# Flags renamed so that one name has one meaning: the old spelling is refused with the new one, never reinterpreted.
-RENAMED_FLAGS = {
-    "--max-cost": "--budget-cost (the run's budget in USD)",
-    "--max-tokens": "--budget-tokens for the run's token budget, or --<role>-max-tokens for one reply's cap "
-                    "(--expansion-max-tokens in annotate expand)",
-    "--timeout": "--<role>-timeout (--policy-timeout, --critic-timeout, ...; --timeout for one-model commands)",
-}
-
-
-def refuse_renamed_flags(argv: list[str], known: set[str]) -> None:
-    """One line naming the new flag when argv uses a renamed one this command does not (still) take."""
-    for arg in argv:
-        flag = arg.split("=", 1)[0].replace("_", "-")
-        if flag in RENAMED_FLAGS and flag not in known:
-            raise ValueError(f"{flag} was renamed: use {RENAMED_FLAGS[flag]}")

@@ -67,17 +67,14 @@ class Task:
 
 def get_task(name: str) -> Task:
     """The registered task called `name`."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}: use {', '.join(TASKS)}")
-    module, _, attribute = TASKS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    return getattr(importlib.import_module(module_of(name)), TASKS[name].partition(":")[2])
 
 
-def task_command(name: str) -> Callable[[list[str] | None], int]:
-    """The command-line entry point (`main(argv)`) of the module that holds the task called `name`."""
+def module_of(name: str) -> str:
+    """The module that holds the task called `name` (its command is `python -m` that module)."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}: use {', '.join(TASKS)}")
-    return importlib.import_module(TASKS[name].partition(":")[0]).main
+    return TASKS[name].partition(":")[0]
 
 
 def load_problems(run_config: RunConfig, clients: dict[str, LLMClient]) -> list[Problem]:

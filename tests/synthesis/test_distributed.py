@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -205,17 +206,19 @@ def test_evaluation_and_dpo_sampling_run_on_ray(tmp_path, ray_cluster, stub_serv
 
 
 def test_the_ablation_passes_the_scaling_flags_to_every_attempt(tmp_path):
-    import argparse
+    from synthesis.ablate import ATTEMPTS, AblateConfig, attempt_configs
 
-    from synthesis.ablate import ATTEMPTS, commands
-
-    args = argparse.Namespace(concurrency=2, seed=0, api_base=None, model="smol", width=2, depth=2, beam=2, rollouts=2,
-                              step_max_tokens=32, max_turns=2, annotations=tmp_path, router_config=Path("fleet.yaml"),
-                              ray="auto")
-    plan = commands(args, tmp_path, ["x"])
-    assert set(plan) == set(ATTEMPTS)
-    for argv in plan.values():
-        assert argv[-4:] == ["--router-config", "fleet.yaml", "--ray", "auto"]
+    config = AblateConfig(problems="math500", out=tmp_path, concurrency=2, model="smol", depth=2, step_max_tokens=32,
+                          max_turns=2, annotations=tmp_path / "notes", router_config=Path("fleet.yaml"), ray="auto")
+    plan = attempt_configs(config)
+    assert list(plan) == list(ATTEMPTS)
+    for attempt, (run_config, attempt_config) in plan.items():
+        assert (run_config.router_config, run_config.ray, run_config.concurrency) == ("fleet.yaml", "auto", 2)
+        assert run_config.out == str(tmp_path / attempt)
+        assert "smol" in dataclasses.astuple(attempt_config)  # --model reaches every attempt
+    assert plan["human_annotation"][0].problems == str(tmp_path / "notes")
+    assert plan["debate"][0].problems == str(tmp_path / "problems.jsonl")
+    assert plan["debate"][1].max_turns == 2 and plan["tree_search"][1].depth == 2
 
 
 @pytest.mark.slow
