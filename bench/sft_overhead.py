@@ -3,7 +3,7 @@
     .venv/bin/python bench/sft_overhead.py [--steps 6]
 
 Both train the embedded model (CPU) for the same number of steps on the same journey rows, without checkpoints
-(`--save-steps 0`; with checkpoints, each save of the 135M model and its optimizer state costs seconds); the plain
+(`--save-strategy no`; with checkpoints, each save of the 135M model and its optimizer state costs seconds); the plain
 script is the minimal SFTTrainer call from TRL's documentation. Goal: ratio (ours / plain) >= 0.95.
 """
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.local_models import resolve  # noqa: E402
 from protocols.types import Problem, Record  # noqa: E402
 from training.formats import paired_sft  # noqa: E402
-from training.sft import SFTArgs, train  # noqa: E402
+from training.sft import parse, train  # noqa: E402
 
 
 def records(count: int) -> list[Record]:
@@ -69,8 +69,9 @@ def main() -> int:
         plain_trl(journey, 2, Path(scratch) / "warmup")  # first-run costs (allocator, kernels) hit neither side
         ours_rates, plain_rates = [], []
         for repeat in range(args.repeats):  # interleaved, so machine noise hits both sides alike
-            ours = train(SFTArgs(data=str(run), out=str(Path(scratch) / f"ours{repeat}"), target="journey",
-                                 max_steps=args.steps, batch_size=4, max_length=512, save_steps=0))
+            ours = train(*parse(["--data", str(run), "--out", str(Path(scratch) / f"ours{repeat}"), "--target", "journey",
+                                 "--max-steps", str(args.steps), "--per-device-train-batch-size", "4",
+                                 "--max-length", "512", "--save-strategy", "no"]))
             ours_rates.append(ours["tokens_seen"] / ours["train_seconds"])
             tokens, seconds = plain_trl(journey, args.steps, Path(scratch) / f"plain{repeat}")
             plain_rates.append(tokens / seconds)

@@ -1,14 +1,116 @@
-"""What SFT and DPO share: precision, LoRA adapters, checkpoints and the saved final model."""
+"""What SFT and DPO share: the command line (TRL's configs, --config), precision, LoRA, checkpoints, the final model."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from agents.embedded import DEFAULT_MODEL
 
 
 # The longest sequence trained on when --max-length is not given: long thoughts run to several thousand tokens,
 # and memory grows with length; longer examples are truncated and counted.
 MAX_LENGTH_CAP = 16_384
+
+
+# Our old spellings of TRL's fields: the old flag gets this one-line hint rather than argparse's "unrecognized".
+RENAMED = {"--epochs": "--num-train-epochs", "--batch-size": "--per-device-train-batch-size",
+           "--batch_size": "--per-device-train-batch-size", "--grad-accum": "--gradient-accumulation-steps",
+           "--grad_accum": "--gradient-accumulation-steps"}
+CONFIG_HELP = ("--config FILE.yaml: settings from a YAML file, one `name: value` per flag (as in OUT/config.yaml); "
+               "flags given as well override the file")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelScriptConfig:
+    """The model to train and how: all its weights or LoRA adapters, from scratch or resumed."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "model to train: model string, Hugging Face id or folder"})
+    lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
+    lora_rank: int = field(default=16, metadata={"help": "LoRA rank (alpha is twice the rank)"})
+    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in --out"})
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every flag's default."""
+
+
+class _Namespace(argparse.Namespace):
+    """Lets a flag fill a field that two dataclasses share: TRL's parser deletes each field once the first has read it."""
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+
+
+def _parser(types: tuple[type, ...], **kwargs: Any) -> Any:
+    from trl import TrlParser
+
+    class Parser(TrlParser):
+        def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+            return super().parse_known_args(args, namespace if namespace is not None else _Namespace())
+
+    return Parser(types, **kwargs)
+
+
+def parse_config(types: tuple[type, ...], argv: list[str] | None, prog: str, doc: str | None,
+                 defaults: dict[str, Any], helps: dict[str, str], aliases: dict[str, str] | None = None) -> tuple:
+    """The dataclasses `types` from flags and an optional `--config FILE.yaml` (flags win over the file, the file over
+    `defaults`, which replace the dataclasses' own). A name in several dataclasses (the seed) is one flag, whose value
+    goes to the first of them: the caller passes it on."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for token in argv:
+        flag = token.split("=", 1)[0]
+        if flag in RENAMED:
+            raise ValueError(f"{flag} is now {RENAMED[flag]} (TRL's name for it)")
+    for old, new in (aliases or {}).items():  # an old flag kept working under TRL's name
+        argv = [new if token == old else new + token[len(old):] if token.startswith(old + "=") else token
+                for token in argv]
+    names = [f.name for t in types for f in dataclasses.fields(t) if f.init]
+    if {name for name in names if names.count(name) > 1} - {"seed"}:
+        raise TypeError(f"{prog}: fields in more than one config: {sorted({n for n in names if names.count(n) > 1})}")
+    # "resolve": the shared seed's later flag replaces the earlier one, leaving one flag.
+    parser = _parser(types, prog=prog, description=doc, epilog=CONFIG_HELP, formatter_class=_HelpFormatter,
+                       conflict_handler="resolve")
+    actions = {action.dest: action for action in parser._actions}
+    for dest, text in helps.items():
+        actions[dest].help = text
+    unknown = sorted(set(defaults) - set(actions))
+    if unknown:
+        raise TypeError(f"{prog}: defaults for no flag: {unknown}")
+    parser.set_defaults(**defaults)
+    parsed = parser.parse_args_and_config(argv)
+    for config in parsed:
+        if getattr(config, "save_steps", None) == 0:
+            raise ValueError("--save-steps 0: for no checkpoints pass --save-strategy no (TRL's way)")
+    return parsed
+
+
+def trainer_defaults(**ours: Any) -> dict[str, Any]:
+    """Where our defaults differ from TRL's, for both trainers: `ours` plus one log line per step, a checkpoint every
+    50 steps, the device's precision and no trackers. Every one can be overridden by a flag or --config."""
+    return {"logging_steps": 1, "save_steps": 50, "num_train_epochs": 1.0, **device_kwargs(),
+            # None: sized from the data (sized_max_length), the longest example up to MAX_LENGTH_CAP.
+            "max_length": None, **ours}
+
+
+def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...] = ()) -> Path:
+    """OUT/config.yaml: every setting the run used, flat, so `--config OUT/config.yaml` runs it again (`leave_out`:
+    the settings derived from others)."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for config in configs:
+        values |= config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+    for name in leave_out:
+        values.pop(name, None)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
 
 
 def conversation_lengths(conversations: list[list[dict]], tokenizer: Any) -> list[int]:

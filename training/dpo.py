@@ -2,12 +2,16 @@
 
     python -m training.dpo --model embedded/smollm2-135m --problems examples/problems/arithmetic.jsonl \\
         --samples 8 --pairs 2 --max-steps 2 --out runs/dpo
+    python -m training.dpo --config runs/dpo/config.yaml --beta 0.2 --out runs/dpo-beta    # a recipe file, flags on top
 
 1. Sampling (a resumable run in OUT/samples): `--samples` per problem through litellm (default sampler: the model
    itself, on-policy: `embedded/...` through its server, anything else as `hf/MODEL`), temperature 0.7, top_p 0.95.
 2. Pairs: up to `--pairs` per problem, positives and negatives drawn at random; problems with no positive or no
    negative sample are counted and skipped (`--gold-fallback` uses the reference solution as the positive).
-3. TRL's DPOTrainer on OUT/dataset; the final model goes to OUT/final, ready for `--model hf/OUT/final`.
+3. TRL's DPOTrainer on OUT/dataset; every field of TRL's `DPOConfig` is a flag (`--help`), trained in `--out`;
+   `--max-length` defaults to the longest pair (up to 16384). The final model goes to OUT/final, ready for
+   `--model hf/OUT/final`; OUT/config.yaml holds every setting used, for `--config`. `--seed` orders the problems
+   and seeds sampling, pairing and training.
 """
 
 from __future__ import annotations
@@ -27,34 +31,32 @@ from agents.local_models import resolve
 from agents.roles import client_for
 from agents.sampling import sample_and_judge
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
-from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
-                             sized_max_length)
+from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
+                             process_state, save_final, sized_max_length, trainer_defaults, write_config)
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
 log = logging.getLogger("longthought.dpo")
 
 
-@dataclass(frozen=True)
-class DPOArgs:
-    """The model to train and the DPO settings."""
+@dataclass(frozen=True, kw_only=True)
+class DPOScriptConfig(ModelScriptConfig):
+    """Which pairs to train on; how to train is TRL's `DPOConfig`, how to sample is `SamplingConfig`."""
 
-    model: str = field(default=embedded.DEFAULT_MODEL, metadata={"help": "model to train (model string, HF id or folder)"})
     pairs: int = field(default=5, metadata={"help": "preference pairs per problem"})
     gold_fallback: bool = field(default=False, metadata={"help": "use the reference solution when no sample is correct"})
-    beta: float = field(default=0.1, metadata={"help": "DPO beta"})
-    epochs: float = field(default=1.0, metadata={"help": "training epochs"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
-    batch_size: int = field(default=2, metadata={"help": "pairs per device per step"})
-    learning_rate: float = field(default=5e-7, metadata={"help": "peak learning rate"})
-    max_length: int | None = field(default=None, metadata={
-        "help": "tokens per prompt + response (default: the longest pair, up to 16384); longer ones are truncated "
-                "and counted"})
-    lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
-    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps (0: none)"})
-    resume: bool = field(default=False, metadata={"help": "continue training from the last checkpoint in --out"})
     sample_only: bool = field(default=False, metadata={
         "help": "sample and write the pairs, then stop (sample on a server or Ray first, then accelerate launch)"})
+
+
+# Where ours differ from TRL's DPOConfig defaults (lr 1e-6, batch 8, 3 epochs, seed 42, max_length 1024, ...);
+# sampler_model None: the trained model samples (default_sampler).
+DEFAULTS = {"learning_rate": 5e-7, "per_device_train_batch_size": 2, "seed": 0, "output_dir": "", "sampler_model": None}
+HELPS = {"seed": "seed for problem order, sampling, pairs and training",
+         "output_dir": "set by --out (DPO trains in its run directory)",
+         "sampler_model": "litellm model that samples (hf/PATH for a checkpoint; default: the model being trained)",
+         "max_length": "tokens per prompt + response (default: the longest pair, up to 16384); longer ones are "
+                       "truncated and counted"}
 
 
 def make_clients(sampling: SamplingConfig, llm_kwargs: dict) -> dict[str, LLMClient]:
@@ -74,35 +76,49 @@ def default_sampler(model: str) -> str:
     return model if embedded.is_embedded(model) or model.startswith("hf/") else f"hf/{model}"
 
 
-def train_dpo(args: DPOArgs, rows_file: Path, out: Path) -> dict[str, Any]:
+def train_dpo(args: DPOScriptConfig, config: Any, rows_file: Path) -> dict[str, Any]:
+    """Train with `config` (TRL's DPOConfig) on the pairs in `rows_file`; saves OUT/final."""
     import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
+    out = Path(config.output_dir)
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     lengths = conversation_lengths([row["prompt"] + row[side] for row in rows for side in ("chosen", "rejected")],
                                    tokenizer)
-    max_length, truncated = sized_max_length(lengths, args.max_length)
-    config = DPOConfig(
-        output_dir=str(out), beta=args.beta, num_train_epochs=args.epochs, max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate, max_length=max_length,
-        save_steps=max(args.save_steps, 1), save_strategy="steps" if args.save_steps > 0 else "no",
-        logging_steps=1, **device_kwargs(),
-    )
-    peft_config = lora_config(16) if args.lora else None
+    config.max_length, truncated = sized_max_length(lengths, config.max_length)
+    peft_config = lora_config(args.lora_rank) if args.lora else None
     trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path), args=config, processing_class=tokenizer,
                          train_dataset=datasets.load_dataset("json", data_files=str(rows_file), split="train"),
                          peft_config=peft_config)
-    resume_from = last_checkpoint(out) if args.resume else None
+    resume_from = config.resume_from_checkpoint or (last_checkpoint(out) if args.resume else None)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
     final = save_final(trainer, tokenizer, out, args.lora)
     return {"global_step": trainer.state.global_step, "train_loss": result.training_loss,
             "train_seconds": round(time.perf_counter() - started, 2), "resumed_from": resume_from,
-            "final_model": str(final), "max_length": max_length, "truncated_responses": truncated,
+            "final_model": str(final), "max_length": config.max_length, "truncated_responses": truncated,
             "longest_tokens": max(lengths, default=0)}
+
+
+def parse(argv: list[str] | None = None) -> tuple[RunConfig, SamplingConfig, DPOScriptConfig, Any]:
+    """(RunConfig, SamplingConfig, DPOScriptConfig, DPOConfig) from flags and --config, with our defaults."""
+    from trl import DPOConfig
+
+    run_config, sampling, args, config = parse_config(
+        (RunConfig, SamplingConfig, DPOScriptConfig, DPOConfig), argv, "python -m training.dpo", __doc__,
+        trainer_defaults(**DEFAULTS), HELPS)
+    if not run_config.out:
+        raise ValueError("--out is required")
+    if config.output_dir not in ("", run_config.out):
+        raise ValueError(f"--output-dir {config.output_dir}: DPO trains in its run directory, pass --out instead")
+    config.output_dir = run_config.out
+    config.seed = run_config.seed  # one --seed, read into RunConfig
+    if sampling.sampler_model is None:
+        sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
+    return run_config, sampling, args, config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,15 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dpo(argv: list[str] | None, console) -> int:
-    from transformers import HfArgumentParser
-
-    parser = HfArgumentParser((RunConfig, SamplingConfig, DPOArgs), description=__doc__)
-    run_config, sampling, args = parser.parse_args_into_dataclasses(args=argv)
-    if not run_config.out:
-        raise ValueError("--out is required")
+    run_config, sampling, args, config = parse(argv)
     out = Path(run_config.out)
-    if "--sampler_model" not in (argv or sys.argv) and "--sampler-model" not in (argv or sys.argv):
-        sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
     sampling_run = plan(TASK, dataclasses.replace(run_config, out=str(out / "samples")), sampling)
     if run_config.dry_run:
         sampling_run.execute_sync(console)
@@ -137,15 +146,16 @@ def _dpo(argv: list[str] | None, console) -> int:
     state.wait_for_everyone()
     if args.sample_only:
         return 0
-    result = train_dpo(args, rows_file, out)
+    result = train_dpo(args, config, rows_file)
     if state.is_main_process:
+        write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
         result |= {"pairs": dataclasses.asdict(stats)}
         (out / "training_summary.json").write_text(json.dumps(result, indent=2))
         console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0
 
 
-def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: SamplingConfig, args: DPOArgs,
+def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: SamplingConfig, args: DPOScriptConfig,
                      console) -> PairStats:
     """Sample (a resumable run in OUT/samples), pick the pairs and write OUT/dataset."""
     out = Path(run_config.out)

@@ -1,12 +1,15 @@
 """Supervised fine-tuning with TRL: phase 1 on numbered reference solutions, phase 2 on journeys or shortcuts.
 
     python -m training.sft --model embedded/smollm2-135m --data runs/demo --target journey --out runs/sft-journey --max-steps 4
-    python -m training.sft --data math_train_12k --target solution --out runs/sft-phase1 --epochs 1     # phase 1
+    python -m training.sft --data math_train_12k --target solution --out runs/sft-phase1 --num-train-epochs 1   # phase 1
+    python -m training.sft --config runs/sft-phase1/config.yaml --out runs/sft-again    # a recipe file, flags on top
 
 `--data` takes run directories (records.jsonl) for `journey` / `shortcut`, or a problem set name for `solution`.
 The journey and shortcut datasets of the same runs cover exactly the same problems. Examples longer than
-`--max-length` tokens are counted and reported (silent truncation is a known trap). The final model is saved as
-a full model in OUT/final (LoRA adapters merged), ready for `--model hf/OUT/final` anywhere in longthought.
+`--max-length` tokens (default: the longest example, up to 16384) are counted and reported (silent truncation is a
+known trap). Every field of TRL's `SFTConfig` is a flag (`--help`); `--out` is its `--output-dir`. The final model is
+saved as a full model in OUT/final (LoRA adapters merged), ready for `--model hf/OUT/final` anywhere in longthought;
+OUT/config.yaml holds every setting used, for `--config`.
 Multi-GPU: `accelerate launch --config_file training/configs/multi_gpu.yaml -m training.sft ...`.
 """
 
@@ -20,46 +23,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.embedded import DEFAULT_MODEL
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
-from training.common import (conversation_lengths, device_kwargs, last_checkpoint, lora_config, process_state, save_final,
-                             sized_max_length)
+from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
+                             process_state, save_final, sized_max_length, trainer_defaults, write_config)
 from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
 
 log = logging.getLogger("longthought.sft")
 TARGETS = ("journey", "shortcut", "solution")
 
 
-@dataclass(frozen=True)
-class SFTArgs:
-    """What to train, on what, and for how long."""
+@dataclass(frozen=True, kw_only=True)
+class SFTScriptConfig(ModelScriptConfig):
+    """What to train on; how to train is TRL's `SFTConfig`."""
 
     data: str = field(metadata={"help": "run directories (comma-separated) for journey/shortcut, or a problem set for solution"})
-    out: str = field(metadata={"help": "output directory (checkpoints, dataset, final model)"})
     target: str = field(default="journey", metadata={"help": "journey | shortcut | solution"})
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "model string, Hugging Face id or local folder"})
-    epochs: float = field(default=1.0, metadata={"help": "training epochs (the report: 1 for phase 1, 3 for phase 2)"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use --epochs)"})
-    max_length: int | None = field(default=None, metadata={
-        "help": "tokens per example (default: the longest example, up to 16384); longer ones are truncated and counted"})
-    batch_size: int = field(default=4, metadata={"help": "examples per device per step"})
-    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
-    learning_rate: float = field(default=1e-5, metadata={"help": "peak learning rate"})
-    lora: bool = field(default=False, metadata={"help": "train LoRA adapters instead of all weights"})
-    lora_rank: int = field(default=16, metadata={"help": "LoRA rank"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N examples"})
-    save_steps: int = field(default=50, metadata={"help": "save a checkpoint every N steps (0: no checkpoints)"})
-    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in --out"})
-    seed: int = field(default=0, metadata={"help": "training seed"})
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target: expected one of {', '.join(TARGETS)}, got {self.target!r}")
 
 
-def build_rows(args: SFTArgs) -> tuple[list[dict], DatasetCard]:
+# Where ours differ from TRL's SFTConfig defaults (lr 2e-5, batch 8, 3 epochs, seed 42, max_length 1024, ...).
+DEFAULTS = {"learning_rate": 1e-5, "per_device_train_batch_size": 4, "seed": 0, "output_dir": ""}
+HELPS = {"output_dir": "output directory: checkpoints, dataset, final model, config.yaml (also --out)",
+         "max_length": "tokens per example (default: the longest example, up to 16384); longer ones are truncated "
+                       "and counted"}
+
+
+def parse(argv: list[str] | None = None) -> tuple[SFTScriptConfig, Any]:
+    """(SFTScriptConfig, SFTConfig) from flags and --config, with our defaults."""
+    from trl import SFTConfig
+
+    script, config = parse_config((SFTScriptConfig, SFTConfig), argv, "python -m training.sft", __doc__,
+                                  trainer_defaults(**DEFAULTS), HELPS, aliases={"--out": "--output_dir"})
+    if not config.output_dir:
+        raise ValueError("--out is required (the output directory)")
+    return script, config
+
+
+def build_rows(args: SFTScriptConfig) -> tuple[list[dict], DatasetCard]:
     """The training rows for `--target` and the card that says where they came from."""
     if args.target == "solution":
         try:
@@ -82,13 +88,14 @@ def build_rows(args: SFTArgs) -> tuple[list[dict], DatasetCard]:
     return rows, card
 
 
-def train(args: SFTArgs) -> dict[str, Any]:
-    """Build the dataset, train, save OUT/final and OUT/training_summary.json; returns the summary."""
+def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
+    """Build the dataset, train with `config` (TRL's SFTConfig), save OUT/final, OUT/config.yaml and
+    OUT/training_summary.json; returns the summary."""
     import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
-    out = Path(args.out)
+    out = Path(config.output_dir)
     state = process_state()
     rows, card = build_rows(args)
     data_file = out / "dataset" / "data.jsonl"
@@ -98,27 +105,16 @@ def train(args: SFTArgs) -> dict[str, Any]:
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     lengths = conversation_lengths([row["prompt"] + row["completion"] for row in rows], tokenizer)
-    max_length, truncated = sized_max_length(lengths, args.max_length)
+    requested = config.max_length
+    config.max_length, truncated = sized_max_length(lengths, requested)
     longest = max(lengths)
-    log.info("max_length %d tokens (%s; longest example %d): %d of %d examples truncated", max_length,
-             "--max-length" if args.max_length else "sized from the data", longest, truncated, len(rows))
-    resume_from = last_checkpoint(out) if args.resume else None
+    log.info("max_length %d tokens (%s; longest example %d): %d of %d examples truncated", config.max_length,
+             "--max-length" if requested else "sized from the data", longest, truncated, len(rows))
+    resume_from = config.resume_from_checkpoint or (last_checkpoint(out) if args.resume else None)
     if args.resume and resume_from is None:
         log.warning("--resume: no checkpoint in %s, starting from scratch", out)
-    config = SFTConfig(
-        output_dir=str(out),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        max_length=max_length,
-        per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum,
-        learning_rate=args.learning_rate,
-        save_steps=max(args.save_steps, 1),
-        save_strategy="steps" if args.save_steps > 0 else "no",
-        logging_steps=1,
-        seed=args.seed,
-        **device_kwargs(),
-    )
+    if state.is_main_process:
+        write_config(out, (args, config))
     peft_config = lora_config(args.lora_rank) if args.lora else None
     model = AutoModelForCausalLM.from_pretrained(model_path)
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
@@ -131,7 +127,7 @@ def train(args: SFTArgs) -> dict[str, Any]:
     tokens = max((float(entry["num_tokens"]) for entry in trainer.state.log_history if "num_tokens" in entry), default=None)
     summary = {
         "target": args.target, "model": args.model, "examples": len(rows), "truncated": truncated,
-        "longest_tokens": longest, "max_length": max_length, "global_step": trainer.state.global_step,
+        "longest_tokens": longest, "max_length": config.max_length, "global_step": trainer.state.global_step,
         "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
         "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
         "final_model": str(final), "processes": state.num_processes,
@@ -142,15 +138,12 @@ def train(args: SFTArgs) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transformers import HfArgumentParser
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("longthought").setLevel(logging.INFO)
     console = console_for_errors()
 
     def body() -> int:
-        (args,) = HfArgumentParser((SFTArgs,), description=__doc__).parse_args_into_dataclasses(args=argv)
-        summary = train(args)
+        summary = train(*parse(argv))
         if process_state().is_main_process:
             console.print(json.dumps(summary, indent=2), markup=False, highlight=False)
         return 0

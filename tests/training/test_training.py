@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from protocols.types import Problem, Record
 from training.formats import numbered_solution, paired_sft, solution_rows
@@ -95,8 +96,8 @@ def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_con
 
     run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 5)])
     out = tmp_path / "sft"
-    common = ["--data", str(run), "--target", "journey", "--out", str(out), "--batch-size", "2", "--max-length", "128",
-              "--save-steps", "1", "--learning-rate", "1e-4"]
+    common = ["--data", str(run), "--target", "journey", "--out", str(out), "--per-device-train-batch-size", "2",
+              "--max-length", "128", "--save-steps", "1", "--learning-rate", "1e-4"]
     first = _train(*common, "--max-steps", "2")
     assert first.returncode == 0, first.stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
@@ -107,6 +108,10 @@ def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_con
     assert len(changed) > len(before) // 2
     card = (out / "dataset" / "README.md").read_text()
     assert str(run) in card and "paired_problems" in card
+    from training.sft import parse
+
+    script, config = parse(["--config", str(out / "config.yaml")])  # the resolved config runs it again
+    assert (script.data, config.learning_rate, config.max_length, config.max_steps) == (str(run), 1e-4, 128, 2)
 
     async def ask():
         return await LLMClient(model=f"hf/{out / 'final'}").complete(
@@ -119,6 +124,33 @@ def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_con
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["global_step"] == 3 and summary["resumed_from"].endswith("checkpoint-2")
+
+
+def test_a_config_file_sets_values_and_flags_override_it(tmp_path):
+    from training.dpo import parse as parse_dpo
+    from training.sft import parse as parse_sft
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: 3.0e-4\nnum_train_epochs: 2\nsamples: 6\nsampler_model: hosted_vllm/judge\n")
+    sft_recipe = tmp_path / "sft.yaml"
+    sft_recipe.write_text("learning_rate: 3.0e-4\nnum_train_epochs: 2\n")
+    script, config = parse_sft(["--data", "runs/x", "--out", str(tmp_path / "o"), "--config", str(sft_recipe),
+                                "--learning-rate", "1e-4"])
+    assert (config.learning_rate, config.num_train_epochs) == (1e-4, 2)  # the flag wins, the file fills the rest
+    assert (config.output_dir, config.logging_steps, config.max_length, script.data) == (str(tmp_path / "o"), 1, None, "runs/x")
+    run_config, sampling, args, config = parse_dpo(["--config", str(recipe), "--out", str(tmp_path / "d"), "--seed", "7",
+                                                    "--num-train-epochs", "3"])
+    assert (config.learning_rate, config.num_train_epochs, sampling.samples) == (3e-4, 3, 6)
+    assert sampling.sampler_model == "hosted_vllm/judge"  # from the file: not replaced by the trained model
+    assert (run_config.seed, config.seed, config.output_dir) == (7, 7, str(tmp_path / "d"))
+    assert parse_dpo(["--out", "o", "--model", "m/x"])[1].sampler_model == "hf/m/x"  # default: the model itself
+
+
+@pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs is now --num-train-epochs"),
+                                       ("--batch-size", "--batch-size is now --per-device-train-batch-size")])
+def test_an_old_flag_gets_a_one_line_hint(tmp_path, flag, hint):
+    result = _train("--data", "runs/x", "--out", str(tmp_path / "o"), flag, "2")
+    assert result.returncode == 2 and hint in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_sft_counts_truncated_examples_and_refuses_an_unusable_run(tmp_path):
@@ -144,6 +176,8 @@ def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base
     assert all({"prompt", "chosen", "rejected"} <= row.keys() for row in rows)
     assert len((out / "samples" / "records.jsonl").read_text().splitlines()) == 2
     assert (out / "final" / "model.safetensors").is_file()
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert (resolved["pairs"], resolved["max_length"], resolved["samples"], resolved["learning_rate"]) == (2, 128, 4, 5e-7)
 
 
 @pytest.mark.parametrize("name,kind,stage", [("multi_gpu", "MULTI_GPU", None), ("deepspeed_zero2", "DEEPSPEED", 2),
@@ -164,8 +198,8 @@ def test_two_processes_train_as_one_data_parallel_group(tmp_path):
     out = tmp_path / "ddp"
     result = subprocess.run(
         [str(torchrun), "--nproc_per_node", "2", "-m", "training.sft", "--data", str(EXAMPLES / "problems" / "arithmetic.jsonl"),
-         "--target", "solution", "--out", str(out), "--max-steps", "2", "--batch-size", "1", "--max-length", "128",
-         "--save-steps", "0"],
+         "--target", "solution", "--out", str(out), "--max-steps", "2", "--per-device-train-batch-size", "1",
+         "--max-length", "128", "--save-strategy", "no"],
         capture_output=True, text=True, timeout=600, cwd=EXAMPLES.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
@@ -182,8 +216,8 @@ def test_lora_training_saves_a_merged_full_model(tmp_path):
 
     out = tmp_path / "lora"
     result = _train("--data", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--target", "solution", "--out", str(out),
-                    "--max-steps", "1", "--lora", "--save-steps", "0", "--max-length", "128", "--batch-size", "1",
-                    "--learning-rate", "1e-3")
+                    "--max-steps", "1", "--lora", "--save-strategy", "no", "--max-length", "128",
+                    "--per-device-train-batch-size", "1", "--learning-rate", "1e-3")
     assert result.returncode == 0, result.stderr[-3000:]
     before = load_file(str(Path(resolve("embedded/smollm2-135m")) / "model.safetensors"))
     after = load_file(str(out / "final" / "model.safetensors"))
@@ -199,7 +233,8 @@ def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_b
     env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
     common = ["-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--limit", "2",
               "--samples", "4", "--pairs", "1", "--gold-fallback", "--sample-max-tokens", "160", "--max-steps", "1",
-              "--batch-size", "1", "--max-length", "192", "--save-steps", "0", "--out", str(tmp_path / "dpo")]
+              "--per-device-train-batch-size", "1", "--max-length", "192", "--save-strategy", "no",
+              "--out", str(tmp_path / "dpo")]
     launch = [str(torchrun), "--nproc_per_node", "2", *common]
     refused = subprocess.run(launch, capture_output=True, text=True, timeout=600, env=env)
     assert refused.returncode != 0 and "sample first in one process" in refused.stderr, refused.stderr[-2000:]
