@@ -11,43 +11,37 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agents import embedded
-from agents.llm import LLMClient, LLMError
-from agents.llm_config import DEFAULT_MODEL, LLMConfig
+from agents.llm import LLMError
+from agents.roles import client_for, model_role
 from agents.redact import neutralise, safe
 from agents.router import RouterConfigError, load_router_config
 from protocols.cli import command_parser, parse
 
 
-@dataclass(frozen=True)
-class CheckConfig:
+@dataclass(frozen=True, kw_only=True)  # kw_only: a required --prompt after the role's defaulted fields
+class CheckConfig(model_role("", "model")):
     """One prompt, the model that answers it and how."""
 
     prompt: str = field(metadata={"help": "the user message"})
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string"})
     system: str | None = field(default=None, metadata={"help": "optional system message"})
-    api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of the model"})
-    api_key_env: str | None = field(default=None, metadata={"help": "environment variable that holds the API key"})
     router_config: str | None = field(
         default=None, metadata={"help": "litellm Router YAML whose model names --model may use"})
     max_tokens: int = field(default=256, metadata={"help": "max tokens of each reply"})
     temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
     n: int = field(default=1, metadata={"help": "replies to sample"})
     seed: int | None = field(default=None, metadata={"help": "sampling seed, where the provider takes one"})
-    timeout: float = field(default=120.0, metadata={"help": "seconds for the call"})
 
 
 def main(argv: list[str] | None = None) -> int:
     """Send one prompt to the model and print its replies and their usage; the exit status."""
-    (config,) = parse(command_parser("agents.llm", (CheckConfig,), "Check that a model string works."), argv)
-
     from rich.console import Console
     from rich.text import Text
 
     console = Console(soft_wrap=True)  # one-line errors stay one line, whatever the width
     try:
+        (config,) = parse(command_parser("agents.llm", (CheckConfig,), "Check that a model string works."), argv)
         router = load_router_config(config.router_config) if config.router_config else None
-        client = LLMClient(LLMConfig(model=config.model, api_base=config.api_base, api_key_env=config.api_key_env,
-                                     timeout=config.timeout, router=router))
+        client = client_for(config, "", {"router": router})
     except (RouterConfigError, ValueError) as error:  # a bad router file, model string or setting: one line
         console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
