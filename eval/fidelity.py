@@ -19,7 +19,7 @@ from pathlib import Path
 from agents.oracle.reference import Reference, reference_for, same
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
-from synthesis.engine import read_rows
+from synthesis.engine import read_rows, run_dirs
 
 # What must never appear inside a long thought: scorer bookkeeping and a grader's third-person voice.
 LEAKS = re.compile(
@@ -186,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     console = Console()
-    for run in args.runs:
-        if not (run / "records.jsonl").is_file():
-            console.print(f"error: {run}: no records.jsonl", style="red")
-            return 2
+    try:
+        runs = run_dirs(args.runs)
+    except FileNotFoundError as error:
+        Console(stderr=True, soft_wrap=True).print(f"error: {error}", style="red", markup=False, highlight=False)
+        return 2
+    for run in runs:
         table = Table("invariant", "value", title=str(run))
         for name, value in measure_run(run).rows():
             table.add_row(name, value)

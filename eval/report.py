@@ -22,7 +22,7 @@ from typing import Any
 from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
 from protocols.cli import command_parser, parse
 from protocols.types import Record, Usage
-from synthesis.engine import fallback_stats, format_fallbacks, read_rows
+from synthesis.engine import fallback_stats, format_fallbacks, read_rows, run_dirs
 
 REFLECTION_WORDS = ("wait", "alternatively", "let me", "consider")
 PLOTS = {
@@ -40,15 +40,8 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     for path in paths:
         if (path / "accuracy.json").is_file():
             accuracy.append(path)
-        elif (path / "records.jsonl").is_file():
-            runs.append(path)
-        elif path.is_dir():
-            children = sorted(child for child in path.iterdir() if (child / "records.jsonl").is_file())
-            if not children:
-                raise FileNotFoundError(f"{path}: no records.jsonl or accuracy.json here or in its subfolders")
-            runs += children
         else:
-            raise FileNotFoundError(f"{path}: not a run directory")
+            runs += run_dirs([path])  # the rule every run reader shares
     return runs, accuracy
 
 

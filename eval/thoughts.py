@@ -20,7 +20,7 @@ from typing import Literal
 
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtTree
-from synthesis.engine import read_rows
+from synthesis.engine import read_rows, run_dirs
 
 KEYWORDS = ("wait", "alternatively", "therefore", "consider", "if", "possible", "let me")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -131,7 +131,7 @@ class GroupStats:
 def analyse(paths: list[Path], group_by: str = "attempt") -> dict[str, dict]:
     """Statistics per group (attempt or run) for run directories, records files and plain text files."""
     groups: dict[str, GroupStats] = defaultdict(GroupStats)
-    for path in paths:
+    for path in run_dirs(paths, also=(".txt", ".md")):
         if path.suffix in (".txt", ".md"):
             groups[f"text:{path.name}" if group_by == "run" else "text"].add(path.read_text(encoding="utf-8"))
             continue
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = analyse(args.paths, config.group_by)
     except (OSError, ValueError) as error:
-        Console(stderr=True).print(f"error: {error}", style="red", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {error}", style="red", markup=False, highlight=False)
         return 2
     # One column per group, one row per measure: groups are few, measures are many.
     table = Table(title=f"long thoughts by {config.group_by}")

@@ -30,7 +30,7 @@ class ViewerConfig:
 
 def main(argv: list[str] | None = None) -> int:
     parser = command_parser("eval.viewer", (ViewerConfig,), __doc__)
-    parser.add_argument("runs", nargs="+", type=Path, help="run directories (records.jsonl)")
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories, folders of runs (an ablation) or records.jsonl files")
     config, args = parse(parser, argv)
     if not 0 <= config.port <= 65535:  # before reading the runs, which can take a while
         print(f"error: --port {config.port}: expected 0-65535 (0 picks a free port)", file=sys.stderr)

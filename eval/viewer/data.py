@@ -19,6 +19,7 @@ from typing import Any
 
 from protocols.types import Action, Record
 from synthesis.engine import read_rows
+from synthesis.engine import run_dirs as expand_runs
 
 ACTIONS = ("backtrack", "reflect")
 OUTCOMES = ("correct", "incorrect", "no_answer")
@@ -88,12 +89,8 @@ class Store:
         self.runs: list[Run] = []
         self.entries: list[Entry] = []
         self._lock = threading.Lock()  # one reader of the files at a time; queries read the swapped-in copies
-        for directory in run_dirs:
-            path = Path(directory)
-            file = path if path.is_file() else path / "records.jsonl"
-            if not file.is_file():
-                raise FileNotFoundError(f"{path}: no records.jsonl")
-            self.runs.append(Run(str(path), file))
+        for path in expand_runs(run_dirs):  # a run, a folder of runs (an ablation) or a records.jsonl
+            self.runs.append(Run(str(path), path if path.is_file() else path / "records.jsonl"))
         self.refresh()
 
     def refresh(self) -> None:

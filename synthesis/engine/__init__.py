@@ -21,7 +21,7 @@ _EXPORTS = {
     "cli": ("console_for_errors", "guarded", "main", "parse", "report_summary", "run_parser"),
     "config": ("RunConfig", "RunError", "client_settings", "out_dir"),
     "executor": ("Run", "preflight"),
-    "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows"),
+    "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows", "run_dirs"),
     "store": ("RecordLog", "RunSummary"),
     "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run"),
 }

@@ -66,6 +66,26 @@ class Rows(Generic[R]):
         return len(self.rows)
 
 
+def run_dirs(paths: Iterable[str | Path], *, also: tuple[str, ...] = ()) -> list[Path]:
+    """The one rule every command that reads runs follows: each argument is a run directory (it has records.jsonl),
+    a folder of runs (an ablation: its subfolders with records.jsonl, in name order), or a records.jsonl file; files
+    ending in one of `also` (e.g. ".txt" for eval.thoughts) pass through. Anything else is one line naming it."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() and (path.name.endswith(".jsonl") or path.suffix in also):
+            found.append(path)
+        elif (path / "records.jsonl").is_file():
+            found.append(path)
+        elif path.is_dir() and (children := sorted(c for c in path.iterdir() if (c / "records.jsonl").is_file())):
+            found += children
+        else:
+            what = "no such file or folder" if not path.exists() else (
+                "a folder with no records.jsonl in it or in its subfolders" if path.is_dir() else "not a run")
+            raise FileNotFoundError(f"{path}: {what} (expected a run directory, a folder of runs or records.jsonl)")
+    return found
+
+
 def rows_file(source: str | Path) -> Path:
     """A run directory's `records.jsonl`, or `source` itself when it is a file."""
     path = Path(source)

@@ -220,3 +220,28 @@ def test_a_tree_search_thought_without_wait_has_no_wait_statistic(tmp_path):
     row = analyse([tmp_path])["tree_search"]
     assert wrong.action is Action.BACKTRACK and leaf.correct
     assert row["wait_changes_course"] is None  # was 1.0: the search's backtrack counted as a "wait"
+
+
+@pytest.mark.parametrize("module", ["eval.thoughts", "eval.fidelity", "eval.report", "eval.viewer"])
+def test_every_run_reader_takes_a_folder_of_runs_and_names_what_is_not_a_run(tmp_path, module):
+    from protocols.types import Record
+
+    ablation = tmp_path / "ablation"
+    for attempt in ("debate", "tree_search"):
+        (ablation / attempt).mkdir(parents=True)
+        record = Record(problem_id="p1", attempt=attempt, problem=Problem(id="p1", question="1+1?", answer="2"),
+                        long_thought="1 + 1 = 2, so \\boxed{2}.", stop_reason="terminated")
+        (ablation / attempt / "records.jsonl").write_text(record.to_json() + "\n")
+    (ablation / "ablation.json").write_text("{}")
+    extra = ["--out", str(tmp_path / "report")] if module == "eval.report" else []
+    bad = _run(module, str(ablation / "ablation.json"), *extra)
+    assert bad.returncode == 2, bad.stderr
+    line = bad.stderr.strip()
+    assert line.count("\n") == 0 and "ablation.json: not a run" in line, line
+    if module == "eval.viewer":
+        from eval.viewer.data import Store
+
+        assert len(Store([ablation]).runs) == 2  # the folder of runs is opened up (the server is not started here)
+        return
+    good = _run(module, str(ablation), *extra)
+    assert good.returncode == 0, good.stderr[-2000:]
