@@ -270,6 +270,11 @@ def _meta_evaluate(argv: list[str] | None, console: Any) -> int:
     parser = run_parser("eval.reward_models", MetaEvalConfig, __doc__)
     parser.set_defaults(problems=None)  # the datasets come from --data; --problems is accepted as its alias
     run_config, config = parse_configs(parser, argv)
+    given = {arg.split("=", 1)[0] for arg in (sys.argv[1:] if argv is None else argv)}
+    if run_config.problems and "--data" in given and run_config.problems != config.data:
+        # Both named datasets: silently scoring only one of them (the alias won) hid the other from the user.
+        raise ValueError(f"--problems {run_config.problems} and --data {config.data}: --data names the datasets to "
+                         "score (comma-separated); --problems is only its alias, give one of them")
     if run_config.problems:
         config = dataclasses.replace(config, data=run_config.problems)
     if not run_config.out:

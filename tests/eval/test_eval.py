@@ -245,3 +245,9 @@ def test_every_run_reader_takes_a_folder_of_runs_and_names_what_is_not_a_run(tmp
         return
     good = _run(module, str(ablation), *extra)
     assert good.returncode == 0, good.stderr[-2000:]
+
+
+def test_reward_models_refuses_problems_and_data_that_disagree(tmp_path):
+    result = _run("eval.reward_models", "--problems", "gsm8k_test", "--data", "mr_gsm8k", "--out", str(tmp_path))
+    line = result.stderr.strip()
+    assert result.returncode == 2 and line.count("\n") == 0 and "--data names the datasets to score" in line, line
