@@ -46,3 +46,27 @@ def test_an_unknown_flag_is_a_usage_error_naming_the_command():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "python -m agents.llm: error: unrecognized arguments: --no-such-flag" in result.stderr
+
+
+def test_config_file_gives_settings_that_flags_override(tmp_path):
+    from synthesis.debate import DebateConfig
+    from synthesis.engine.cli import parse as parse_run
+
+    recipe = tmp_path / "debate.yaml"
+    recipe.write_text("problems: math500\nmax_turns: 5\npolicy-temperature: 0.3\n")
+    run_config, config = parse_run(DebateConfig, ["--config", str(recipe), "--max-turns", "7"], None, "synthesis.debate")
+    assert (run_config.problems, config.max_turns, config.policy_temperature) == ("math500", 7, 0.3)
+
+
+def test_config_file_can_give_a_required_setting_and_names_an_unknown_one(tmp_path):
+    from synthesis.annotate import NewConfig, _parser
+
+    from protocols.cli import parse as parse_configs
+
+    recipe = tmp_path / "new.yaml"
+    recipe.write_text(f"problems: math500\nout: {tmp_path / 'a'}\n")
+    (config,) = parse_configs(_parser("new", (NewConfig,)), ["--config", str(recipe)])
+    assert config.problems == "math500"
+    recipe.write_text("problemz: math500\n")
+    with pytest.raises(ValueError, match=r"--config .*new.yaml: unknown setting 'problemz' for python -m synthesis"):
+        parse_configs(_parser("new", (NewConfig,)), ["--config", str(recipe)])
