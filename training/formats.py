@@ -35,6 +35,50 @@ def usable_for_pairing(record: Record) -> bool:
     return bool(record.correct and record.shortcut and record.long_thought)
 
 
+def has_real_trial(record: Record) -> bool:
+    """The long thought holds a real trial and error, not only the shortcut told at length: a tree search's draft
+    narrated at least one wrong branch (meta.trials); another attempt wrote a step or answer judged wrong and went on
+    (a backtrack, or a reflection on that wrong step) to its final answer."""
+    if record.attempt == "tree_search":
+        return int(record.meta.get("trials", 0)) > 0
+    return any(node.correct is False and node.kind in ("step", "answer") for node in record.tree.nodes)
+
+
+@dataclass
+class PairSelection:
+    """How the matched problems were chosen, for the dataset card (every excluded record is counted, by reason)."""
+
+    records: int = 0
+    not_correct_or_incomplete: int = 0  # no correct answer, no shortcut or no long thought
+    without_real_trial: int = 0  # a journey identical in substance to its shortcut
+    paired: int = 0  # problems with both a shortcut and a real journey
+    selected: int = 0  # after --pairs
+
+
+def select_pairs(records: Iterable[Record], *, require_trial: bool = True, pairs: int | None = None,
+                 seed: int = 0) -> tuple[list[Record], PairSelection]:
+    """The records whose problem has both halves of the matched pair, and (with `pairs`) a seeded sample of N of them:
+    the same problems for the journey and the shortcut target. The report compared 327 such pairs."""
+    counts = PairSelection()
+    chosen = []
+    for record in records:
+        counts.records += 1
+        if not usable_for_pairing(record):
+            counts.not_correct_or_incomplete += 1
+        elif require_trial and not has_real_trial(record):
+            counts.without_real_trial += 1
+        else:
+            chosen.append(record)
+    counts.paired = len(chosen)
+    if pairs is not None and pairs < len(chosen):
+        import random
+
+        # Sorted first so the sample depends on the seed and the problems, not on the order the runs were read in.
+        chosen = random.Random(seed).sample(sorted(chosen, key=lambda r: (r.problem_id, r.attempt)), pairs)
+    counts.selected = len(chosen)
+    return chosen, counts
+
+
 def paired_sft(records: Iterable[Record]) -> tuple[list[dict], list[dict]]:
     """(journey rows, shortcut rows) for exactly the same problems."""
     usable = [record for record in records if usable_for_pairing(record)]

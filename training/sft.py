@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, save_final, sized_max_length, trainer_defaults, write_config)
-from training.formats import DatasetCard, load_records, paired_sft, run_configs, solution_rows, write_dataset
+from training.formats import (DatasetCard, load_records, paired_sft, run_configs, select_pairs, solution_rows,
+                              write_dataset)
 
 log = logging.getLogger("longthought.sft")
 TARGETS = ("journey", "shortcut", "solution")
@@ -41,6 +42,12 @@ class SFTScriptConfig(ModelScriptConfig):
     data: str = field(metadata={"help": "run directories (comma-separated) for journey/shortcut, or a problem set for solution"})
     target: str = field(default="journey", metadata={"help": "journey | shortcut | solution"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N examples"})
+    pairs: int | None = field(default=None, metadata={
+        "help": "journey/shortcut: N problems that have both a shortcut and a real journey, drawn with --seed; the "
+                "same N for both targets (the report used 327)"})
+    require_trial: bool = field(default=True, metadata={
+        "help": "journey/shortcut: only problems whose long thought holds a real trial and error (a wrong step "
+                "backtracked or reflected on; a tree search's narrated wrong branch); --no-require-trial keeps all"})
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -65,7 +72,7 @@ def parse(argv: list[str] | None = None) -> tuple[SFTScriptConfig, Any]:
     return script, config
 
 
-def build_rows(args: SFTScriptConfig) -> tuple[list[dict], DatasetCard]:
+def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], DatasetCard]:
     """The training rows for `--target` and the card that says where they came from."""
     if args.target == "solution":
         try:
@@ -77,14 +84,20 @@ def build_rows(args: SFTScriptConfig) -> tuple[list[dict], DatasetCard]:
     else:
         run_dirs = [Path(part) for part in args.data.split(",") if part]
         records = load_records(run_dirs)
-        journey, shortcut = paired_sft(records)
+        chosen, counts = select_pairs(records, require_trial=args.require_trial, pairs=args.pairs, seed=seed)
+        journey, shortcut = paired_sft(chosen)
         rows = journey if args.target == "journey" else shortcut
+        log.info("%d records: %d paired (%d without a correct shortcut and long thought, %d without a real trial), "
+                 "%d selected", counts.records, counts.paired, counts.not_correct_or_incomplete,
+                 counts.without_real_trial, counts.selected)
         card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
-                           run_configs(run_dirs), {"records": len(records), "paired_problems": len(journey)})
+                           run_configs(run_dirs), {**asdict(counts), "paired_problems": len(journey)})
     rows = rows[: args.limit] if args.limit is not None else rows
     if not rows:
         raise ValueError(f"{args.data}: no usable examples for --target {args.target} "
-                         "(journey/shortcut need records with a correct answer, a shortcut and a long thought)")
+                         "(journey/shortcut need records with a correct answer, a shortcut and a long thought"
+                         + (" that holds a real trial and error; --no-require-trial keeps the others"
+                            if args.target != "solution" and args.require_trial else "") + ")")
     return rows, card
 
 
@@ -97,7 +110,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
 
     out = Path(config.output_dir)
     state = process_state()
-    rows, card = build_rows(args)
+    rows, card = build_rows(args, seed=config.seed)
     data_file = out / "dataset" / "data.jsonl"
     if state.is_main_process:
         write_dataset(rows, out / "dataset", card)

@@ -18,9 +18,16 @@ from training.sample import make_pairs
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _record(i: int, correct: bool = True) -> Record:
+def _record(i: int, correct: bool = True, trial: bool = True) -> Record:
+    from protocols.types import Step, ThoughtTree
+
     problem = Problem(id=f"q{i}", question=f"What is {i} + {i}?", answer=str(2 * i))
+    tree = ThoughtTree()
+    if trial:  # the off-by-one step the long thought backtracks from
+        tree.add(0, step=Step(index=1, text=f"{i} + {i} = {2 * i + 1}"), correct=False)
+    tree.add(0, step=Step(index=1, text=f"{i} + {i} = {2 * i}"), correct=True)
     return Record(problem_id=problem.id, attempt="debate", problem=problem, stop_reason="terminated", correct=correct,
+                  tree=tree,
                   shortcut=f"1. {i} + {i} = {2 * i}\n2. \\boxed{{{2 * i}}}" if correct else None,
                   long_thought=f"1. {i} + {i} = {2 * i + 1}\n\nWait, that is off by one.\n\n1. {i} + {i} = {2 * i}\n\n"
                                f"So the final answer is \\boxed{{{2 * i}}}.")
@@ -292,3 +299,19 @@ def test_max_length_is_sized_from_the_data_unless_given():
     assert sized_max_length([120, 3000, 800], None) == (3000, 0)  # the longest example: nothing is cut
     assert sized_max_length([120, 3000, 800], 1024) == (1024, 1)  # as asked, and the cut one is counted
     assert sized_max_length([MAX_LENGTH_CAP * 2, 10], None) == (MAX_LENGTH_CAP, 1)
+
+
+def test_journeys_need_a_real_trial_and_pairs_are_a_seeded_sample_shared_by_both_targets():
+    from training.formats import select_pairs
+
+    records = [_record(i) for i in range(10)] + [_record(10, trial=False), _record(11, correct=False)]
+    chosen, counts = select_pairs(records)
+    assert (counts.records, counts.paired, counts.without_real_trial, counts.not_correct_or_incomplete) == (12, 10, 1, 1)
+    assert "q10" not in {r.problem_id for r in chosen}  # its "journey" is the shortcut told at length
+    assert len(select_pairs(records, require_trial=False)[0]) == 11
+    four, counts = select_pairs(records, pairs=4, seed=3)
+    assert counts.selected == 4 and [r.problem_id for r in four] == [r.problem_id for r in select_pairs(
+        list(reversed(records)), pairs=4, seed=3)[0]]  # the seed and the problems decide, not the reading order
+    assert {r.problem_id for r in four} != {r.problem_id for r in select_pairs(records, pairs=4, seed=4)[0]}
+    journey, shortcut = paired_sft(four)
+    assert [row["id"] for row in journey] == [row["id"] for row in shortcut]
