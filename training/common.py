@@ -169,7 +169,15 @@ def process_state() -> Any:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
-def save_final(trainer: Any, tokenizer: Any, out: Path, lora: bool) -> Path:
+def name_base_model(card: Path, base_model: str) -> None:
+    """TRL names the base model only when it is a Hub id; for a local folder (a phase-1 checkpoint, the embedded
+    model's converted weights) its card read "a fine-tuned version of [None]". Name the model string we trained."""
+    if card.is_file():
+        text = card.read_text(encoding="utf-8")
+        card.write_text(text.replace("[None](https://huggingface.co/None)", f"`{base_model}`"), encoding="utf-8")
+
+
+def save_final(trainer: Any, tokenizer: Any, out: Path, lora: bool, base_model: str | None = None) -> Path:
     """A full model in OUT/final (LoRA merged), loadable as `hf/OUT/final`.
 
     Every process calls this: `trainer.save_model` gathers weights sharded by DeepSpeed ZeRO-3 or FSDP (a plain
@@ -187,5 +195,8 @@ def save_final(trainer: Any, tokenizer: Any, out: Path, lora: bool) -> Path:
             AutoPeftModelForCausalLM.from_pretrained(adapter).merge_and_unload().save_pretrained(final)
     if trainer.accelerator.is_main_process:
         tokenizer.save_pretrained(final)
+        if base_model:
+            for card in (final / "README.md", out / "README.md"):
+                name_base_model(card, base_model)
     trainer.accelerator.wait_for_everyone()
     return final

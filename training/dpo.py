@@ -96,7 +96,7 @@ def train_dpo(args: DPOScriptConfig, config: Any, rows_file: Path) -> dict[str, 
     resume_from = config.resume_from_checkpoint or (last_checkpoint(out) if args.resume else None)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
-    final = save_final(trainer, tokenizer, out, args.lora)
+    final = save_final(trainer, tokenizer, out, args.lora, base_model=args.model)
     return {"global_step": trainer.state.global_step, "train_loss": result.training_loss,
             "train_seconds": round(time.perf_counter() - started, 2), "resumed_from": resume_from,
             "final_model": str(final), "max_length": config.max_length, "truncated_responses": truncated,

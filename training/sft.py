@@ -136,7 +136,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     # resume_from_checkpoint must go to train(): the config field alone does nothing.
     result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - started
-    final = save_final(trainer, tokenizer, out, args.lora)
+    final = save_final(trainer, tokenizer, out, args.lora, base_model=args.model)
     tokens = max((float(entry["num_tokens"]) for entry in trainer.state.log_history if "num_tokens" in entry), default=None)
     summary = {
         "target": args.target, "model": args.model, "examples": len(rows), "truncated": truncated,

@@ -315,3 +315,13 @@ def test_journeys_need_a_real_trial_and_pairs_are_a_seeded_sample_shared_by_both
     assert {r.problem_id for r in four} != {r.problem_id for r in select_pairs(records, pairs=4, seed=4)[0]}
     journey, shortcut = paired_sft(four)
     assert [row["id"] for row in journey] == [row["id"] for row in shortcut]
+
+
+def test_the_model_card_names_a_local_base_model(tmp_path):
+    from training.common import name_base_model
+
+    card = tmp_path / "README.md"
+    card.write_text("This model is a fine-tuned version of [None](https://huggingface.co/None).\n")
+    name_base_model(card, "runs/sft-phase1/final")
+    assert card.read_text() == "This model is a fine-tuned version of `runs/sft-phase1/final`.\n"
+    name_base_model(tmp_path / "absent.md", "x")  # no card: nothing to do
