@@ -169,6 +169,15 @@ def process_state() -> Any:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
+def quiet_library_warnings() -> None:
+    """Training commands print our lines, not pages of deprecation notices from transformers / TRL / torch internals
+    (a DPO run printed dozens of FutureWarnings a step). Real errors still raise; `python -W default` shows them."""
+    import warnings
+
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(transformers|trl|torch|accelerate|peft)(\.|$)")
+
+
 def name_base_model(card: Path, base_model: str) -> None:
     """TRL names the base model only when it is a Hub id; for a local folder (a phase-1 checkpoint, the embedded
     model's converted weights) its card read "a fine-tuned version of [None]". Name the model string we trained."""

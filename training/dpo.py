@@ -32,7 +32,8 @@ from agents.roles import client_for
 from agents.sampling import sample_and_judge
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
-                             process_state, save_final, sized_max_length, trainer_defaults, write_config)
+                             process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
+                             write_config)
 from training.formats import DatasetCard, dpo_row, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
@@ -124,6 +125,7 @@ def parse(argv: list[str] | None = None) -> tuple[RunConfig, SamplingConfig, DPO
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("longthought").setLevel(logging.INFO)
+    quiet_library_warnings()
     console = console_for_errors()
     return guarded(lambda: _dpo(argv, console), console, saved="samples so far are saved")
 

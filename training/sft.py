@@ -27,7 +27,8 @@ from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
-                             process_state, save_final, sized_max_length, trainer_defaults, write_config)
+                             process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
+                             write_config)
 from training.formats import (DatasetCard, load_records, paired_sft, run_configs, select_pairs, solution_rows,
                               write_dataset)
 
@@ -153,6 +154,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("longthought").setLevel(logging.INFO)
+    quiet_library_warnings()
     console = console_for_errors()
 
     def body() -> int:

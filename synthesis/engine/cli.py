@@ -99,9 +99,14 @@ def report_summary(summary: RunSummary, console: Console) -> int:
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
+    # How the new records ended, in the same line: correct/judged and why each episode stopped.
+    outcome = "; ".join(part for part in (
+        f"correct {summary.correct}/{summary.judged}" if summary.judged else "",
+        ", ".join(f"{reason} {count}" for reason, count in sorted(summary.stop_reasons.items()))) if part)
     console.print(
-        f"{summary.status}: {summary.done} new records, {summary.failed} failed, {summary.skipped} already done "
-        f"-> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost}){fallbacks}"
+        f"{summary.status}: {summary.done} new records{f' ({outcome})' if outcome else ''}, {summary.failed} failed, "
+        f"{summary.skipped} already done -> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost})"
+        f"{fallbacks}", markup=False, highlight=False
     )
     if summary.status == "stopped":  # the reply guard's one line, last, so it is what the user sees
         console.print(Text(summary.stop_note or "stopped", style="red"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -192,12 +193,13 @@ class Run:
                     records.append(record)
                     store.add_usage(record)
                     summary.done += 1
+                    _tally(summary, record)
                     log.info("done %s correct=%s stop=%s", problem.id, getattr(record, "correct", None),
                              getattr(record, "stop_reason", None))
-                progress.update(summary, budget)
+                progress.update(summary)
 
         interrupted = False
-        with _Progress(len(todo), console) as progress:
+        with _Progress(len(todo), console, budget, store.out.name) as progress:
             try:
                 await asyncio.gather(*(one(problem, progress) for problem in todo))
             except asyncio.CancelledError:
@@ -214,31 +216,87 @@ class Run:
         return summary
 
 
-class _Progress:
-    """A rich progress bar: problems done / failed, tokens, cost and tokens per second."""
+def _tally(summary: RunSummary, record: Any) -> None:
+    """Count a new record's verdict and stop reason for the final line."""
+    correct = getattr(record, "correct", None)
+    if correct is not None:
+        summary.judged += 1
+        summary.correct += bool(correct)
+    reason = getattr(record, "stop_reason", None)
+    if reason is not None:
+        summary.stop_reasons[str(reason)] = summary.stop_reasons.get(str(reason), 0) + 1
 
-    def __init__(self, total: int, console: Any):
+
+# Plain progress lines when the output is not a terminal (a log file, a scheduler): one every this many seconds.
+PLAIN_EVERY_S = float(os.environ.get("LONGTHOUGHT_PROGRESS_EVERY", "30"))
+
+
+class _Progress:
+    """Live progress: problems done / failed, calls, tokens, cost, tokens per second and an ETA, refreshed every
+    second from the clients' usage (so it moves while a long problem is still running); a rich bar on a terminal,
+    a plain line every PLAIN_EVERY_S seconds otherwise."""
+
+    def __init__(self, total: int, console: Any, budget: _Budget, name: str):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.console = console or Console(stderr=True)
+        self.total, self.budget, self.name = total, budget, name
+        self.summary: RunSummary | None = None
+        self.live = self.console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"), console=console or Console(stderr=True), transient=False,
+            TextColumn("{task.fields[stats]}"), console=self.console, transient=False, disable=not self.live,
         )
-        self.task = self.progress.add_task("problems", total=total, stats="")
+        self.task = self.progress.add_task(name, total=total, stats="")
         self.started = time.monotonic()
+        self._ticker: asyncio.Task | None = None
 
     def __enter__(self) -> _Progress:
         self.progress.start()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.refresh()
+        if not self.live:
+            self.console.print(self.line(), markup=False, highlight=False)
         self.progress.stop()
 
-    def update(self, summary: RunSummary, budget: _Budget) -> None:
-        usage = budget.usage()
+    async def _tick(self) -> None:
+        last_plain = time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            self.refresh()
+            if not self.live and time.monotonic() - last_plain >= PLAIN_EVERY_S:
+                last_plain = time.monotonic()
+                self.console.print(self.line(), markup=False, highlight=False)
+
+    def update(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.refresh()
+
+    def stats(self) -> str:
+        usage = self.budget.usage()
         elapsed = max(time.monotonic() - self.started, 1e-9)
+        finished = (self.summary.done + self.summary.failed) if self.summary else 0
         cost = "cost ?" if usage.cost is None else f"${usage.cost:.4f}"
-        stats = (f"done {summary.done} failed {summary.failed} | {usage.total_tokens} tok | {cost} | "
-                 f"{(usage.completion_tokens - usage.cached_completion_tokens) / elapsed:.0f} tok/s")
-        self.progress.update(self.task, completed=summary.done + summary.failed, stats=stats)
+        eta = f"eta {_clock(elapsed / finished * (self.total - finished))}" if finished else "eta ?"
+        done = f"done {self.summary.done} failed {self.summary.failed} | " if self.summary else ""
+        return (f"{done}{usage.calls} calls | {usage.total_tokens} tok | {cost} | "
+                f"{(usage.completion_tokens - usage.cached_completion_tokens) / elapsed:.0f} tok/s | {eta}")
+
+    def line(self) -> str:
+        finished = (self.summary.done + self.summary.failed) if self.summary else 0
+        return f"{self.name}: {finished}/{self.total} problems, {_clock(time.monotonic() - self.started)} | {self.stats()}"
+
+    def refresh(self) -> None:
+        finished = (self.summary.done + self.summary.failed) if self.summary else 0
+        self.progress.update(self.task, completed=finished, stats=self.stats())
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"

@@ -58,6 +58,9 @@ class RunSummary:
     usage: Usage = field(default_factory=Usage)
     rewrites: dict[str, Any] | None = None  # rewrite checks and fallbacks over all records (final manifests only)
     stop_note: str | None = None  # why no new problems started (budget, or the reply guard's one line)
+    correct: int = 0  # new records judged correct (rows with a `correct` field)
+    judged: int = 0  # new records with a `correct` field at all
+    stop_reasons: dict[str, int] = field(default_factory=dict)  # new records by why their episode stopped
 
 
 class RecordLog:
