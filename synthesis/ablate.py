@@ -25,8 +25,8 @@ from agents.llm import DEFAULT_MODEL
 from protocols.cli import command_parser, parse
 from protocols.problems import load
 from protocols.types import Problem
-from synthesis.engine import (ATTEMPTS, RunConfig, RunSummary, console_for_errors, get_task, guarded, report_summary,
-                              run)
+from synthesis.engine import (ATTEMPTS, RunConfig, RunError, RunSummary, console_for_errors, get_task, guarded,
+                              report_summary, run)
 
 ANNOTATIONS = Path(__file__).resolve().parents[1] / "examples" / "annotations"
 
@@ -54,6 +54,10 @@ class AblateConfig:
     router_config: Path | None = field(
         default=None, metadata={"help": "litellm Router YAML (--model may name its models)"})
     ray: str | None = field(default=None, metadata={"help": "run every attempt on Ray: auto or a cluster ADDRESS"})
+    dry_run: bool = field(default=False, metadata={
+        "help": "print each attempt's problems, calls, tokens and cost estimate; write and spend nothing"})
+    budget_cost: float | None = field(default=None, metadata={"help": "each attempt's run budget in USD"})
+    budget_tokens: int | None = field(default=None, metadata={"help": "each attempt's run budget in tokens"})
 
     def __post_init__(self) -> None:
         unknown = [attempt for attempt in self.selected() if attempt not in ATTEMPTS]
@@ -69,10 +73,12 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
     # Every attempt reads the same frozen selection, written once into the ablation directory.
     shared = RunConfig(problems=str(config.out / "problems.jsonl"), concurrency=config.concurrency, seed=config.seed,
                        router_config=None if config.router_config is None else str(config.router_config),
-                       ray=config.ray)
+                       ray=config.ray, dry_run=config.dry_run, budget_cost=config.budget_cost,
+                       budget_tokens=config.budget_tokens)
     model, base, steps = config.model, config.api_base, config.step_max_tokens
     fields = {
-        "tree_search": {"policy_model": model, "policy_api_base": base, "scorer_model": model, "rewrite_model": model,
+        "tree_search": {"policy_model": model, "policy_api_base": base, "scorer_model": model, "scorer_api_base": base,
+                        "rewrite_model": model, "rewrite_api_base": base,
                         "width": config.width, "depth": config.depth, "beam": config.beam,
                         "rollouts": config.rollouts, "step_max_tokens": steps},
         "critique_loop": {"model": model, "api_base": base, "max_turns": config.max_turns, "max_step_tokens": steps},
@@ -144,6 +150,20 @@ def _ablate(argv: list[str] | None, console: Console) -> int:
     plan = attempt_configs(config)  # before any spending: a config that cannot be built fails here
     selected = select(config)
     ids = [problem.id for problem in selected]
+    if config.dry_run:  # each attempt's estimate, from the selection in memory: no problems.jsonl, no run directory
+        for attempt, (run_config, attempt_config) in plan.items():
+            console.print(f"{attempt}:", markup=False, highlight=False)
+            items: list[Any] = selected
+            if attempt == "human_annotation":  # the annotations of the selected problems, as the real run reads them
+                from synthesis.annotate import expansion_items
+
+                try:
+                    items = expansion_items(config.annotations, ids)
+                except RunError as error:
+                    console.print(f"  {error}", markup=False, highlight=False)
+                    continue
+            run(get_task(attempt), run_config, attempt_config, console, items)
+        return 0
     config.out.mkdir(parents=True, exist_ok=True)
     with (config.out / "problems.jsonl").open("w", encoding="utf-8") as handle:
         for problem in selected:

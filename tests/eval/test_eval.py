@@ -251,3 +251,14 @@ def test_reward_models_refuses_problems_and_data_that_disagree(tmp_path):
     result = _run("eval.reward_models", "--problems", "gsm8k_test", "--data", "mr_gsm8k", "--out", str(tmp_path))
     line = result.stderr.strip()
     assert result.returncode == 2 and line.count("\n") == 0 and "--data names the datasets to score" in line, line
+
+
+def test_an_ablation_dry_run_estimates_every_attempt_and_writes_nothing(tmp_path, with_data_dir):
+    result = _run("synthesis.ablate", "--problems", "math500", "--ids", "test/algebra/567.json", "--out",
+                  str(tmp_path / "ablation"), "--dry-run", "--budget-cost", "1")
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, text
+    for attempt in ("tree_search", "critique_loop", "debate", "human_annotation"):
+        assert f"{attempt}: dry run: 1 problems" in text, text
+    assert text.count("nothing was spent, nothing written") == 4
+    assert not (tmp_path / "ablation").exists()
