@@ -52,7 +52,9 @@ class DPOScriptConfig(ModelScriptConfig):
 
 # Where ours differ from TRL's DPOConfig defaults (lr 1e-6, batch 8, 3 epochs, seed 42, max_length 1024, ...);
 # sampler_model None: the trained model samples (default_sampler).
-DEFAULTS = {"learning_rate": 5e-7, "per_device_train_batch_size": 2, "seed": 0, "output_dir": "", "sampler_model": None}
+# The report sampled DPO pairs from the PRM800K 12k re-split of MATH train, not the 7.5k MATH train set.
+DEFAULTS = {"learning_rate": 5e-7, "per_device_train_batch_size": 2, "seed": 0, "output_dir": "", "sampler_model": None,
+            "problems": "math_train_12k"}
 HELPS = {"seed": "seed for problem order, sampling, pairs and training",
          "output_dir": "set by --out (DPO trains in its run directory)",
          "sampler_model": "litellm model that samples (hf/PATH for a checkpoint; default: the model being trained)",
