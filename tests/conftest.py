@@ -53,10 +53,11 @@ def chat_completion_body(text: str, prompt_tokens: int = 7, completion_tokens: i
 class StubServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that answers from a script of (status, body) pairs.
 
-    Once the script runs out it repeats its last entry. `hang=True` accepts requests and never answers.
+    Once the script runs out it repeats its last entry. An entry may also be a function of the request's headers
+    that returns the pair (a server that echoes the key it was sent). `hang=True` accepts requests and never answers.
     """
 
-    def __init__(self, script: list[tuple[int, dict]], hang: bool = False, delay: float = 0.0):
+    def __init__(self, script: list, hang: bool = False, delay: float = 0.0):
         self.script = list(script)
         self.delay = delay
         self.requests: list[dict] = []
@@ -72,7 +73,8 @@ class StubServer:
                     stub._release.wait(timeout=30)
                     return
                 time.sleep(stub.delay)
-                status, body = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                entry = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                status, body = entry(self.headers) if callable(entry) else entry
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

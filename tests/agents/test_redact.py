@@ -3,12 +3,11 @@
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from agents.redact import MASK, neutralise, redact, remember, safe
+from tests.conftest import StubServer
 
 # Neither the variable's name nor the value's shape gives it away: only "it was read by --*-api-key-env" does.
 KEY_ENV = "LONGTHOUGHT_STUB_CRED"
@@ -17,40 +16,11 @@ KEY = "stubkey-7f3a9c01d2e4b5a6"
 ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZWNobyBwd25lZA==\x07"
 
 
-class EchoingServer:
-    """Answers every chat call with 401 and a body echoing the Authorization header, like real providers do."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                key = self.headers.get("authorization", "").removeprefix("Bearer ")
-                message = f"Incorrect API key provided: {key}. Header was: Bearer {key} {ESCAPES}"
-                payload = json.dumps({"error": {"message": message, "type": "invalid_request_error",
-                                                "code": "invalid_api_key"}}).encode()
-                self.send_response(401)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> "EchoingServer":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _echo_key(headers) -> tuple[int, dict]:
+    """A 401 whose body echoes the Authorization header, as real providers do."""
+    key = headers.get("authorization", "").removeprefix("Bearer ")
+    message = f"Incorrect API key provided: {key}. Header was: Bearer {key} {ESCAPES}"
+    return 401, {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}
 
 
 def test_redact_hides_env_keys_remembered_values_and_key_shapes(monkeypatch):
@@ -88,7 +58,7 @@ def _assert_clean(result, run_dir=None, expect_files=True):
 def test_an_echoed_key_reaches_no_run_file_and_no_terminal(tmp_path, monkeypatch, preflight):
     monkeypatch.setenv(KEY_ENV, KEY)
     run_dir = tmp_path / "run"
-    with EchoingServer() as server:
+    with StubServer([_echo_key]) as server:
         command = [sys.executable, "-m", "synthesis.debate", "--problems", str(_problems(tmp_path)), "--out",
                    str(run_dir), "--policy_model", "openai/stub", "--policy_api_base", server.api_base,
                    "--policy_api_key_env", KEY_ENV, "--critic_model", "openai/stub", "--critic_api_base",
@@ -109,7 +79,7 @@ def test_an_echoed_key_reaches_no_run_file_and_no_terminal(tmp_path, monkeypatch
 
 def test_agents_llm_prints_no_key_and_no_escapes(monkeypatch):
     monkeypatch.setenv(KEY_ENV, KEY)
-    with EchoingServer() as server:
+    with StubServer([_echo_key]) as server:
         result = subprocess.run([sys.executable, "-m", "agents.llm", "--model", "openai/stub", "--api-base",
                                  server.api_base, "--api-key-env", KEY_ENV, "--prompt", "hi"],
                                 capture_output=True, text=True, timeout=120)
@@ -149,7 +119,7 @@ def test_router_secret_references_are_redacted(tmp_path, monkeypatch):
 
 def test_a_router_secret_echoed_by_its_server_is_not_printed(tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, KEY)
-    with EchoingServer() as server:
+    with StubServer([_echo_key]) as server:
         config = tmp_path / "router.yaml"
         config.write_text(f"model_list:\n  - model_name: policy\n    litellm_params:\n      model: openai/stub\n"
                           f"      api_base: {server.api_base}\n      api_key: os.environ/{KEY_ENV}\n")
