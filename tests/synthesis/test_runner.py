@@ -136,7 +136,7 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_leaves_a_resumable_run(tmp_path, st
     problems = tmp_path / "problems.jsonl"
     problems.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"{i}?", "answer": "2"}) + "\n" for i in range(8)))
     out = tmp_path / "run"
-    # One reply serves both roles: the policy's step states \\boxed{2}; the critic's verdict says terminate.
+    # One reply serves both roles: the policy's step states \boxed{2}; the critic's verdict says terminate.
     reply = chat_completion_body("1. So the answer is \\boxed{2}.\nACTION: terminate")
     with stub_server([(200, reply)], delay=0.15) as server:
         command = [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
