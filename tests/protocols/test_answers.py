@@ -364,14 +364,20 @@ HOSTILE = [
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=["import", "power", "latex-power", "braces", "1MB", "open-boxes"])
 def test_hostile_answers_are_false_within_the_timeout_and_execute_nothing(hostile):
+    _assert_false_in_time_and_harmless(hostile, also_check_answer=False)
+
+
+def _assert_false_in_time_and_harmless(hostile: str, also_check_answer: bool) -> None:
     marker = "/tmp/longthought-pwned"
     if os.path.exists(marker):
         os.unlink(marker)
     started = time.monotonic()
     assert equivalent("2", hostile, timeout=2.0) is False
     assert equivalent(hostile, "2", timeout=2.0) is False
-    # Two calls, each bounded by the timeout, plus scheduling slack.
-    assert time.monotonic() - started < 2 * 2.0 + 1.5
+    if also_check_answer:
+        assert check_answer("2", hostile, timeout=2.0)[1] is False
+    # Each call is bounded by the timeout, plus scheduling slack.
+    assert time.monotonic() - started < (3 if also_check_answer else 2) * 2.0 + 1.5
     assert not os.path.exists(marker)
 
 
@@ -400,15 +406,7 @@ HOSTILE_TEXT = [
 
 @pytest.mark.parametrize("hostile", HOSTILE_TEXT)
 def test_hostile_text_is_false_within_the_timeout_and_executes_nothing(hostile):
-    marker = "/tmp/longthought-pwned"
-    if os.path.exists(marker):
-        os.unlink(marker)
-    started = time.monotonic()
-    assert equivalent("2", hostile, timeout=2.0) is False
-    assert equivalent(hostile, "2", timeout=2.0) is False
-    assert check_answer("2", hostile, timeout=2.0)[1] is False
-    assert time.monotonic() - started < 3 * 2.0 + 1.5
-    assert not os.path.exists(marker)
+    _assert_false_in_time_and_harmless(hostile, also_check_answer=True)
 
 
 @pytest.mark.parametrize(
