@@ -15,21 +15,19 @@ class ConcurrencyGate:
     """
 
     def __init__(self) -> None:
+        # model -> loop -> [semaphore, its size]; the loop key is weak, so a finished loop's gates go with it.
         self._gates: dict[str, weakref.WeakKeyDictionary] = defaultdict(weakref.WeakKeyDictionary)
-        self._limits: dict[tuple[str, int], int] = {}
 
     def get(self, model: str, limit: int) -> asyncio.Semaphore:
         per_loop = self._gates[model]
         loop = asyncio.get_running_loop()
         if loop not in per_loop:
-            per_loop[loop] = asyncio.Semaphore(limit)
-            self._limits[(model, id(loop))] = limit
-        gate = per_loop[loop]
-        current = self._limits[(model, id(loop))]
-        if limit > current:  # a semaphore cannot be resized, but extra releases raise its count for good
-            for _ in range(limit - current):
+            per_loop[loop] = [asyncio.Semaphore(limit), limit]
+        gate, size = per_loop[loop]
+        if limit > size:  # a semaphore cannot be resized, but extra releases raise its count for good
+            for _ in range(limit - size):
                 gate.release()
-            self._limits[(model, id(loop))] = limit
+            per_loop[loop][1] = limit
         return gate
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -57,7 +58,7 @@ def _apply_config_file(parser: Any, argv: list[str]) -> list[str]:
         import yaml
 
         try:
-            settings = yaml.safe_load(open(path, encoding="utf-8"))
+            settings = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"--config {path}: {' '.join(str(error).split())}") from None
         if not isinstance(settings, dict):

@@ -83,11 +83,13 @@ def with_call_limits(clients: dict[str, LLMClient], values: Sequence[str]) -> di
     """The clients, each rebuilt with its role's --max-concurrency; a role this run does not have is an error."""
     limits = parse_call_limits(values)
     unknown = sorted(set(limits) - set(clients) - {"*"})
-    if unknown and clients:  # no clients: a run built only to read its problems
+    if unknown:
         raise RunError(f"--max-concurrency: no role {unknown[0]!r} in this run (roles: {', '.join(clients)})")
-    return {role: client if limits.get(role, limits.get("*")) is None
-            else LLMClient(dataclasses.replace(client.config, max_concurrency=limits.get(role, limits.get("*"))))
-            for role, client in clients.items()}
+    rebuilt = {}
+    for role, client in clients.items():
+        limit = limits.get(role, limits.get("*"))
+        rebuilt[role] = client if limit is None else LLMClient(dataclasses.replace(client.config, max_concurrency=limit))
+    return rebuilt
 
 
 def out_dir(name: str, config: RunConfig) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 # prompts average ~320 tokens on MATH problems; tree-search and critique prompts are of the same order).
 TEMPLATE_TOKENS = 400
 # The per-reply caps of every config: policy_max_tokens, step_max_tokens, max_step_tokens, sample_max_tokens, ...
-_CAP = re.compile(r"(^|_)max_tokens$|^max_\w+_tokens$|_max_tokens$")
+_CAP = re.compile(r"^max_(\w+_)?tokens$|_max_tokens$")
 _NOT_A_CAP = {"max_problem_tokens"}  # an episode's budget, not one reply's
 
 
@@ -53,6 +53,8 @@ def estimate(calls: int, questions: list[str], config: Any, models: list[str]) -
     cost: float | None = 0.0
     unpriced = []
     for model in dict.fromkeys(models):
+        if model.startswith("oracle/"):  # the rehearsal backend is free
+            continue
         try:
             prompt_cost, completion_cost = litellm.cost_per_token(
                 model=model, prompt_tokens=prompt // len(models), completion_tokens=completion // len(models))
@@ -60,6 +62,4 @@ def estimate(calls: int, questions: list[str], config: Any, models: list[str]) -
             unpriced.append(model)
             continue
         cost += (prompt_cost + completion_cost) * models.count(model)
-    if any(model.startswith("oracle/") for model in unpriced):  # the rehearsal backend is free
-        unpriced = [model for model in unpriced if not model.startswith("oracle/")]
     return Estimate(calls, prompt, completion, None if unpriced else cost, tuple(unpriced))
