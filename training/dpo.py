@@ -88,7 +88,7 @@ def train_dpo(args: DPOScriptConfig, config: Any, rows_file: Path) -> dict[str, 
     out = Path(config.output_dir)
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    rows = [json.loads(line) for line in rows_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = list(read_rows(rows_file))  # the pairs this run wrote (dicts)
     lengths = conversation_lengths([row["prompt"] + row[side] for row in rows for side in ("chosen", "rejected")],
                                    tokenizer)
     config.max_length, truncated = sized_max_length(lengths, config.max_length)
