@@ -278,10 +278,14 @@ class _Progress:
         self.summary = summary
         self.refresh()
 
+    @property
+    def finished(self) -> int:
+        return (self.summary.done + self.summary.failed) if self.summary else 0
+
     def stats(self) -> str:
         usage = self.budget.usage()
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        finished = (self.summary.done + self.summary.failed) if self.summary else 0
+        finished = self.finished
         cost = "cost ?" if usage.cost is None else f"${usage.cost:.4f}"
         eta = f"eta {_clock(elapsed / finished * (self.total - finished))}" if finished else "eta ?"
         done = f"done {self.summary.done} failed {self.summary.failed} | " if self.summary else ""
@@ -289,12 +293,10 @@ class _Progress:
                 f"{(usage.completion_tokens - usage.cached_completion_tokens) / elapsed:.0f} tok/s | {eta}")
 
     def line(self) -> str:
-        finished = (self.summary.done + self.summary.failed) if self.summary else 0
-        return f"{self.name}: {finished}/{self.total} problems, {_clock(time.monotonic() - self.started)} | {self.stats()}"
+        return f"{self.name}: {self.finished}/{self.total} problems, {_clock(time.monotonic() - self.started)} | {self.stats()}"
 
     def refresh(self) -> None:
-        finished = (self.summary.done + self.summary.failed) if self.summary else 0
-        self.progress.update(self.task, completed=finished, stats=self.stats())
+        self.progress.update(self.task, completed=self.finished, stats=self.stats())
 
 
 def _clock(seconds: float) -> str:
