@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from agents import embedded
@@ -16,7 +17,7 @@ from protocols.cli import command_parser
 from protocols.cli import parse as parse_configs
 from synthesis.engine.config import RunConfig, RunError
 from synthesis.engine.rows import format_fallbacks
-from synthesis.engine.store import RunSummary
+from synthesis.engine.store import RunSummary, RoleUsage
 from synthesis.engine.task import Task, module_of, run
 
 
@@ -99,6 +100,8 @@ def report_summary(summary: RunSummary, console: Console) -> int:
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
+    if summary.usage_by_role:
+        console.print(usage_table(summary.usage_by_role, summary.elapsed_s))
     # How the new records ended, in the same line: correct/judged and why each episode stopped.
     outcome = "; ".join(part for part in (
         f"correct {summary.correct}/{summary.judged}" if summary.judged else "",
@@ -112,3 +115,21 @@ def report_summary(summary: RunSummary, console: Console) -> int:
         console.print(Text(summary.stop_note or "stopped", style="red"))
         return 1
     return 0 if summary.failed == 0 else 1
+
+
+def usage_table(rows: list[RoleUsage], elapsed_s: float) -> Table:
+    """This run's calls, tokens, throughput and cost per role and model (Curator prints the same per model)."""
+    table = Table(title="model calls this run", title_justify="left", box=None, pad_edge=False)
+    table.add_column("role")
+    table.add_column("model", no_wrap=True)
+    for name in ("calls", "in tok", "out tok", "out tok/s", "cost"):
+        table.add_column(name, justify="right", no_wrap=True)
+    seconds = max(elapsed_s, 1e-9)
+    for row in rows:
+        usage = row.usage
+        generated = usage.completion_tokens - usage.cached_completion_tokens  # replayed tokens cost no time
+        calls = f"{usage.calls:,}" + (f" ({usage.cache_hits:,} cached)" if usage.cache_hits else "")
+        calls += f" ({usage.retries:,} retried)" if usage.retries else ""
+        table.add_row(row.role, row.model, calls, f"{usage.prompt_tokens:,}", f"{usage.completion_tokens:,}",
+                      f"{generated / seconds:,.1f}", "unknown" if usage.cost is None else f"${usage.cost:.4f}")
+    return table

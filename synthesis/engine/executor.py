@@ -21,7 +21,7 @@ from agents.redact import safe
 from agents.reply_guard import unusable_message
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError, with_call_limits
-from synthesis.engine.store import Row, RunStore, RunSummary
+from synthesis.engine.store import Row, RunStore, RunSummary, usage_by_role
 
 Solver = Callable[[Problem], Awaitable[Row]]
 
@@ -207,6 +207,8 @@ class Run:
                 raise
             finally:
                 summary.usage = budget.usage()
+                summary.usage_by_role = usage_by_role(self.clients)
+                summary.elapsed_s = time.monotonic() - progress.started
                 status = ("interrupted" if interrupted else "stopped" if stopped
                           else "budget_exhausted" if stop_note else "completed")
                 summary.status = status

@@ -61,6 +61,29 @@ class RunSummary:
     correct: int = 0  # new records judged correct (rows with a `correct` field)
     judged: int = 0  # new records with a `correct` field at all
     stop_reasons: dict[str, int] = field(default_factory=dict)  # new records by why their episode stopped
+    # This run's calls per (role, model): the table printed above the last line, as Curator shows per model.
+    usage_by_role: list[RoleUsage] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class RoleUsage:
+    """One agent role's calls to one model during a run."""
+
+    role: str
+    model: str
+    usage: Usage
+
+
+def usage_by_role(clients: dict[str, LLMClient]) -> list[RoleUsage]:
+    """Every role's usage on its model; a client shared by several roles is counted once."""
+    rows, seen = [], set()
+    for client in clients.values():
+        if id(client) in seen:
+            continue
+        seen.add(id(client))
+        rows += [RoleUsage(role, client.model, usage) for role, usage in sorted(client.usage.items()) if usage.calls]
+    return rows
 
 
 class RecordLog:

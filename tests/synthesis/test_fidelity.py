@@ -51,6 +51,9 @@ def test_the_readme_rehearsal_runs_and_the_viewer_shows_it(tmp_path, with_data_d
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"20 new records \(correct \d+/20; [a-z_ \d,]+\), 0 failed", result.stderr), result.stderr[-2000:]
     assert "cost $0.0000" in result.stderr
+    # The per-model table above the last line: each role on its own model, with its calls.
+    assert re.search(r"^policy +oracle/reference-e30 +[1-9][\d,]* ", result.stderr, re.M), result.stderr[-2000:]
+    assert re.search(r"^critic +oracle/reference +[1-9][\d,]* ", result.stderr, re.M), result.stderr[-2000:]
     fidelity = measure_run(out)
     assert fidelity.holds() and fidelity.injected > 0 and fidelity.journeys > 0, fidelity.examples
     server = make_server(Store([out]), port=0)
