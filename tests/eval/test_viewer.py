@@ -24,6 +24,8 @@ from tests.fakes import ScriptedLLM
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 INJECTION = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+# Maths that must not become a link (KaTeX's trust: false) and a formula KaTeX cannot parse (shown as its source).
+MATH_TRAPS = r" $\href{javascript:window.pwned=3}{x}$ and $\frac{1}$"
 
 
 def _debate_run(directory: Path, critic_first: str, policy_first: str) -> Path:
@@ -43,7 +45,7 @@ def _debate_run(directory: Path, critic_first: str, policy_first: str) -> Path:
 @pytest.fixture
 def viewer(tmp_path):
     first = _debate_run(tmp_path / "iteration-1", "ACTION: backtrack to 0\nREASON: Wait, that sum is off.",
-                        "1. {i} + {i} = 7 " + INJECTION)
+                        "1. {i} + {i} = 7 " + INJECTION + MATH_TRAPS.replace("{", "{{").replace("}", "}}"))
     second = _debate_run(tmp_path / "iteration-2", "ACTION: continue\nREASON: fine", "1. Add the two numbers.")
     server = make_server(Store([first, second]), port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # quick shutdown
@@ -56,14 +58,15 @@ def viewer(tmp_path):
 @pytest.fixture(scope="module")
 def accuracy_runs(tmp_path_factory, data_dir) -> tuple[Path, Path]:
     """Two accuracy runs written by the real `eval.accuracy` on the same three MATH500 problems: the reference
-    solutions, and the same solutions with seeded, injected errors (the oracle's -e30)."""
+    solutions (greedy), and two samples each of the same solutions with seeded, injected errors (the oracle's -e30)."""
     from eval.accuracy import main as accuracy_main
 
     root = tmp_path_factory.mktemp("accuracy")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LONGTHOUGHT_DATA_DIR", str(data_dir))
-        for name, model in (("acc-reference", "oracle/reference"), ("acc-e30", "oracle/reference-e30")):
-            argv = ["--model", model, "--problems", "math500", "--limit", "3", "--out", str(root / name)]
+        for name, model, samples in (("acc-reference", "oracle/reference", 1), ("acc-e30", "oracle/reference-e30", 2)):
+            argv = ["--model", model, "--problems", "math500", "--limit", "3", "--samples", str(samples),
+                    "--out", str(root / name)]
             assert accuracy_main(argv) == 0, model
     return root / "acc-reference", root / "acc-e30"
 
@@ -235,6 +238,18 @@ def test_a_sample_run_lists_by_judged_samples_with_a_cut_filter_and_counts_bad_l
     assert len(store.entries) == 4 and [e.problem_id for e in store.filter(cut="yes")] == ["p1", "p4"]
 
 
+def test_a_dpo_sampling_run_is_known_by_its_manifest(tmp_path):
+    run = tmp_path / "dpo" / "samples"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"attempt": "dpo_samples", "status": "running"}))
+    (run / "records.jsonl").write_text("")  # started, nothing finished yet
+    store = Store([run])
+    assert store.stats()[0]["kind"] == "samples" and store.entries == []
+    (run / "records.jsonl").write_text(_sample_row("p1", ("$1$", "1", False, "stop")) + "\n")
+    store.refresh()
+    assert [(e.attempt, e.kind, e.outcome) for e in store.entries] == [("dpo_samples", "samples", "incorrect")]
+
+
 def test_accuracy_runs_from_the_real_writer_are_served_beside_synthesis_runs(accuracy_runs, viewer, tmp_path, serve):
     reference, injected = accuracy_runs
     base = serve(Store([reference, injected, tmp_path / "iteration-1"]))  # the debate run made by `viewer`
@@ -242,10 +257,12 @@ def test_accuracy_runs_from_the_real_writer_are_served_beside_synthesis_runs(acc
     assert [run["kind"] for run in stats] == ["samples", "samples", "records"]
     assert stats[0]["attempts"] == ["accuracy"] and stats[1]["models"] == ["oracle/reference-e30"]
     accuracy = json.loads((injected / "accuracy.json").read_text())
-    assert stats[1]["share_correct"] == accuracy["accuracy"] and stats[1]["samples"] == 3
+    assert stats[1]["share_correct"] == pytest.approx(accuracy["accuracy"], abs=5e-4) and stats[1]["samples"] == 6
     rows = _sample_sets(injected)
     listed = _get(f"{base}/api/problems?run=1")["problems"]
-    assert {p["id"]: p["outcome"] == "correct" for p in listed} == {i: r.samples[0].correct for i, r in rows.items()}
+    passed = {i: any(sample.correct for sample in r.samples) for i, r in rows.items()}  # pass@2
+    assert {p["id"]: p["outcome"] == "correct" for p in listed} == passed
+    assert stats[1]["pass_at_k"] == pytest.approx(accuracy["pass_at_k"], abs=5e-4)
     assert {p["id"]: p["final_answer"] for p in listed} == {i: r.samples[0].answer for i, r in rows.items()}
     some_id = next(iter(rows))
     row = _get(f"{base}/api/record?run=1&id={some_id}")
@@ -389,11 +406,15 @@ def test_browser_filter_open_click_compare_and_no_script_injection(viewer, tmp_p
         page.wait_for_selector("#tree-svg")
         assert page.locator("#tree-svg .node").count() == 3  # root, the backtracked step, the right answer
         assert page.locator("#tree-svg .edge.shortcut").count() == 1
+        for where in (".thought", "pre.shortcut"):  # "So 0 + 0 = \\boxed{0}", boxed outside any $...$
+            assert page.locator(f"{where} .katex").count() >= 1 and "\\boxed" not in page.evaluate(RAW_TEXT, where)
         page.locator("#tree-svg .node[data-node='0']").click()  # the root: no step, no reason
         assert "null" not in page.inner_text("#node").splitlines()
         page.locator("#tree-svg .node[data-node='1']").click()
         assert "reason: Wait, that sum is off" in page.inner_text("#node")
         assert "<script>" in page.inner_text("#node")  # shown as text ...
+        assert page.locator("#node .katex-error").inner_text() == r"\frac{1}"  # a bad formula shows as its source
+        assert page.locator("a").count() == 0  # \href stayed text (trust: false)
         assert page.evaluate("window.pwned") is None  # ... and never run
         assert page.locator("mark.backtrack").count() >= 1 and page.locator("mark.reflect").count() >= 1
         page.click("#compare")
@@ -448,7 +469,8 @@ def test_browser_opens_accuracy_runs_renders_maths_and_compares_two_models(accur
         page.select_option("#f-run", "1")
         expect(page.locator("button.problem")).to_have_count(3)
         page.select_option("#f-outcome", "correct")
-        expect(page.locator("button.problem")).to_have_count(sum(r.samples[0].correct for r in rows[1].values()))
+        passed = sum(any(sample.correct for sample in r.samples) for r in rows[1].values())
+        expect(page.locator("button.problem")).to_have_count(passed)
         page.select_option("#f-outcome", "")
         page.select_option("#f-run", "")
         page.locator(f"button.problem[data-run='0'][data-id='{problem_id}']").click()
@@ -464,12 +486,20 @@ def test_browser_opens_accuracy_runs_renders_maths_and_compares_two_models(accur
         columns = page.locator("#compare-view .compare-column")
         assert columns.count() == 2
         for column, (run, judged) in zip((columns.nth(0), columns.nth(1)), enumerate(rows)):
-            sample = judged[problem_id].samples[0]
+            samples = judged[problem_id].samples
             assert column.get_attribute("data-run") == str(run)
-            judgment = column.locator(".sample-head .answer").inner_text()
-            assert judgment.startswith("correct" if sample.correct else "wrong"), judgment
-            assert column.locator(".sample-head .tex-answer").get_attribute("data-tex") == sample.answer
-            assert column.locator(".sample-text .katex").count() >= 1
+            assert column.locator(".sample").count() == len(samples) == run + 1
+            for index, sample in enumerate(samples):
+                head = column.locator(f".sample[data-sample='{index}'] .sample-head")
+                judgment = head.locator(".answer").inner_text()
+                assert judgment.startswith("correct" if sample.correct else "wrong"), judgment
+                assert head.locator(".tex-answer").get_attribute("data-tex") == sample.answer
+            assert column.locator(".sample-text .katex").count() >= len(samples)
+        shown = columns.nth(1).locator(".sample-filter")  # which of one problem's samples are shown
+        for judgment in (True, False):  # of two samples, one of these choices hides at least one
+            shown.select_option("correct" if judgment else "wrong")
+            expect(columns.nth(1).locator(".sample:visible")).to_have_count(
+                sum(sample.correct == judgment for sample in rows[1][problem_id].samples))
         page.screenshot(path=str(artifacts / "viewer-accuracy.png"), full_page=True)
         page.goto(alone)
         page.locator("button.problem").first.click()

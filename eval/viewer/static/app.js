@@ -195,15 +195,24 @@ function answerView(answer, missing = "none") {
 // Every sample of one problem (an accuracy or DPO-sampling run): its text, extracted answer, judgment, finish.
 function samplesView(row) {
   const correct = row.samples.filter((s) => s.correct).length;
-  return el("div", { class: "samples" },
-    el("p", {}, `${row.model} · ${correct}/${row.samples.length} samples correct · gold `,
-      answerView(row.problem.answer, "unknown")),
-    row.samples.map((sample, index) => el("div", { class: `sample ${sample.correct ? "ok" : "bad"}`, "data-sample": index },
+  const cut = row.samples.filter((s) => s.finish_reason === "length").length;
+  // DPO sampling keeps 20 per problem: show only the correct, the wrong or the cut ones.
+  const keep = { correct: (s) => s.correct, wrong: (s) => !s.correct, cut: (s) => s.finish_reason === "length" };
+  const show = el("select", { class: "sample-filter", onchange: () => cards.forEach((card, i) => {
+    card.hidden = show.value !== "" && !keep[show.value](row.samples[i]);
+  }) }, el("option", { value: "" }, `all (${row.samples.length})`), el("option", { value: "correct" }, `correct (${correct})`),
+  el("option", { value: "wrong" }, `wrong (${row.samples.length - correct})`),
+  el("option", { value: "cut" }, `cut at the token cap (${cut})`));
+  const cards = row.samples.map((sample, index) => el("div", { class: `sample ${sample.correct ? "ok" : "bad"}`, "data-sample": index },
       el("p", { class: "sample-head" }, el("b", {}, `sample ${index + 1}`), " · ",
         el("span", { class: `answer ${sample.correct ? "ok" : "bad"}` }, sample.correct ? "correct" : "wrong",
           " · answer ", answerView(sample.answer)),
         ` · ${reasonWords(sample.finish_reason)}`),
-      renderMath(el("div", { class: "sample-text" }, ...highlighted(sample.text))))));
+      renderMath(el("div", { class: "sample-text" }, ...highlighted(sample.text)))));
+  return el("div", { class: "samples" },
+    el("p", {}, `${row.model} · ${correct}/${row.samples.length} samples correct · gold `,
+      answerView(row.problem.answer, "unknown"), row.samples.length > 1 ? el("span", {}, " · show ", show) : null),
+    cards);
 }
 
 function rowView(row, runIndex) {

@@ -22,9 +22,34 @@ function katexLoaded() {
   return typeof katex === "object" && typeof renderMathInElement === "function";
 }
 
-// Render every delimited formula inside `element` (already filled with text nodes); returns the element.
+// Models (and the attempts' own "So ... = \boxed{4}" lines) often write a bare \boxed{...} outside any delimiters.
+// In a text node with no delimiters at all, such a box cannot be inside a formula, so it is delimited here.
+const DELIMITED = /\$|\\\(|\\\[|\\begin\{/;
+
+function delimitBareBoxes(text) {
+  let out = "", done = 0;
+  for (let start = text.indexOf("\\boxed{", done); start !== -1; start = text.indexOf("\\boxed{", done)) {
+    let depth = 0, end = start + "\\boxed".length;
+    for (; end < text.length; end++) {
+      if (text[end] === "\\") end++;  // an escaped brace does not count
+      else if (text[end] === "{") depth++;
+      else if (text[end] === "}" && --depth === 0) break;
+    }
+    if (end >= text.length) break;  // unbalanced: left as written
+    out += `${text.slice(done, start)}\\(${text.slice(start, end + 1)}\\)`;
+    done = end + 1;
+  }
+  return out + text.slice(done);
+}
+
+// Render every formula inside `element` (already filled with text nodes); returns the element.
 function renderMath(element) {
-  if (katexLoaded()) renderMathInElement(element, MATH_OPTIONS);
+  if (!katexLoaded()) return element;
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.data.includes("\\boxed{") && !DELIMITED.test(node.data)) node.data = delimitBareBoxes(node.data);
+  }
+  renderMathInElement(element, MATH_OPTIONS);
   return element;
 }
 
