@@ -215,6 +215,7 @@ class Store:
 
     def filter(self, outcome: str | None = None, attempt: str | None = None, run: int | None = None,
                query: str | None = None, action: str | None = None, cut: str | None = None) -> list[Entry]:
+        """The entries matching every filter given (`cut`: "yes" some text stopped at its token cap, "no" none did)."""
         query = (query or "").lower().strip()
         return [entry for entry in self.entries
                 if (not outcome or entry.outcome == outcome) and (not attempt or entry.attempt == attempt)
