@@ -1,11 +1,13 @@
-"""Browse runs in a browser: trees coloured by correctness, long thoughts, filters, and two runs side by side.
+"""Browse runs in a browser: trees coloured by correctness, long thoughts, trained models' samples, filters, maths
+rendered, and the same problem from several runs side by side.
 
     python -m eval.viewer runs/demo runs/tree [--port 8765]
+    python -m eval.viewer runs/acc-journey runs/acc-shortcut runs/dpo/samples   # accuracy and DPO sampling runs
 
 Serves on 127.0.0.1 only; another host needs an explicit `--host` (the viewer shows your data), and requests
 that name the server otherwise (a DNS-rebinding page) are refused. Works offline: plain HTML, CSS, JS and SVG
-from this package, nothing from a CDN. A run that is still being written shows its new lines on the next
-request; malformed lines are skipped, counted in the header, and the first is named (file:line) on stderr.
+from this package (KaTeX vendored), nothing from a CDN. A run that is still being written shows its new lines on
+the next request; malformed lines are skipped, counted in the header, and the first is named (file:line) on stderr.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The viewer's data: records from run directories, indexed once for fast listing and filtering.
+"""The viewer's data: synthesis records and sample runs (accuracy, DPO sampling), indexed for listing and filtering.
+
+A run holds one row type: a synthesis run's `Record`s, or the `SampleSet`s that `eval.accuracy` and DPO sampling
+(`OUT/samples`) write, every sample with its extracted answer, judgment and finish reason. Which one is decided
+once per run, from its manifest's command or else its first line.
 
 A run may still be writing, or may have been killed mid-line: `refresh` reads only what a records file gained
 since the last look (its inode, size and mtime say whether it changed), so new complete lines show up on the
@@ -10,6 +14,7 @@ warning per run names the file:line of the first such line.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import Counter
@@ -17,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from protocols.types import Action, Record
+from protocols.types import Action, Record, SampleSet
 from synthesis.engine import read_rows
 from synthesis.engine import run_dirs as expand_runs
 
 ACTIONS = ("backtrack", "reflect")
 OUTCOMES = ("correct", "incorrect", "no_answer")
+CUT = ("yes", "no")  # whether a problem has text cut at the token cap (finish_reason "length")
+SAMPLE_TASKS = ("accuracy", "dpo_samples")  # the engine tasks whose rows are SampleSets (manifest "attempt")
+ROW_TYPES = {"records": Record, "samples": SampleSet}
 log = logging.getLogger("longthought.viewer")
 
 
@@ -32,19 +40,27 @@ class Entry:
 
     run: int
     problem_id: str
-    attempt: str
+    attempt: str  # a record's attempt; for a sample run, its task (accuracy, dpo_samples)
     outcome: str  # correct | incorrect | no_answer
     final_answer: str | None
     gold: str | None
-    stop_reason: str
+    stop_reason: str | None  # a record's; sample runs have finish reasons per sample instead
     actions: frozenset[str]
     tokens: int
     search_text: str
+    cut: bool = False  # some model text stopped at its token cap
+    kind: str = "records"
+    model: str | None = None
+    samples: int = 0
+    correct_samples: int = 0
+    finish_reasons: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {"run": self.run, "id": self.problem_id, "attempt": self.attempt, "outcome": self.outcome,
                 "final_answer": self.final_answer, "gold": self.gold, "stop_reason": self.stop_reason,
-                "actions": sorted(self.actions), "tokens": self.tokens}
+                "actions": sorted(self.actions), "tokens": self.tokens, "cut": self.cut, "kind": self.kind,
+                "model": self.model, "samples": self.samples, "correct_samples": self.correct_samples,
+                "finish_reasons": self.finish_reasons}
 
 
 @dataclass
@@ -53,7 +69,9 @@ class Run:
 
     path: str
     file: Path
-    records: dict[str, Record] = field(default_factory=dict)
+    kind: str | None = None  # records | samples; None until the run's first row says
+    task: str | None = None  # the manifest's command name (debate, accuracy, ...), when there is a manifest
+    records: dict[str, Record | SampleSet] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
     bad_lines: int = 0
     first_bad_line: str | None = None  # file:line
@@ -79,7 +97,50 @@ def _entry(run: int, record: Record) -> Entry:
     usage = sum(totals.total_tokens for totals in record.usage.values())
     return Entry(run, record.problem_id, record.attempt, _outcome(record), record.final_answer, record.problem.answer,
                  record.stop_reason, _actions(record), usage,
-                 (record.long_thought + "\n" + record.problem.question).lower())
+                 (record.long_thought + "\n" + record.problem.question).lower(),
+                 cut=any(turn.finish_reason == "length" for turn in record.turns))
+
+
+def _sample_entry(run: int, row: SampleSet, task: str | None) -> Entry:
+    """A sample set as a list entry: correct when any sample is (pass@k), no answer when none extracted one."""
+    correct = sum(sample.correct for sample in row.samples)
+    if correct:
+        outcome = "correct"
+    else:
+        outcome = "incorrect" if any(sample.answer is not None for sample in row.samples) else "no_answer"
+    first = row.samples[0].answer if row.samples else None
+    text = "\n".join([row.problem.question, *(sample.text for sample in row.samples)])
+    return Entry(run, row.problem_id, task or "samples", outcome, first, row.problem.answer, None, frozenset(),
+                 sum(totals.total_tokens for totals in row.usage.values()), text.lower(),
+                 cut=any(sample.truncated for sample in row.samples), kind="samples", model=row.model,
+                 samples=len(row.samples), correct_samples=correct,
+                 finish_reasons=dict(Counter(str(sample.finish_reason) for sample in row.samples)))
+
+
+def _manifest_task(run_dir: Path) -> str | None:
+    try:
+        task = json.loads((run_dir / "manifest.json").read_text()).get("attempt")
+    except (OSError, ValueError, AttributeError):  # no manifest (a bare records.jsonl), or not one we can read
+        return None
+    return task if isinstance(task, str) else None
+
+
+def _sniff(file: Path) -> str | None:
+    """The row type of a records file without a manifest: the first JSON object line says (SampleSets have samples)."""
+    try:
+        with file.open("rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    return None  # a first row still being written: decide on the next read
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # a bad line is counted by the read itself
+                if isinstance(row, dict):
+                    return "samples" if "samples" in row and "attempt" not in row else "records"
+    except OSError:
+        return None
+    return None
 
 
 class Store:
@@ -90,7 +151,9 @@ class Store:
         self.entries: list[Entry] = []
         self._lock = threading.Lock()  # one reader of the files at a time; queries read the swapped-in copies
         for path in expand_runs(run_dirs):  # a run, a folder of runs (an ablation) or a records.jsonl
-            self.runs.append(Run(str(path), path if path.is_file() else path / "records.jsonl"))
+            task = None if path.is_file() else _manifest_task(path)
+            self.runs.append(Run(str(path), path if path.is_file() else path / "records.jsonl", task=task,
+                                 kind=("samples" if task in SAMPLE_TASKS else "records") if task else None))
         self.refresh()
 
     def refresh(self) -> None:
@@ -108,9 +171,12 @@ class Store:
         seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if seen == run.seen:
             return False
+        run.kind = run.kind or _sniff(run.file)
+        if run.kind is None:
+            return False  # nothing to read yet
         try:
             appended = self._grew(run, seen)
-            rows = read_rows(run.file, Record, strict=False, start=run.offset if appended else 0,
+            rows = read_rows(run.file, ROW_TYPES[run.kind], strict=False, start=run.offset if appended else 0,
                              first_line=(run.lines if appended else 0) + 1)
         except OSError:
             return False
@@ -120,7 +186,8 @@ class Store:
         # An unterminated last line that parses is among the rows: read again next time, harmlessly, as `end` stays.
         for record in rows:
             records[record.problem_id] = record
-            entries[record.problem_id] = _entry(index, record)
+            entries[record.problem_id] = (_sample_entry(index, record, run.task) if isinstance(record, SampleSet)
+                                          else _entry(index, record))
         if rows.bad:
             first = rows.bad[0]
             first_bad_line = first_bad_line or f"{run.file}:{first.number}"
@@ -147,12 +214,13 @@ class Store:
             return handle.read(len(run.anchor)) == run.anchor
 
     def filter(self, outcome: str | None = None, attempt: str | None = None, run: int | None = None,
-               query: str | None = None, action: str | None = None) -> list[Entry]:
+               query: str | None = None, action: str | None = None, cut: str | None = None) -> list[Entry]:
+        """The entries matching every filter given (`cut`: "yes" some text stopped at its token cap, "no" none did)."""
         query = (query or "").lower().strip()
         return [entry for entry in self.entries
                 if (not outcome or entry.outcome == outcome) and (not attempt or entry.attempt == attempt)
                 and (run is None or entry.run == run) and (not query or query in entry.search_text)
-                and (not action or action in entry.actions)]
+                and (not action or action in entry.actions) and (not cut or entry.cut == (cut == "yes"))]
 
     def counts(self, entries: list[Entry]) -> dict[str, dict[str, int]]:
         """How many of `entries` fall under each filter value, so the list can show counts beside each filter."""
@@ -161,6 +229,7 @@ class Store:
             "attempt": dict(Counter(entry.attempt for entry in entries)),
             "run": dict(Counter(str(entry.run) for entry in entries)),
             "action": {action: sum(action in entry.actions for entry in entries) for action in ACTIONS},
+            "cut": {"yes": sum(entry.cut for entry in entries), "no": sum(not entry.cut for entry in entries)},
         }
 
     def stats(self) -> list[dict[str, Any]]:
@@ -169,18 +238,33 @@ class Store:
         for index, run in enumerate(self.runs):
             records = list(run.records.values())
             costs = [totals.cost for record in records for totals in record.usage.values()]
-            result.append({
-                "run": index, "path": run.path, "problems": len(records),
+            common = {"run": index, "path": run.path, "kind": run.kind or "records", "problems": len(records),
+                      "tokens": sum(totals.total_tokens for r in records for totals in r.usage.values()),
+                      "cost": None if any(cost is None for cost in costs) else round(sum(costs), 6),
+                      "bad_lines": run.bad_lines, "first_bad_line": run.first_bad_line}
+            entries = list(run.entries.values())
+            if run.kind == "samples":
+                samples = [sample for row in records for sample in row.samples]
+                # Mean accuracy over samples, as accuracy.json reports it; pass@k is the list's share "correct".
+                share = sum(row.accuracy for row in records) / len(records) if records else 0
+                passed = sum(entry.outcome == "correct" for entry in entries) / len(entries) if entries else 0
+                result.append(common | {
+                    "attempts": sorted({entry.attempt for entry in entries}),
+                    "models": sorted({row.model for row in records}),
+                    "samples": len(samples), "share_correct": round(share, 3), "pass_at_k": round(passed, 3),
+                    "finish_reasons": dict(Counter(str(sample.finish_reason) for sample in samples)),
+                    "stop_reasons": {},
+                })
+                continue
+            result.append(common | {
                 "attempts": sorted({record.attempt for record in records}),
                 "share_correct": round(sum(bool(r.correct) for r in records) / len(records), 3) if records else 0,
-                "tokens": sum(totals.total_tokens for r in records for totals in r.usage.values()),
-                "cost": None if any(cost is None for cost in costs) else round(sum(costs), 6),
                 "stop_reasons": dict(Counter(record.stop_reason for record in records)),
-                "bad_lines": run.bad_lines, "first_bad_line": run.first_bad_line,
             })
         return result
 
-    def record(self, run: int, problem_id: str) -> Record | None:
+    def record(self, run: int, problem_id: str) -> Record | SampleSet | None:
+        """One run's full row for a problem (a Record or a SampleSet, as the run holds), or None."""
         if not 0 <= run < len(self.runs):
             return None
         return self.runs[run].records.get(problem_id)

@@ -17,11 +17,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from eval.viewer.data import ACTIONS, OUTCOMES, Store
+from eval.viewer.data import ACTIONS, CUT, OUTCOMES, Store
+from protocols.types import SampleSet
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                 ".css": "text/css; charset=utf-8"}
+                 ".css": "text/css; charset=utf-8", ".woff2": "font/woff2"}
+# Self only. KaTeX (static/katex/) needs no 'unsafe-inline': it sets its layout styles through the CSSOM
+# (element.style.x = ...), which a CSP does not govern; its only style *attributes* are on the hidden MathML copy
+# and on a formula that fails to parse (a colour that style.css gives .katex-error instead), and those are
+# dropped harmlessly. Fonts come from static/katex/fonts under default-src 'self'. Checked in the browser test,
+# which counts the page's CSP violations while it renders maths.
+CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 WILDCARDS = ("0.0.0.0", "::", "")
 
@@ -106,11 +113,16 @@ def _choice(query: dict[str, str], name: str, choices: tuple[str, ...]) -> str |
     return value
 
 
-def _static_names() -> set[str]:
-    return {file.name for file in STATIC.iterdir() if file.is_file()}
+def static_names() -> dict[str, Path]:
+    """The files the server may send, by URL path ("app.js", "katex/fonts/KaTeX_Main-Regular.woff2"): the package's
+    static files with a known content type, listed from disk; a request is looked up here, never joined to a path."""
+    return {file.relative_to(STATIC).as_posix(): file for file in sorted(STATIC.rglob("*"))
+            if file.is_file() and file.suffix in CONTENT_TYPES}
 
 
 def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
+    files = static_names()  # once: the package's files do not change while it serves
+
     class Handler(BaseHTTPRequestHandler):
         server: ViewerServer
 
@@ -122,7 +134,7 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(body)))
             # The page needs nothing from elsewhere; forbid it, so injected markup could not load anything either.
-            self.send_header("content-security-policy", "default-src 'self'; img-src 'self' data:")
+            self.send_header("content-security-policy", CSP)
             self.send_header("x-content-type-options", "nosniff")
             self.end_headers()
             self.wfile.write(body)
@@ -145,9 +157,9 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                     return self._json({"error": str(error)}, HTTPStatus.BAD_REQUEST)
             name = url.path.lstrip("/") or "index.html"
             # Only the package's own files, by exact name: no path from the request ever reaches the file system.
-            if name not in _static_names():
+            file = files.get(name)
+            if file is None:
                 return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
-            file = STATIC / name
             return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "application/octet-stream"))
 
         def _api(self, path: str, query: dict[str, str]) -> None:
@@ -158,14 +170,16 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 limit = _int(query, "limit", 500)
                 scope = store.filter(attempt=query.get("attempt"), run=_int(query, "run", None), query=query.get("q"),
                                      action=_choice(query, "action", ACTIONS),
-                                     outcome=_choice(query, "outcome", OUTCOMES))
+                                     outcome=_choice(query, "outcome", OUTCOMES), cut=_choice(query, "cut", CUT))
                 return self._json({"total": len(scope), "counts": store.counts(scope),
                                    "problems": [entry.summary() for entry in scope[:limit]]})
             if path == "/api/record":
                 record = store.record(_int(query, "run", -1), query.get("id", ""))
                 if record is None:
                     return self._json({"error": "no such record"}, HTTPStatus.NOT_FOUND)
-                return self._json(json.loads(record.to_json()))
+                # "kind" tells the page which view to draw: a synthesis record or a sample set.
+                return self._json({"kind": "samples" if isinstance(record, SampleSet) else "records",
+                                   **json.loads(record.model_dump_json())})
             return self._json({"error": "no such endpoint"}, HTTPStatus.NOT_FOUND)
 
     return Handler

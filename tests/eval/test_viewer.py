@@ -4,8 +4,10 @@ import asyncio
 import http.client
 import json
 import logging
+import re
 import socket
 import threading
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,13 +16,16 @@ import pytest
 
 from eval.viewer.__main__ import main as viewer_main
 from eval.viewer.data import Store
-from eval.viewer.server import make_server
-from protocols.types import Problem
+from eval.viewer.server import CSP, STATIC, make_server, static_names
+from protocols.types import Problem, Sample, SampleSet
 from synthesis.debate import DebateConfig, run_debate
 from tests.fakes import ScriptedLLM
 
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 INJECTION = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+# Maths that must not become a link (KaTeX's trust: false) and a formula KaTeX cannot parse (shown as its source).
+MATH_TRAPS = r" $\href{javascript:window.pwned=3}{x}$ and $\frac{1}$"
 
 
 def _debate_run(directory: Path, critic_first: str, policy_first: str) -> Path:
@@ -40,7 +45,7 @@ def _debate_run(directory: Path, critic_first: str, policy_first: str) -> Path:
 @pytest.fixture
 def viewer(tmp_path):
     first = _debate_run(tmp_path / "iteration-1", "ACTION: backtrack to 0\nREASON: Wait, that sum is off.",
-                        "1. {i} + {i} = 7 " + INJECTION)
+                        "1. {i} + {i} = 7 " + INJECTION + MATH_TRAPS.replace("{", "{{").replace("}", "}}"))
     second = _debate_run(tmp_path / "iteration-2", "ACTION: continue\nREASON: fine", "1. Add the two numbers.")
     server = make_server(Store([first, second]), port=0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # quick shutdown
@@ -48,6 +53,27 @@ def viewer(tmp_path):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def accuracy_runs(tmp_path_factory, data_dir) -> tuple[Path, Path]:
+    """Two accuracy runs written by the real `eval.accuracy` on the same three MATH500 problems: the reference
+    solutions (greedy), and two samples each of the same solutions with seeded, injected errors (the oracle's -e30)."""
+    from eval.accuracy import main as accuracy_main
+
+    root = tmp_path_factory.mktemp("accuracy")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LONGTHOUGHT_DATA_DIR", str(data_dir))
+        for name, model, samples in (("acc-reference", "oracle/reference", 1), ("acc-e30", "oracle/reference-e30", 2)):
+            argv = ["--model", model, "--problems", "math500", "--limit", "3", "--samples", str(samples),
+                    "--out", str(root / name)]
+            assert accuracy_main(argv) == 0, model
+    return root / "acc-reference", root / "acc-e30"
+
+
+def _sample_sets(path: Path) -> dict[str, SampleSet]:
+    rows = [SampleSet.model_validate_json(line) for line in (path / "records.jsonl").read_text().splitlines() if line]
+    return {row.problem_id: row for row in rows}
 
 
 @pytest.fixture
@@ -156,6 +182,7 @@ def test_the_host_given_is_accepted_and_a_wildcard_bind_takes_ip_literals_only(s
 BAD_QUERIES = [("/api/problems?limit=abc", "limit"), ("/api/problems?limit=-1", "limit"),
                ("/api/problems?run=x", "run"), ("/api/problems?run=-2", "run"),
                ("/api/problems?outcome=maybe", "outcome"), ("/api/problems?action=jump", "action"),
+               ("/api/problems?cut=maybe", "cut"),
                ("/api/record?run=x&id=q0", "run")]
 
 
@@ -175,6 +202,102 @@ def test_a_nul_or_undecodable_path_is_a_404_not_a_dropped_connection(viewer):
     for target in (b"/\x00", b"/a\x00b.js", b"/\xff\xfe", b"/%00", b"/%ff", b"/../server.py", b"/..%2f__init__.py",
                    b"/api/nothing", b"//etc/passwd"):
         assert _raw(viewer, target).startswith(b"HTTP/1.0 404 "), target
+
+
+def _sample_row(problem_id: str, *samples: tuple[str, str | None, bool, str | None]) -> str:
+    problem = Problem(id=problem_id, question=f"Compute $\\frac{{1}}{{2}}$ for {problem_id}.", answer="\\frac{1}{2}")
+    row = SampleSet(problem_id=problem_id, problem=problem, model="hf/journey-sft",
+                    samples=[Sample(text=t, answer=a, correct=c, finish_reason=f) for t, a, c, f in samples])
+    return row.model_dump_json()
+
+
+def test_a_sample_run_lists_by_judged_samples_with_a_cut_filter_and_counts_bad_lines(tmp_path, caplog):
+    # A bare records.jsonl (no manifest): its first row says it holds sample sets.
+    rows = tmp_path / "samples.jsonl"
+    rows.write_text("\n".join([
+        _sample_row("p1", ("So $x = \\frac{1}{2}$.", "\\frac{1}{2}", True, "stop"),
+                    ("Wait, let me", None, False, "length")),
+        _sample_row("p2", ("It is $3$.", "3", False, "stop")),
+        '{"problem_id": "torn',
+        _sample_row("p3", ("I do not know", None, False, "stop")),
+    ]) + "\n")
+    with caplog.at_level(logging.WARNING, logger="longthought.viewer"):
+        store = Store([rows])
+    assert {e.problem_id: e.outcome for e in store.entries} == {"p1": "correct", "p2": "incorrect", "p3": "no_answer"}
+    assert [e.problem_id for e in store.filter(cut="yes")] == ["p1"] and len(store.filter(cut="no")) == 2
+    assert [e.problem_id for e in store.filter(query="wait, let me")] == ["p1"]  # every sample's text is searched
+    assert store.counts(store.entries)["cut"] == {"yes": 1, "no": 2}
+    [stats] = store.stats()
+    assert stats["kind"] == "samples" and stats["samples"] == 4 and stats["models"] == ["hf/journey-sft"]
+    assert stats["share_correct"] == round((0.5 + 0 + 0) / 3, 3) and stats["pass_at_k"] == round(1 / 3, 3)
+    assert stats["finish_reasons"] == {"stop": 3, "length": 1}
+    assert stats["bad_lines"] == 1 and stats["first_bad_line"] == f"{rows}:3" and len(caplog.messages) == 1
+    with rows.open("a") as handle:  # read on incrementally, as for synthesis records
+        handle.write(_sample_row("p4", ("$4$", "4", False, "length")) + "\n")
+    store.refresh()
+    assert len(store.entries) == 4 and [e.problem_id for e in store.filter(cut="yes")] == ["p1", "p4"]
+
+
+def test_a_dpo_sampling_run_is_known_by_its_manifest(tmp_path):
+    run = tmp_path / "dpo" / "samples"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"attempt": "dpo_samples", "status": "running"}))
+    (run / "records.jsonl").write_text("")  # started, nothing finished yet
+    store = Store([run])
+    assert store.stats()[0]["kind"] == "samples" and store.entries == []
+    (run / "records.jsonl").write_text(_sample_row("p1", ("$1$", "1", False, "stop")) + "\n")
+    store.refresh()
+    assert [(e.attempt, e.kind, e.outcome) for e in store.entries] == [("dpo_samples", "samples", "incorrect")]
+
+
+def test_accuracy_runs_from_the_real_writer_are_served_beside_synthesis_runs(accuracy_runs, viewer, tmp_path, serve):
+    reference, injected = accuracy_runs
+    base = serve(Store([reference, injected, tmp_path / "iteration-1"]))  # the debate run made by `viewer`
+    stats = _get(f"{base}/api/stats")
+    assert [run["kind"] for run in stats] == ["samples", "samples", "records"]
+    assert stats[0]["attempts"] == ["accuracy"] and stats[1]["models"] == ["oracle/reference-e30"]
+    accuracy = json.loads((injected / "accuracy.json").read_text())
+    assert stats[1]["share_correct"] == pytest.approx(accuracy["accuracy"], abs=5e-4) and stats[1]["samples"] == 6
+    rows = _sample_sets(injected)
+    listed = _get(f"{base}/api/problems?run=1")["problems"]
+    passed = {i: any(sample.correct for sample in r.samples) for i, r in rows.items()}  # pass@2
+    assert {p["id"]: p["outcome"] == "correct" for p in listed} == passed
+    assert stats[1]["pass_at_k"] == pytest.approx(accuracy["pass_at_k"], abs=5e-4)
+    assert {p["id"]: p["final_answer"] for p in listed} == {i: r.samples[0].answer for i, r in rows.items()}
+    some_id = next(iter(rows))
+    row = _get(f"{base}/api/record?run=1&id={some_id}")
+    assert row["kind"] == "samples" and row["samples"][0]["text"] == rows[some_id].samples[0].text
+    assert _get(f"{base}/api/record?run=2&id=q0")["kind"] == "records"
+    assert _get(f"{base}/api/problems?attempt=accuracy")["total"] == 6
+
+
+def test_vendored_katex_is_served_with_its_types_under_the_same_csp(viewer):
+    css = (STATIC / "katex" / "katex.min.css").read_text()
+    fonts = set(re.findall(r"url\(([^)]+)\)", css))
+    assert fonts and all(font.endswith(".woff2") for font in fonts)  # the src lists were trimmed to woff2
+    wanted = {"/katex/katex.min.css": "text/css", "/katex/katex.min.js": "text/javascript",
+              "/katex/auto-render.min.js": "text/javascript", "/math.js": "text/javascript",
+              **{f"/katex/{font}": "font/woff2" for font in fonts}}
+    for path, content_type in wanted.items():
+        with urllib.request.urlopen(viewer + path, timeout=10) as response:
+            assert response.headers["content-type"].startswith(content_type), path
+            assert response.headers["content-security-policy"] == CSP, path
+            body = response.read()
+        assert not content_type.startswith("font") or body[:4] == b"wOF2", path
+    page = (STATIC / "index.html").read_text()
+    for name in ("katex/katex.min.js", "katex/auto-render.min.js", "katex/katex.min.css", "math.js"):
+        assert f'"{name}"' in page, name
+    for target in (b"/katex/../app.js", b"/katex/fonts/../../server.py", b"/katex/LICENSE", b"/katex/README.md",
+                   b"/katex//katex.min.js", b"/KATEX/katex.min.js", b"/katex", b"/katex/", b"/katex%2Fkatex.min.js",
+                   b"/./katex/katex.min.js", b"/katex/fonts"):
+        assert _raw(viewer, target).startswith(b"HTTP/1.0 404 "), target
+
+
+def test_package_data_ships_every_static_file():
+    globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["eval"]
+    shipped = {path for pattern in globs for path in (REPO / "eval").glob(pattern) if path.is_file()}
+    assert set(static_names().values()) <= shipped
+    assert (STATIC / "katex" / "LICENSE") in shipped
 
 
 def test_a_bad_port_is_one_line_from_the_cli(viewer, tmp_path, capsys):
@@ -274,6 +397,8 @@ def test_browser_filter_open_click_compare_and_no_script_injection(viewer, tmp_p
         page.goto(viewer)
         page.wait_for_selector("button.problem")
         assert page.locator("button.problem").count() == 6
+        header = page.inner_text("#stats")
+        assert "stops terminated by the critic: 3" in header and "{" not in header  # words, not a JSON object
         page.fill("#f-q", "wait")
         expect(page.locator("button.problem")).to_have_count(3)
         assert "(3)" in page.locator("#f-run option").nth(1).inner_text()
@@ -281,9 +406,15 @@ def test_browser_filter_open_click_compare_and_no_script_injection(viewer, tmp_p
         page.wait_for_selector("#tree-svg")
         assert page.locator("#tree-svg .node").count() == 3  # root, the backtracked step, the right answer
         assert page.locator("#tree-svg .edge.shortcut").count() == 1
+        for where in (".thought", "pre.shortcut"):  # "So 0 + 0 = \\boxed{0}", boxed outside any $...$
+            assert page.locator(f"{where} .katex").count() >= 1 and "\\boxed" not in page.evaluate(RAW_TEXT, where)
+        page.locator("#tree-svg .node[data-node='0']").click()  # the root: no step, no reason
+        assert "null" not in page.inner_text("#node").splitlines()
         page.locator("#tree-svg .node[data-node='1']").click()
         assert "reason: Wait, that sum is off" in page.inner_text("#node")
         assert "<script>" in page.inner_text("#node")  # shown as text ...
+        assert page.locator("#node .katex-error").inner_text() == r"\frac{1}"  # a bad formula shows as its source
+        assert page.locator("a").count() == 0  # \href stayed text (trust: false)
         assert page.evaluate("window.pwned") is None  # ... and never run
         assert page.locator("mark.backtrack").count() >= 1 and page.locator("mark.reflect").count() >= 1
         page.click("#compare")
@@ -294,3 +425,87 @@ def test_browser_filter_open_click_compare_and_no_script_injection(viewer, tmp_p
         assert page.evaluate("window.pwned") is None
         browser.close()
     assert (artifacts / "viewer.png").stat().st_size > 10_000
+
+
+# Text outside KaTeX's output (its hidden MathML copy keeps the TeX source): what a reader sees as raw text.
+RAW_TEXT = """(selector) => {
+  const root = document.querySelector(selector);
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest(".katex")) parts.push(node.data);
+  }
+  return parts.join("");
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (scripts/install-browser.sh)")
+def test_browser_opens_accuracy_runs_renders_maths_and_compares_two_models(accuracy_runs, serve):
+    from playwright.sync_api import expect, sync_playwright
+
+    reference, injected = accuracy_runs
+    rows = _sample_sets(reference), _sample_sets(injected)
+    problem_id = next(i for i, row in rows[0].items() if "\\frac" in row.samples[0].text)
+    base = serve(Store([reference, injected]))
+    alone = serve(Store([injected]))  # one run: nothing to compare with
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})  # the page's own CSP enforced
+        page.add_init_script("window.violations = []; document.addEventListener('securitypolicyviolation',"
+                             " (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+        fonts = []
+        page.on("response", lambda response: fonts.append((response.url, response.status))
+                if response.url.endswith(".woff2") else None)
+        page.goto(base)
+        page.wait_for_selector("button.problem")
+        assert page.locator("button.problem").count() == 6
+        header = page.inner_text("#stats")
+        assert "oracle/reference-e30" in header and "finish stopped: 3" in header and "{" not in header
+        page.select_option("#f-run", "1")
+        expect(page.locator("button.problem")).to_have_count(3)
+        page.select_option("#f-outcome", "correct")
+        passed = sum(any(sample.correct for sample in r.samples) for r in rows[1].values())
+        expect(page.locator("button.problem")).to_have_count(passed)
+        page.select_option("#f-outcome", "")
+        page.select_option("#f-run", "")
+        page.locator(f"button.problem[data-run='0'][data-id='{problem_id}']").click()
+        page.wait_for_selector(".sample")
+        assert page.locator(".sample").count() == 1 and page.locator(".question .katex").count() >= 1
+        assert page.locator(".sample-text .katex").count() >= 1 and page.locator(".tex-answer .katex").count() >= 1
+        assert "\\frac" not in page.evaluate(RAW_TEXT, ".sample-text")  # rendered, not shown as source
+        assert "correct" in page.inner_text(".sample-head")
+        assert "null" not in page.inner_text("#detail").splitlines()
+        page.select_option("#compare-run", "1")
+        page.click("#compare")
+        page.wait_for_selector("#compare-view")
+        columns = page.locator("#compare-view .compare-column")
+        assert columns.count() == 2
+        for column, (run, judged) in zip((columns.nth(0), columns.nth(1)), enumerate(rows)):
+            samples = judged[problem_id].samples
+            assert column.get_attribute("data-run") == str(run)
+            assert column.locator(".sample").count() == len(samples) == run + 1
+            for index, sample in enumerate(samples):
+                head = column.locator(f".sample[data-sample='{index}'] .sample-head")
+                judgment = head.locator(".answer").inner_text()
+                assert judgment.startswith("correct" if sample.correct else "wrong"), judgment
+                assert head.locator(".tex-answer").get_attribute("data-tex") == sample.answer
+            assert column.locator(".sample-text .katex").count() >= len(samples)
+        shown = columns.nth(1).locator(".sample-filter")  # which of one problem's samples are shown
+        for judgment in (True, False):  # of two samples, one of these choices hides at least one
+            shown.select_option("correct" if judgment else "wrong")
+            expect(columns.nth(1).locator(".sample:visible")).to_have_count(
+                sum(sample.correct == judgment for sample in rows[1][problem_id].samples))
+        page.screenshot(path=str(artifacts / "viewer-accuracy.png"), full_page=True)
+        page.goto(alone)
+        page.locator("button.problem").first.click()
+        page.wait_for_selector(".sample")
+        assert page.locator("#compare").count() == 0
+        assert "null" not in page.inner_text("#detail").splitlines()  # the missing compare line printed "null"
+        assert page.evaluate("window.violations") == []  # KaTeX's output fits the page's CSP
+        browser.close()
+    assert fonts and all(status == 200 for _, status in fonts), fonts  # KaTeX's fonts, from the package
