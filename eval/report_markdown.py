@@ -69,7 +69,8 @@ def accuracy_section(rows: list[dict[str, Any]], gains: list[dict[str, Any]], ou
              "| stage | model | problem set | accuracy | 95% CI (Wilson) | problems | answers cut at the token cap "
              "| run cards |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        model = f"`{row['model']}`" + (f" (from `{row['trained_from']}`)" if row["trained_from"] else "")
+        model = f"`{row['model']}`" + (f" (from `{row['trained_from']}`)" if row["trained_from"] else "") + (
+            f" ({row['note']})" if row["note"] else "")
         interval = "–" if row["ci_low"] is None else f"{100 * row['ci_low']:.1f} – {100 * row['ci_high']:.1f}"
         cut = "–" if row["truncated"] is None else f"{row['truncated']:,} ({_percent(row['truncation_rate'])})"
         lines.append(f"| {STAGE_LABELS[row['stage']]} | {model} | {fmt(row['problem_set'])} | "

@@ -50,7 +50,7 @@ def accuracy_rows(runs: list[Path]) -> list[dict[str, Any]]:
             cards |= {"training_card": stage.training_run / "config.yaml",
                       "training_summary": stage.training_run / "training_summary.json"}
         rows.append({
-            "stage": stage.stage, "model": model, "trained_from": stage.trained_from,
+            "stage": stage.stage, "model": model, "trained_from": stage.trained_from, "note": stage.note,
             "problem_set": data.get("problem_set") or (read_card(run).get("run") or {}).get("problems"),
             "problems": problems, "samples_per_problem": data.get("samples_per_problem"), "accuracy": accuracy,
             "ci_low": None if low is None else round(low, 4), "ci_high": None if high is None else round(high, 4),

@@ -114,13 +114,17 @@ class ModelStage:
     training_run: Path | None = None
     trained_from: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
 
 def model_stage(model: str, near: Path) -> ModelStage:
     """The stage of `model` by its training run's card; "base/other" for a model no training run of ours made."""
     run = _training_run(model, near)
     if run is None:
-        return ModelStage("base/other", model)
+        # hf/<run>/final whose run is gone (moved, or read on another machine): say so rather than pass it off as
+        # a model we did not train.
+        lost = model.startswith("hf/") and Path(model).name == "final"
+        return ModelStage("base/other", model, note="its training run was not found" if lost else None)
     summary = read_json(run / "training_summary.json")
     if "target" in summary:
         if summary["target"] not in _SFT_TARGETS:

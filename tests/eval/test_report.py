@@ -147,6 +147,7 @@ def recipe_runs(tmp_path: Path) -> Path:
     _accuracy(runs / "acc-3", "hf/runs/journey-y/final", 5)
     _accuracy(runs / "acc-4", "hf/runs/shortcut-dpo/final", 8)
     _accuracy(runs / "acc-5", "openai/gpt-4o-mini", 6)
+    _accuracy(runs / "acc-6", "hf/runs/deleted/final", 6)  # a trained model whose run is gone
     _reward(runs / "rm-judge", "llm-judge", "oracle/reference", {
         "processbench_math": [_judged(0, 0, 0), _judged(-1, -1, 1), _judged(0, -1, 2), _judged(-1, -1, 3)],
         "mr_gsm8k": [_judged(0, 0, 4), _judged(0, -1, 5)]})  # only wrong solutions: F1 undefined
@@ -162,7 +163,8 @@ def test_report_tables_from_run_cards(recipe_runs: Path, tmp_path: Path):
     report = write_report([recipe_runs], out)
     data = json.loads((out / "report.json").read_text())
     stages = {row["run"].rsplit("/", 1)[-1]: row["stage"] for row in data["models"]}
-    assert stages == {"acc-1": "phase1", "acc-2": "journey", "acc-3": "shortcut", "acc-4": "dpo", "acc-5": "base/other"}
+    assert stages == {"acc-1": "phase1", "acc-2": "journey", "acc-3": "shortcut", "acc-4": "dpo", "acc-5": "base/other",
+                      "acc-6": "base/other"}
     by_stage = {row["stage"]: row for row in data["models"]}
     assert by_stage["journey"]["truncated"] == 1 and by_stage["journey"]["trained_from"].endswith("sft-a/final")
     for row in data["models"]:
@@ -173,6 +175,7 @@ def test_report_tables_from_run_cards(recipe_runs: Path, tmp_path: Path):
     text = report.read_text()
     assert "| journey SFT − shortcut SFT | math500 | +20.0 |" in text
     assert "| base/other | `openai/gpt-4o-mini` |" in text
+    assert "| base/other | `hf/runs/deleted/final` (its training run was not found) |" in text
 
     reward = {row["dataset"]: row for row in data["reward_models"]}
     assert reward["mr_gsm8k"]["processbench_f1"] is None and reward["mr_gsm8k"]["acc_erroneous"] == 0.5
@@ -192,7 +195,7 @@ def test_report_tables_from_run_cards(recipe_runs: Path, tmp_path: Path):
     # every table row links to a run card that exists
     first_cells = r"\| (SFT phase 1 \(solutions\)|shortcut SFT|journey SFT|DPO|base/other|llm-judge|debate) \|"
     linked = [line for line in text.splitlines() if re.match(first_cells, line)]
-    assert len(linked) == 5 + 2 + 1 + 2 + 3  # models, reward rows, attempt, subjects, levels
+    assert len(linked) == 6 + 2 + 1 + 2 + 3  # models, reward rows, attempt, subjects, levels
     for line in linked:
         targets = re.findall(r"\]\(([^)]+)\)", line)
         assert targets and all((out / target).is_file() for target in targets), line
