@@ -234,3 +234,14 @@ def test_report_from_a_real_oracle_debate(tmp_path: Path, with_data_dir):
     assert all(row["level"] != "unknown" and row["runs"] == [str(out)] for row in data["thoughts"]["level"])
     assert sorted(data["figures"]) == ["backtracks_per_thought.png", "reflection_keywords.png",
                                        "tokens_per_thought.png"]
+
+
+def test_one_reward_dataset_run_alone_gives_the_same_row(recipe_runs: Path, tmp_path: Path):
+    from eval.report_tables import reward_rows
+    from eval.run_cards import expand_inputs
+
+    whole = {row["dataset"]: row for row in reward_rows(expand_inputs([recipe_runs / "rm-judge"]).reward)}
+    alone = reward_rows(expand_inputs([recipe_runs / "rm-judge" / "mr_gsm8k"]).reward)
+    assert len(alone) == 1
+    assert {key: value for key, value in alone[0].items() if key != "threshold"} == {
+        key: value for key, value in whole["mr_gsm8k"].items() if key != "threshold"}
