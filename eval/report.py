@@ -1,13 +1,24 @@
-"""The ablation report: one table and PNG plots comparing construction attempts (and trained models).
+"""The report: the paper's tables and plots, from run cards alone.
 
     python -m eval.report runs/ablation --out runs/ablation/report
-    python -m eval.report runs/debate runs/tree runs/acc-shortcut runs/acc-journey runs/acc-dpo --out runs/report
+    python -m eval.report runs/journey-learning --out runs/journey-learning/report    # a recipe's whole runs/ folder
+    python -m eval.report runs/debate runs/acc-shortcut runs/acc-journey runs/rm-o1-mini --out runs/report
 
-Arguments are run directories (records.jsonl), ablation parents (their child runs are used) or accuracy runs
-(accuracy.json). Per attempt: share of problems with a correct long thought, tokens per long thought, reflection
-keywords per 1k tokens, backtracks per long thought, cost and tokens per correct long thought, and the rewrite
-fallback (drafts used as the long thought because their rewrite was unfaithful, m/n and rate). Accuracy runs
-become the report's model table (shortcut vs journey vs DPO when their names say so).
+Arguments are synthesis runs (records.jsonl), accuracy runs (accuracy.json), reward-model meta-evaluations
+(eval.reward_models' OUT with metrics.json, or one dataset's run), or folders of any of them (opened one level;
+training runs in them are passed over: they are reached through the accuracy runs). report.md has:
+
+- the attempt table: share of problems with a correct long thought, tokens per long thought, reflection keywords
+  per 1k tokens (all, model-written, template-inserted), backtracks, cost and tokens per correct long thought,
+  the rewrite fallback, stop reasons;
+- accuracy by model stage (the shape of the report's Table 6: SFT phase 1, shortcut SFT, journey SFT, DPO, with a
+  95% Wilson interval and the answers cut at the token cap) and the gains between stages. A stage is read from the
+  training run's card that the accuracy run's model (`hf/<run>/final`) points to, never from a folder's name;
+- reward-model meta-evaluation by scorer, scorer model and dataset;
+- thought statistics by attempt, by subject and by level, keywords split into model-written and template-inserted;
+- box plots per attempt (tokens, backtracks, reflection keywords) and accuracy per stage with its interval.
+
+Every table row links to the run cards it was read from; report.json holds every table.
 """
 
 from __future__ import annotations
@@ -19,53 +30,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.thoughts import KEYWORDS, backtracks, count_tokens, keyword_counts
+from eval.plots import TITLES, plot_all
+from eval.report_markdown import accuracy_section, attempt_section, reward_section, thought_section
+from eval.report_tables import accuracy_rows, gains, reward_rows
+from eval.run_cards import expand_inputs
+from eval.thought_tables import REFLECTION_WORDS, Measured, distributions, measure_runs, thought_tables
 from protocols.cli import command_parser, parse
-from protocols.types import Record, Usage
-from synthesis.engine import fallback_stats, format_fallbacks, read_rows, run_dirs
-
-REFLECTION_WORDS = ("wait", "alternatively", "let me", "consider")
-PLOTS = {
-    "correct_share": "share of problems with a correct long thought",
-    "tokens_per_thought": "tokens per long thought",
-    "reflection_words_per_1k": "reflection keywords per 1k tokens",
-    "backtracks_per_thought": "backtracks per long thought",
-    "tokens_per_correct": "tokens spent per correct long thought",
-}
+from protocols.types import Usage
+from synthesis.engine import fallback_stats, format_fallbacks
 
 
-def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(run directories with records, accuracy runs) from the arguments; ablation parents are opened up."""
-    runs, accuracy = [], []
-    for path in paths:
-        if (path / "accuracy.json").is_file():
-            accuracy.append(path)
-        else:
-            runs += run_dirs([path])  # the rule every run reader shares
-    return runs, accuracy
-
-
-def attempt_table(runs: list[Path]) -> dict[str, dict[str, Any]]:
+def attempt_table(measured: list[Measured]) -> dict[str, dict[str, Any]]:
     """One row of measures per attempt, over every record of the given runs."""
-    grouped: dict[str, list[Record]] = defaultdict(list)
-    for run in runs:
-        for record in read_rows(run, Record):
-            grouped[record.attempt].append(record)
+    grouped: dict[str, list[Measured]] = defaultdict(list)
+    for item in measured:
+        grouped[item.record.attempt].append(item)
     table = {}
-    for attempt, records in sorted(grouped.items()):
-        thoughts = [record for record in records if record.long_thought]
-        correct = [record for record in thoughts if record.correct]
-        tokens = [count_tokens(record.long_thought) for record in thoughts]
-        reflection_words = sum(sum(keyword_counts(r.long_thought)[w] for w in REFLECTION_WORDS) for r in thoughts)
+    for attempt, items in sorted(grouped.items()):
+        records = [item.record for item in items]
+        thoughts = [item.thought for item in items if item.thought is not None]
+        correct = [item for item in items if item.thought is not None and item.record.correct]
+        tokens = sum(thought.tokens for thought in thoughts)
+        words = {which: sum(sum(getattr(t, f"{which}keywords")[w] for w in REFLECTION_WORDS) for t in thoughts)
+                 for which in ("", "model_", "template_")}
         usage = sum((totals for record in records for totals in record.usage.values()), Usage())
         table[attempt] = {
             "problems": len(records),
             "long_thoughts": len(thoughts),
             "correct": len(correct),
             "correct_share": round(len(correct) / len(records), 3) if records else 0.0,
-            "tokens_per_thought": round(sum(tokens) / len(tokens), 1) if tokens else 0.0,
-            "reflection_words_per_1k": round(1000 * reflection_words / sum(tokens), 2) if sum(tokens) else 0.0,
-            "backtracks_per_thought": round(sum(backtracks(r) for r in thoughts) / len(thoughts), 2) if thoughts else 0.0,
+            "tokens_per_thought": round(tokens / len(thoughts), 1) if thoughts else 0.0,
+            "reflection_words_per_1k": round(1000 * words[""] / tokens, 2) if tokens else 0.0,
+            # The same words split by who wrote them (eval/template_split.py): ours would pass for the model's.
+            "reflection_words_model_per_1k": round(1000 * words["model_"] / tokens, 2) if tokens else 0.0,
+            "reflection_words_template_per_1k": round(1000 * words["template_"] / tokens, 2) if tokens else 0.0,
+            "backtracks_per_thought": (round(sum(t.backtracks or 0 for t in thoughts) / len(thoughts), 2)
+                                       if thoughts else 0.0),
             "tokens_spent": usage.total_tokens,
             "tokens_per_correct": round(usage.total_tokens / len(correct), 1) if correct else None,
             "cost": None if usage.cost is None else round(usage.cost, 6),
@@ -73,80 +73,37 @@ def attempt_table(runs: list[Path]) -> dict[str, dict[str, Any]]:
             "stop_reasons": dict(sorted(Counter(r.stop_reason for r in records).items())),
             # Drafts used as the long thought because the rewrite was unfaithful; None without rewrites.
             "rewrites": fallback_stats(record.meta for record in records),
+            "keyword_split": dict(sorted(Counter(t.split for t in thoughts).items())),
+            "runs": sorted({str(item.run) for item in items}),
         }
         table[attempt]["rewrite_fallback"] = format_fallbacks(table[attempt]["rewrites"])
     return table
 
 
-def accuracy_table(runs: list[Path]) -> list[dict[str, Any]]:
-    rows = []
-    for run in runs:
-        data = json.loads((run / "accuracy.json").read_text())
-        name = str(run).lower()
-        kind = next((label for label in ("shortcut", "journey", "dpo") if label in name), "model")
-        rows.append({"run": str(run), "kind": kind, "model": data.get("model"), "problems": data.get("problems"),
-                     "accuracy": data.get("accuracy"), "pass_at_k": data.get("pass_at_k"),
-                     "truncation_rate": data.get("truncation_rate")})
-    return rows
-
-
-def plot(table: dict[str, dict[str, Any]], out: Path) -> list[Path]:
-    """One bar chart per measure, attempts side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    files = []
-    attempts = list(table)
-    for measure, title in PLOTS.items():
-        values = [table[attempt][measure] or 0 for attempt in attempts]
-        figure, axis = plt.subplots(figsize=(6, 3.2), dpi=100)
-        bars = axis.bar(attempts, values, color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(attempts)])
-        axis.bar_label(bars, fmt="%.3g")
-        axis.set_title(title)
-        axis.tick_params(axis="x", labelrotation=15)
-        axis.spines[["top", "right"]].set_visible(False)
-        figure.tight_layout()
-        path = out / f"{measure}.png"
-        figure.savefig(path)
-        plt.close(figure)
-        files.append(path)
-    return files
-
-
-def _fmt(value: Any) -> str:
-    return "–" if value is None else str(value)
-
-
 def write_report(paths: list[Path], out: Path) -> Path:
-    runs, accuracy = expand_inputs(paths)
+    """report.md, report.json and the PNGs in `out`, from the runs in `paths`."""
+    inputs = expand_inputs(paths)
     out.mkdir(parents=True, exist_ok=True)
-    table = attempt_table(runs)
-    lines = ["# Long-thought ablation", "", "Sources: " + ", ".join(f"`{run}`" for run in [*runs, *accuracy]), ""]
-    if table:
-        measures = ["problems", "long_thoughts", "correct", "correct_share", "tokens_per_thought",
-                    "reflection_words_per_1k", "backtracks_per_thought", "tokens_spent", "tokens_per_correct", "cost",
-                    "cost_per_correct", "rewrite_fallback"]
-        lines += ["## Attempts", "", "| measure | " + " | ".join(table) + " |", "|---|" + "---|" * len(table)]
-        lines += [f"| {measure.replace('_', ' ')} | " + " | ".join(_fmt(table[a][measure]) for a in table) + " |"
-                  for measure in measures]
-        lines += ["", "Stop reasons: " + "; ".join(
-            f"{a}: " + ", ".join(f"{reason} {count}" for reason, count in table[a]["stop_reasons"].items())
-            for a in table), ""]
-        lines += [f"Reflection keywords counted: {', '.join(REFLECTION_WORDS)} (of {', '.join(KEYWORDS)}).", ""]
-        for path in plot(table, out):
-            lines += [f"![{PLOTS[path.stem]}]({path.name})", ""]
-    if accuracy:
-        lines += ["## Models", "", "| kind | model | problems | accuracy | pass@k | answers cut at the token cap | run |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {row['kind']} | {row['model']} | {row['problems']} | {_fmt(row['accuracy'])} | "
-                  f"{_fmt(row['pass_at_k'])} | {_fmt(row['truncation_rate'])} | `{row['run']}` |"
-                  for row in accuracy_table(accuracy)]
-        lines.append("")
+    measured = measure_runs(inputs.records)
+    table = attempt_table(measured)
+    thoughts = thought_tables(measured)
+    accuracy = accuracy_rows(inputs.accuracy)
+    accuracy_gains = gains(accuracy)
+    reward = reward_rows(inputs.reward)
+    figures = plot_all(distributions(measured), accuracy, out)
+    sources = [*inputs.records, *inputs.accuracy, *inputs.reward]
+    lines = ["# Long-thought report", "", "Sources: " + ", ".join(f"`{run}`" for run in sources), ""]
+    lines += attempt_section(table, out)
+    lines += accuracy_section(accuracy, accuracy_gains, out)
+    lines += reward_section(reward, out)
+    lines += thought_section(thoughts, out)
+    if figures:
+        lines += ["## Figures", ""] + [f"![{TITLES[path.stem]}]({path.name})\n" for path in figures]
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
-    (out / "report.json").write_text(json.dumps({"attempts": table, "models": accuracy_table(accuracy)}, indent=2))
+    (out / "report.json").write_text(json.dumps(
+        {"attempts": table, "models": accuracy, "gains": accuracy_gains, "reward_models": reward,
+         "thoughts": thoughts, "figures": [path.name for path in figures]}, indent=2), encoding="utf-8")
     return report
 
 
@@ -161,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     import agents  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads (token counting)
 
     parser = command_parser("eval.report", (ReportConfig,), __doc__)
-    parser.add_argument("runs", nargs="+", type=Path, help="ablation folders, attempt runs and accuracy runs")
+    parser.add_argument("runs", nargs="+", type=Path,
+                        help="synthesis, accuracy and reward-model runs, and folders of them")
     config, args = parse(parser, argv)
     try:
         report = write_report(args.runs, config.out)

@@ -5,7 +5,9 @@
 For records (run directories or records.jsonl) and plain text files. Per group: long thoughts, mean tokens,
 lines, words per line, counts of the report's keywords and n-grams per 1k tokens, backtracks and reflections
 from the trees, and how often a "wait" is followed by an actual change of course (a reflection that changes
-nothing is decoration). Tokens are counted with litellm's bundled tiktoken encoding (cl100k), offline.
+nothing is decoration). Each keyword is also split into what the model wrote and what our own render templates
+inserted ("Wait, ", "Let me go back to step 2 and redo it."; see eval/template_split.py). Tokens are counted with
+litellm's bundled tiktoken encoding (cl100k), offline.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from eval.template_split import TemplateText, template_text
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtTree
 from synthesis.engine import read_rows, run_dirs
@@ -82,6 +85,42 @@ def tree_wait_changes(tree: ThoughtTree) -> tuple[int, int]:
     return changed, decorative
 
 
+@dataclass(frozen=True)
+class ThoughtMeasure:
+    """One long thought's measures; keywords are split into ours (template) and the rest (model-written)."""
+
+    tokens: int
+    lines: int
+    words: int
+    keywords: dict[str, int]
+    template_keywords: dict[str, int]
+    backtracks: int | None
+    reflections: int | None
+    wait_changed: int
+    wait_decorative: int
+    split: str
+
+    @property
+    def model_keywords(self) -> dict[str, int]:
+        return {word: self.keywords[word] - self.template_keywords[word] for word in self.keywords}
+
+
+def measure(text: str, record: Record | None = None) -> ThoughtMeasure:
+    """Length, lines, keywords (all and template-written), backtracks and waits of one long thought."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    template = template_text(record) if record is not None else TemplateText("", "none")
+    # A tree search's tree is the search, not the thought: its pruned nodes are no "wait" anyone wrote, so its
+    # long thought (the DFS draft, rewritten) is read as text, like any text file.
+    from_tree = record is not None and record.attempt != "tree_search"
+    changed, decorative = tree_wait_changes(record.tree) if from_tree else text_wait_changes(text)
+    return ThoughtMeasure(
+        tokens=count_tokens(text), lines=len(lines), words=sum(len(line.split()) for line in lines),
+        keywords=keyword_counts(text), template_keywords=keyword_counts(template.text),
+        backtracks=backtracks(record) if record is not None else None,
+        reflections=sum(node.kind == "reflection" for node in record.tree.nodes) if record is not None else None,
+        wait_changed=changed, wait_decorative=decorative, split=template.method)
+
+
 @dataclass
 class GroupStats:
     thoughts: int = 0
@@ -89,29 +128,27 @@ class GroupStats:
     lines: int = 0
     words: int = 0
     keywords: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KEYWORDS, 0))
+    template_keywords: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KEYWORDS, 0))
     backtracks: int = 0
     reflections: int = 0
     wait_changed: int = 0
     wait_decorative: int = 0
 
     def add(self, text: str, record: Record | None = None) -> None:
-        tree = record.tree if record is not None else None
+        self.add_measure(measure(text, record))
+
+    def add_measure(self, one: ThoughtMeasure) -> None:
         self.thoughts += 1
-        self.tokens += count_tokens(text)
-        lines = [line for line in text.splitlines() if line.strip()]
-        self.lines += len(lines)
-        self.words += sum(len(line.split()) for line in lines)
-        for word, count in keyword_counts(text).items():
-            self.keywords[word] += count
-        # A tree search's tree is the search, not the thought: its pruned nodes are no "wait" anyone wrote, so its
-        # long thought (the DFS draft, rewritten) is read as text, like any text file.
-        from_tree = tree is not None and record.attempt != "tree_search"
-        changed, decorative = tree_wait_changes(tree) if from_tree else text_wait_changes(text)
-        self.wait_changed += changed
-        self.wait_decorative += decorative
-        if record is not None:
-            self.backtracks += backtracks(record)
-            self.reflections += sum(node.kind == "reflection" for node in record.tree.nodes)
+        self.tokens += one.tokens
+        self.lines += one.lines
+        self.words += one.words
+        for word in KEYWORDS:
+            self.keywords[word] += one.keywords[word]
+            self.template_keywords[word] += one.template_keywords[word]
+        self.wait_changed += one.wait_changed
+        self.wait_decorative += one.wait_decorative
+        self.backtracks += one.backtracks or 0
+        self.reflections += one.reflections or 0
 
     def table_row(self) -> dict[str, float | int | None]:
         per_k = 1000 / self.tokens if self.tokens else 0.0
@@ -122,6 +159,10 @@ class GroupStats:
             "mean_lines": round(self.lines / self.thoughts, 1) if self.thoughts else 0,
             "words_per_line": round(self.words / self.lines, 1) if self.lines else 0,
             **{f"{word}_per_1k": round(count * per_k, 2) for word, count in self.keywords.items()},
+            # The same keywords split: what the model wrote, and what our render templates inserted.
+            **{f"{word}_model_per_1k": round((count - self.template_keywords[word]) * per_k, 2)
+               for word, count in self.keywords.items()},
+            **{f"{word}_template_per_1k": round(count * per_k, 2) for word, count in self.template_keywords.items()},
             "backtracks_per_thought": round(self.backtracks / self.thoughts, 2) if self.thoughts else 0,
             "reflections_per_thought": round(self.reflections / self.thoughts, 2) if self.thoughts else 0,
             "wait_changes_course": round(self.wait_changed / waits, 3) if waits else None,

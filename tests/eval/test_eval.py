@@ -200,7 +200,8 @@ def test_ablation_then_report_with_plots(tmp_path, with_data_dir, embedded_api_b
     text = (out / "report" / "report.md").read_text()
     assert "| measure | critique_loop | debate | human_annotation | tree_search |" in text
     pngs = sorted((out / "report").glob("*.png"))
-    assert len(pngs) == 5 and all(f"]({png.name})" in text for png in pngs)
+    assert {png.stem for png in pngs} == {"tokens_per_thought", "backtracks_per_thought", "reflection_keywords"}
+    assert all(f"]({png.name})" in text for png in pngs)
     assert all(matplotlib.image.imread(png).shape[0] > 100 for png in pngs)
 
 

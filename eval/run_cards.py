@@ -1,0 +1,148 @@
+"""What a run is, read from its run card alone: the report's inputs by kind, and a trained model's stage.
+
+An accuracy run's `config.yaml` names the model it evaluated; a trained model is `hf/<training run>/final`, and
+the training run's `training_summary.json` says what it was: SFT writes its `target` (solution = phase 1,
+shortcut, journey; training/sft.py), DPO writes its preference `pairs` (training/dpo.py). Directory names are
+never read: a journey run in a folder named `shortcut-x` is still journey SFT.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthesis.engine import run_dirs
+
+# The report's Table 6 rows, in its order; "base/other" is a model no training run of ours produced.
+STAGES = ("phase1", "shortcut", "journey", "dpo", "base/other")
+STAGE_LABELS = {"phase1": "SFT phase 1 (solutions)", "shortcut": "shortcut SFT", "journey": "journey SFT",
+                "dpo": "DPO", "base/other": "base/other"}
+_SFT_TARGETS = {"solution": "phase1", "shortcut": "shortcut", "journey": "journey"}
+
+
+def read_card(run: Path) -> dict[str, Any]:
+    """A run's `config.yaml` as a mapping ({} when it has none)."""
+    path = run / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        card = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ValueError(f"{path}: not valid YAML") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"{path}: expected a mapping of the run's settings, got {type(card).__name__}")
+    return card
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object file, or one line naming the file when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON (line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+@dataclass
+class Inputs:
+    """The report's inputs by kind."""
+
+    records: list[Path] = field(default_factory=list)  # synthesis runs (records.jsonl of Records)
+    accuracy: list[Path] = field(default_factory=list)  # eval.accuracy runs (accuracy.json)
+    reward: list[Path] = field(default_factory=list)  # eval.reward_models outputs (metrics.json) or dataset runs
+
+
+def _kind(path: Path) -> str | None:
+    if (path / "accuracy.json").is_file():
+        return "accuracy"
+    if (path / "metrics.json").is_file() or (path.is_dir() and read_card(path).get("attempt") == "reward_models"):
+        return "reward"
+    if (path / "records.jsonl").is_file() or (path.is_file() and path.name.endswith(".jsonl")):
+        return "records"
+    return None
+
+
+def expand_inputs(paths: list[Path]) -> Inputs:
+    """Sort the arguments by kind; a folder of runs (an ablation, a recipe's runs/) is opened up one level.
+
+    Training runs and other folders in a folder of runs are passed over (their cards are read through the
+    accuracy runs); anything that is no run at all is one line naming it, by `run_dirs`' rule."""
+    inputs = Inputs()
+    for path in paths:
+        kind = _kind(path)
+        # Only folders are runs inside a folder of runs: an ablation's problems.jsonl and ablation.json are not.
+        children = [] if kind or not path.is_dir() else [(child, _kind(child)) for child in sorted(path.iterdir())
+                                                         if child.is_dir()]
+        found = [(path, kind)] if kind else [(child, k) for child, k in children if k]
+        if not found:
+            run_dirs([path])  # raises the shared one-line error
+        for run, run_kind in found:
+            if run_kind == "records":
+                inputs.records += run_dirs([run])
+            else:
+                getattr(inputs, run_kind).append(run)
+    return inputs
+
+
+def _training_run(model: str, near: Path) -> Path | None:
+    """The training run behind `hf/PATH` (PATH is its `final/`), looked up from the working folder, then from
+    each folder above the accuracy run (the path was relative to where the accuracy command ran)."""
+    if not model.startswith("hf/"):
+        return None
+    raw = Path(model.removeprefix("hf/"))
+    bases = [Path()] if raw.is_absolute() else [Path(), *near.resolve().parents]
+    for base in bases:
+        candidate = base / raw
+        for folder in (candidate, candidate.parent):
+            if (folder / "training_summary.json").is_file():
+                return folder
+    return None
+
+
+@dataclass(frozen=True)
+class ModelStage:
+    """Which stage of the recipe a model is, and the training run that says so."""
+
+    stage: str
+    model: str
+    training_run: Path | None = None
+    trained_from: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+
+def model_stage(model: str, near: Path) -> ModelStage:
+    """The stage of `model` by its training run's card; "base/other" for a model no training run of ours made."""
+    run = _training_run(model, near)
+    if run is None:
+        # hf/<run>/final whose run is gone (moved, or read on another machine): say so rather than pass it off as
+        # a model we did not train.
+        lost = model.startswith("hf/") and Path(model).name == "final"
+        return ModelStage("base/other", model, note="its training run was not found" if lost else None)
+    summary = read_json(run / "training_summary.json")
+    if "target" in summary:
+        if summary["target"] not in _SFT_TARGETS:
+            raise ValueError(f"{run / 'training_summary.json'}: target {summary['target']!r} is none of "
+                             f"{', '.join(_SFT_TARGETS)}")
+        stage = _SFT_TARGETS[summary["target"]]
+    elif "pairs" in summary:  # only DPO stores preference pairs
+        stage = "dpo"
+    else:
+        raise ValueError(f"{run / 'training_summary.json'}: neither an SFT summary (target) nor a DPO one (pairs)")
+    trained_from = read_card(run).get("model") or summary.get("model")
+    return ModelStage(stage, model, run, trained_from, summary)
+
+
+def accuracy_model(run: Path) -> str:
+    """The model an accuracy run evaluated, from its config.yaml (accuracy.json's copy for runs without one)."""
+    card = read_card(run)
+    model = (card.get("accuracy") or {}).get("model") or read_json(run / "accuracy.json").get("model")
+    if not model:
+        raise ValueError(f"{run / 'config.yaml'}: names no model (expected accuracy.model)")
+    return str(model)

@@ -1,0 +1,92 @@
+"""Which keywords of a long thought the model wrote and which our own templates inserted.
+
+A debate's long thought is rendered by `protocols.render` from the tree: the model wrote the steps and the
+critic's reasons, the templates in `prompts/render/` wrote "Wait, ", "Let me go back to step 2 and redo it."
+and the like. Counting "wait" or "let me" over the whole text would measure our templates (issue [5/5]), so:
+
+- rendered thoughts (debate, critique loop) are rendered again with every model-written piece replaced by a
+  placeholder; what is left is exactly the template text, and model-written = total - template. A record
+  whose long thought the current renderer does not reproduce (an older renderer) falls back to the phrases;
+- a tree search's DFS draft has the fixed phrases of `synthesis/traverse.py` ("Let me start over.", ...),
+  counted where they occur; an accepted LLM rewrite is all model-written;
+- a human annotation's expansion is model-written and its fallback draft person-written: no template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from protocols.render import long_thought as render_long_thought
+from protocols.types import Record, ThoughtTree
+from protocols.voice import NEUTRAL_REASON, first_person
+
+# A placeholder with no keyword in it and a word boundary on both sides, whatever the template puts around it.
+_PLACEHOLDER = "x"
+
+
+def _phrase(pattern: str) -> tuple[re.Pattern, str]:
+    """A fixed phrase with {} for model text and {n} for a number, as (regex, the phrase's own words)."""
+    parts = re.split(r"(\{n?\})", pattern)
+    regex = "".join(r"\d+" if part == "{n}" else ".*?" if part == "{}" else re.escape(part)
+                    for part in parts)
+    own = " ".join(part for part in parts if part not in ("{}", "{n}"))
+    return re.compile(regex), own
+
+
+# synthesis/traverse.py's fixed sentences (the DFS draft), and protocols.voice's neutral reason.
+DRAFT_PHRASES = [_phrase(text) for text in (
+    "Let me start over.", "Let me go back to step {n} and redo it.",
+    "But {} does not check out, so this line of reasoning is wrong.", "This line of reasoning cannot be right.",
+    "So the solution is:", "I have not found a correct solution; my best attempt is:", NEUTRAL_REASON)]
+# prompts/render/*.j2 and protocols/render.py's fixed sentences, for rendered thoughts the renderer no longer
+# reproduces; the paragraph openers are matched only at a paragraph's start, where the templates put them.
+RENDER_PHRASES = DRAFT_PHRASES + [_phrase(text) for text in (
+    "Let me try another way.", "Hmm, that doesn't look right.", "Hmm, let me check that.", "Let me think again.",
+    "Let me reconsider this step.", "That is not a final answer yet.", "The answer {} is not correct.",
+    "This is wrong.", "So the final answer is")]
+_OPENERS = re.compile(r"(?:^|\n\n)(Wait|Alternatively|Instead|Hold on)\b")
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    """The template-written part of a long thought and how it was found (rendered, phrases, none)."""
+
+    text: str
+    method: str
+
+
+def _placeholder_tree(tree: ThoughtTree) -> ThoughtTree:
+    """The tree with every model-written text replaced (a reason our voice filter replaced stays: we wrote it)."""
+    blank = tree.model_copy(deep=True)
+    for node in blank.nodes:
+        if node.step is not None:
+            node.step.text = _PLACEHOLDER
+        if node.answer is not None:
+            node.answer = _PLACEHOLDER
+        if node.verdict is not None and node.verdict.reason.strip():
+            ours = first_person(node.verdict.reason) == NEUTRAL_REASON
+            node.verdict.reason = NEUTRAL_REASON if ours else _PLACEHOLDER
+    return blank
+
+
+def _phrases(text: str, phrases: list[tuple[re.Pattern, str]], openers: bool = False) -> str:
+    found = [own for regex, own in phrases for _ in regex.finditer(text)]
+    if openers:
+        found += [match.group(1) for match in _OPENERS.finditer(text)]
+    return "\n".join(found)
+
+
+def template_text(record: Record) -> TemplateText:
+    """The text our templates contributed to `record.long_thought` (empty when the model wrote all of it)."""
+    thought = record.long_thought
+    if record.attempt in ("debate", "critique_loop"):
+        final = record.final_answer if record.correct else None  # as synthesis/episode.py renders it
+        if render_long_thought(record.tree, record.turns, final) == thought:
+            blank_final = None if final is None else _PLACEHOLDER
+            return TemplateText(render_long_thought(_placeholder_tree(record.tree), record.turns, blank_final),
+                                "rendered")
+        return TemplateText(_phrases(thought, RENDER_PHRASES, openers=True), "phrases")
+    if record.attempt == "tree_search" and not (record.meta.get("rewrite") and thought == record.meta["rewrite"]):
+        return TemplateText(_phrases(thought, DRAFT_PHRASES), "phrases")
+    return TemplateText("", "none")
