@@ -102,7 +102,7 @@ class AblateConfig(RoleModels):
     def role(self, prefix: str) -> tuple[str, str | None]:
         """(model, api base) of one role: its own flags, else --model and (for --model only) --api-base."""
         model = getattr(self, f"{prefix}model")
-        base = getattr(self, f"{prefix}api_base")
+        base = getattr(self, f"{prefix}api_base") or None  # an empty flag unsets a --config file's server
         if model is None:
             return self.model, base if base is not None else self.api_base
         return model, base
