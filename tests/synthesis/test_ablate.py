@@ -39,6 +39,8 @@ def test_roles_without_their_own_model_take_model_and_api_base(tmp_path):
     assert (tree.scorer_model, tree.scorer_api_base) == ("judge", None)
     assert (debate.critic_model, debate.critic_api_base) == ("base", "http://base/v1")
     assert (plan["critique_loop"].api_base, plan["human_annotation"].model) == ("http://base/v1", "base")
+    # An empty flag unsets the server a --config file gave (the rehearsal's oracle policy needs none).
+    assert _plan(tmp_path, policy_model="oracle/reference", policy_api_base="")["debate"].policy_api_base is None
 
 
 def test_a_bad_scorer_is_one_line_naming_the_field(tmp_path):
