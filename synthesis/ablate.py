@@ -15,6 +15,7 @@ file runs all four attempts as well: `--config recipes/journey-learning/2-tree-s
     python -m synthesis.ablate --problems math500 --limit 3 --policy-model oracle/reference-e30 \
         --critic-model oracle/reference --scorer llm-judge --scorer-model oracle/reference \
         --rewrite-model oracle/reference --out runs/ablation-oracle
+
 Human annotation expands the annotations in `--annotations` whose problem ids are among the selected problems.
 """
 
@@ -127,9 +128,9 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
 
     fields = {
         "tree_search": {**roles(("policy_", "policy_"), ("scorer_", "scorer_"), ("rewrite_", "rewrite_")),
-                        "scorer": config.scorer, "prm_model": config.prm_model, "trials_per_node": config.trials_per_node,
-                        "width": config.width, "depth": config.depth, "beam": config.beam,
-                        "rollouts": config.rollouts, "step_max_tokens": steps},
+                        "scorer": config.scorer, "prm_model": config.prm_model, "rollouts": config.rollouts,
+                        "trials_per_node": config.trials_per_node, "width": config.width, "depth": config.depth,
+                        "beam": config.beam, "step_max_tokens": steps},
         "critique_loop": {**roles(("", "policy_")), "max_turns": config.max_turns, "max_step_tokens": steps},
         "debate": {**roles(("policy_", "policy_"), ("critic_", "critic_")), "max_turns": config.max_turns,
                    "policy_max_tokens": steps},

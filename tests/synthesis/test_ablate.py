@@ -62,7 +62,6 @@ def test_the_recipes_tree_search_file_drives_the_ablation(tmp_path):
     assert attempt_configs(config)["debate"][1].critic_model == "openai/o1-mini"  # the flag on top of the file
 
 
-@pytest.mark.slow
 def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_attempt(tmp_path, with_data_dir):
     out = tmp_path / "ablation"
     argv = ["--problems", "math500", "--ids", *ANNOTATED, "--out", str(out), "--policy-model", "oracle/reference-e30",
