@@ -76,9 +76,9 @@ import json, sys
 from pathlib import Path
 
 out, asked = Path(sys.argv[1]), int(sys.argv[2])
-ids = {t: sorted(json.loads(line)["id"] + " " + json.loads(line)["attempt"]
-                 for line in (out / f"sft-{t}" / "dataset" / "data.jsonl").read_text().splitlines())
-       for t in ("journey", "shortcut")}
+rows = {t: [json.loads(line) for line in (out / f"sft-{t}" / "dataset" / "data.jsonl").read_text().splitlines()]
+        for t in ("journey", "shortcut")}
+ids = {t: sorted((row["id"], row.get("attempt", "")) for row in rows[t]) for t in rows}
 if ids["journey"] != ids["shortcut"]:
     sys.exit("error: the journey and shortcut datasets hold different problems")
 print(f"phase 2: {len(ids['journey'])} matched pairs (asked {asked}), the same problem ids for both targets",
