@@ -4,9 +4,19 @@
     python -m eval.report runs/ablation --out runs/ablation/report
 
 Each attempt writes its own resumable run in OUT/<attempt>/ (rerunning resumes every one of them);
-OUT/ablation.json lists the attempts, their configs, what each finished and its exit code. `--model` sets every
-model (policy, critic, scorer, rewriter, expander). Human annotation expands the annotations in `--annotations`
-whose problem ids are among the selected problems.
+OUT/ablation.json lists the attempts, their configs, what each finished and its exit code (a rerun of a subset
+of `--attempts` keeps the others' entries). `--model` / `--api-base` set every role; a role's own flags override
+them, with the names the attempts use: `--policy-model` (tree search, debate, and the critique loop's one model that
+proposes and judges), `--critic-model` (debate), `--scorer-model` (the tree search's llm-judge, with `--scorer`),
+`--rewrite-model` (the tree search's rewriter; `none` keeps the DFS draft) and `--expander-model` (human
+annotation). A role's server defaults to `--api-base` only while its model is `--model`'s. The recipe's tree-search
+file runs all four attempts as well: `--config recipes/journey-learning/2-tree-search.yaml`.
+
+    python -m synthesis.ablate --problems math500 --limit 3 --policy-model oracle/reference-e30 \
+        --critic-model oracle/reference --scorer llm-judge --scorer-model oracle/reference \
+        --rewrite-model oracle/reference --out runs/ablation-oracle
+
+Human annotation expands the annotations in `--annotations` whose problem ids are among the selected problems.
 """
 
 from __future__ import annotations
@@ -15,13 +25,14 @@ import dataclasses
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from agents.llm import DEFAULT_MODEL
+from agents.reward import SCORERS
 from protocols.cli import command_parser, parse
 from protocols.problems import load
 from protocols.types import Problem
@@ -29,16 +40,33 @@ from synthesis.engine import (ATTEMPTS, RunConfig, RunError, RunSummary, console
                               report_summary, run)
 
 ANNOTATIONS = Path(__file__).resolve().parents[1] / "examples" / "annotations"
+# Each role's flag prefix, as the attempts spell it (agents.roles.model_role), and which attempts use it. The
+# report's final tree search used an o1-mini judge and a GPT-4o rewriter: roles need models of their own.
+ROLES = {
+    "policy_": "the policy (tree search, debate; the critique loop's one model that proposes and judges)",
+    "critic_": "the debate's critic",
+    "scorer_": "the tree search's llm-judge scorer",
+    "rewrite_": "the tree search's rewriter ('none' keeps the DFS draft)",
+    "expander_": "human annotation's expander",
+}
+RoleModels = make_dataclass("RoleModels", [
+    field_spec for prefix, what in ROLES.items() for field_spec in (
+        (f"{prefix}model", str | None, field(default=None, metadata={"help": f"litellm model of {what} "
+                                                                              "(default: --model)"})),
+        (f"{prefix}api_base", str | None, field(default=None, metadata={
+            "help": f"OpenAI-compatible server of {what} (default: --api-base while its model is --model's)"})))
+], frozen=True, kw_only=True)
 
 
-@dataclass(frozen=True)
-class AblateConfig:
+@dataclass(frozen=True, kw_only=True)
+class AblateConfig(RoleModels):
     """Which problems, which attempts, and the few settings every attempt shares."""
 
     problems: str = field(metadata={"help": "problem set name (math500, ...) or a .jsonl path"})
     out: Path = field(metadata={"help": "parent run directory: one run per attempt in OUT/<attempt>"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N problems (after --ids)"})
     ids: list[str] | None = field(default=None, metadata={"help": "only these problem ids (before --limit)"})
+    shuffle: bool = field(default=False, metadata={"help": "shuffle the problems with --seed before --limit"})
     attempts: str = field(default=",".join(ATTEMPTS), metadata={"help": "comma-separated subset of attempts"})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string for every role"})
     api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of --model"})
@@ -49,7 +77,10 @@ class AblateConfig:
     width: int = field(default=2, metadata={"help": "tree search"})
     depth: int = field(default=3, metadata={"help": "tree search"})
     beam: int = field(default=2, metadata={"help": "tree search"})
+    scorer: str = field(default="rollout", metadata={"help": f"tree search's step scorer: {', '.join(SCORERS)}"})
+    prm_model: str | None = field(default=None, metadata={"help": "tree search: Hugging Face id or folder of hf-prm"})
     rollouts: int = field(default=2, metadata={"help": "tree search, rollout scorer"})
+    trials_per_node: int = field(default=1, metadata={"help": "tree search: off-path explorations per DFS node"})
     step_max_tokens: int = field(default=128, metadata={"help": "max tokens of one step, in every attempt"})
     router_config: Path | None = field(
         default=None, metadata={"help": "litellm Router YAML (--model may name its models)"})
@@ -63,9 +94,23 @@ class AblateConfig:
         unknown = [attempt for attempt in self.selected() if attempt not in ATTEMPTS]
         if unknown:
             raise ValueError(f"attempts: unknown attempt(s) {', '.join(unknown)}: use {', '.join(ATTEMPTS)}")
+        if self.scorer not in SCORERS:
+            raise ValueError(f"scorer: expected one of {', '.join(SCORERS)}, got {self.scorer!r}")
 
     def selected(self) -> list[str]:
         return [attempt for attempt in self.attempts.split(",") if attempt]
+
+    def role(self, prefix: str) -> tuple[str, str | None]:
+        """(model, api base) of one role: its own flags, else --model and (for --model only) --api-base."""
+        model = getattr(self, f"{prefix}model")
+        base = getattr(self, f"{prefix}api_base") or None  # an empty flag unsets a --config file's server
+        if model is None:
+            return self.model, base if base is not None else self.api_base
+        return model, base
+
+    def models(self) -> dict[str, str]:
+        """Each role's model, for ablation.json."""
+        return {prefix.rstrip("_"): self.role(prefix)[0] for prefix in ROLES}
 
 
 def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
@@ -75,16 +120,21 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
                        router_config=None if config.router_config is None else str(config.router_config),
                        ray=config.ray, dry_run=config.dry_run, budget_cost=config.budget_cost,
                        budget_tokens=config.budget_tokens)
-    model, base, steps = config.model, config.api_base, config.step_max_tokens
+    steps = config.step_max_tokens
+
+    def roles(*pairs: tuple[str, str]) -> dict[str, str | None]:  # (the attempt's prefix, ours) -> its two fields
+        return {f"{theirs}{name}": value for theirs, ours in pairs
+                for name, value in zip(("model", "api_base"), config.role(ours))}
+
     fields = {
-        "tree_search": {"policy_model": model, "policy_api_base": base, "scorer_model": model, "scorer_api_base": base,
-                        "rewrite_model": model, "rewrite_api_base": base,
-                        "width": config.width, "depth": config.depth, "beam": config.beam,
-                        "rollouts": config.rollouts, "step_max_tokens": steps},
-        "critique_loop": {"model": model, "api_base": base, "max_turns": config.max_turns, "max_step_tokens": steps},
-        "debate": {"policy_model": model, "policy_api_base": base, "critic_model": model, "critic_api_base": base,
-                   "max_turns": config.max_turns, "policy_max_tokens": steps},
-        "human_annotation": {"model": model, "api_base": base},
+        "tree_search": {**roles(("policy_", "policy_"), ("scorer_", "scorer_"), ("rewrite_", "rewrite_")),
+                        "scorer": config.scorer, "prm_model": config.prm_model, "rollouts": config.rollouts,
+                        "trials_per_node": config.trials_per_node, "width": config.width, "depth": config.depth,
+                        "beam": config.beam, "step_max_tokens": steps},
+        "critique_loop": {**roles(("", "policy_")), "max_turns": config.max_turns, "max_step_tokens": steps},
+        "debate": {**roles(("policy_", "policy_"), ("critic_", "critic_")), "max_turns": config.max_turns,
+                   "policy_max_tokens": steps},
+        "human_annotation": roles(("", "expander_")),
     }
     runs = {attempt: dataclasses.replace(shared, out=str(config.out / attempt)) for attempt in ATTEMPTS}
     runs["human_annotation"] = dataclasses.replace(runs["human_annotation"], problems=str(config.annotations))
@@ -93,7 +143,7 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
 
 def select(config: AblateConfig) -> list[Problem]:
     """The problems of the ablation: --ids in that order, else the set's order, then --limit."""
-    selected = load(config.problems)
+    selected = load(config.problems, seed=config.seed if config.shuffle else None)
     if config.ids:
         by_id = {problem.id: problem for problem in selected}
         missing = [problem_id for problem_id in config.ids if problem_id not in by_id]
@@ -129,6 +179,15 @@ def run_attempt(attempt: str, run_config: RunConfig, config: Any, ids: list[str]
         return report_summary(finished[0], console)
 
     return guarded(body, console), next(iter(finished), None)
+
+
+def _earlier(out: Path, ids: list[str]) -> dict[str, Any]:
+    """The attempts an earlier ablation of the same problems recorded, so a rerun of some attempts keeps the rest."""
+    try:
+        earlier = json.loads((out / "ablation.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return dict(earlier.get("attempts", {})) if earlier.get("problem_ids") == ids else {}
 
 
 def outcome(summary: RunSummary | None, code: int) -> str:
@@ -170,7 +229,7 @@ def _ablate(argv: list[str] | None, console: Console) -> int:
             handle.write(json.dumps({"id": problem.id, "problem": problem.question, "answer": problem.answer,
                                      "source": config.problems, **problem.meta}) + "\n")
     summary: dict[str, Any] = {"problems": config.problems, "limit": config.limit, "model": config.model,
-                               "problem_ids": ids, "attempts": {}}
+                               "models": config.models(), "problem_ids": ids, "attempts": _earlier(config.out, ids)}
     annotated = _annotated_ids(config.annotations)
     for attempt, (run_config, attempt_config) in plan.items():
         if attempt == "human_annotation" and not annotated & set(ids):
@@ -188,7 +247,8 @@ def _ablate(argv: list[str] | None, console: Console) -> int:
     (config.out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
     console.print(f"ablation in {config.out}: " + ", ".join(
         f"{name}: {entry.get('finished', 'skipped')}" for name, entry in summary["attempts"].items()))
-    return 0 if all(entry.get("exit_code", 0) == 0 for entry in summary["attempts"].values()) else 1
+    ran = [summary["attempts"][attempt] for attempt in plan if attempt in summary["attempts"]]
+    return 0 if all(entry.get("exit_code", 0) == 0 for entry in ran) else 1
 
 
 if __name__ == "__main__":
