@@ -101,9 +101,6 @@ stage reward-models "$PY" -m eval.reward_models --config "$RECIPE/7-reward-model
   --limit "$RM_ITEMS" --out "$OUT/reward-models"
 
 # The report over everything: the attempts, the four models, the reward models.
-REPORTED=("$OUT/synthesis" "$OUT"/accuracy-*)
-# An eval.report that reads eval.reward_models' folders says so in its --help; older ones stop at them.
-if "$PY" -m eval.report --help | grep -q "reward-model"; then REPORTED+=("$OUT/reward-models"); fi
-stage report "$PY" -m eval.report "${REPORTED[@]}" --out "$OUT/report"
+stage report "$PY" -m eval.report "$OUT/synthesis" "$OUT"/accuracy-* "$OUT/reward-models" --out "$OUT/report"
 echo "rehearsal done in $OUT (report: $OUT/report/report.md); seconds per stage:" >&2
 column -t "$TIMES" >&2 2>/dev/null || cat "$TIMES" >&2
