@@ -8,7 +8,8 @@ and the like. Counting "wait" or "let me" over the whole text would measure our 
   placeholder; what is left is exactly the template text, and model-written = total - template. A record
   whose long thought the current renderer does not reproduce (an older renderer) falls back to the phrases;
 - a tree search's DFS draft has the fixed phrases of `synthesis/traverse.py` ("Let me start over.", ...),
-  counted where they occur; an accepted LLM rewrite is all model-written;
+  counted where they occur; an accepted LLM rewrite is model-written except those phrases where it kept them
+  word for word;
 - a human annotation's expansion is model-written and its fallback draft person-written: no template.
 """
 
@@ -87,6 +88,9 @@ def template_text(record: Record) -> TemplateText:
             return TemplateText(render_long_thought(_placeholder_tree(record.tree), record.turns, blank_final),
                                 "rendered")
         return TemplateText(_phrases(thought, RENDER_PHRASES, openers=True), "phrases")
-    if record.attempt == "tree_search" and not (record.meta.get("rewrite") and thought == record.meta["rewrite"]):
-        return TemplateText(_phrases(thought, DRAFT_PHRASES), "phrases")
+    if record.attempt == "tree_search":
+        # A rewrite is the rewriter's text, but a sentence of our draft it kept word for word ("Let me start over.")
+        # is still ours: counting it as the model's would measure our draft through the rewriter.
+        rewritten = bool(record.meta.get("rewrite")) and thought == record.meta["rewrite"]
+        return TemplateText(_phrases(thought, DRAFT_PHRASES), "rewrite-kept-phrases" if rewritten else "phrases")
     return TemplateText("", "none")

@@ -59,7 +59,7 @@ def test_template_keywords_are_counted_apart_from_the_models():
     assert thought.model_keywords["if"] == 1 and thought.template_keywords["if"] == 0  # the step's "If"
 
 
-def test_a_tree_search_draft_counts_its_phrases_and_a_rewrite_is_all_the_models():
+def test_a_tree_search_draft_counts_its_phrases_and_a_rewrite_only_those_it_kept():
     problem = Problem(id="t/2", question="?", answer="4")
     draft = "1. Let me guess x = 5.\n\nBut 5 does not check out, so this line of reasoning is wrong.\n\n" \
             "Let me go back to step 1 and redo it.\n\n1. x = 4\n\nSo the solution is:\n1. x = 4"
@@ -70,7 +70,13 @@ def test_a_tree_search_draft_counts_its_phrases_and_a_rewrite_is_all_the_models(
     rewritten = "Let me guess x = 5. Wait, 5 fails. Let me redo it: x = 4."
     record = record.model_copy(update={"long_thought": rewritten, "meta": {"rewrite": rewritten, "draft": draft}})
     thought = measure(rewritten, record)
-    assert (thought.split, thought.template_keywords["let me"], thought.model_keywords["let me"]) == ("none", 0, 2)
+    assert (thought.split, thought.template_keywords["let me"], thought.model_keywords["let me"]) == (
+        "rewrite-kept-phrases", 0, 2)
+    # A sentence of our draft the rewriter kept word for word is still ours.
+    kept = "Let me guess x = 5. Wait, 5 fails. Let me go back to step 1 and redo it. x = 4."
+    record = record.model_copy(update={"long_thought": kept, "meta": {"rewrite": kept, "draft": draft}})
+    thought = measure(kept, record)
+    assert (thought.template_keywords["let me"], thought.model_keywords["let me"]) == (1, 1)
 
 
 def test_wilson_interval_is_inside_zero_one_and_around_the_accuracy():
