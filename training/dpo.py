@@ -88,7 +88,7 @@ def train_dpo(args: DPOScriptConfig, config: Any, dataset_dir: Path) -> dict[str
     out = Path(config.output_dir)
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    pairs = datasets.load_dataset(str(dataset_dir), split="train")  # the pairs this run wrote, as the trainer reads them
+    pairs = datasets.load_dataset(str(dataset_dir), split="train")  # the pairs this run wrote, as the trainer sees them
     lengths = conversation_lengths([row["prompt"] + row[side] for row in pairs for side in ("chosen", "rejected")],
                                    tokenizer)
     config.max_length, truncated = sized_max_length(lengths, config.max_length)

@@ -73,7 +73,8 @@ def record_row(record: Record, run: str) -> dict[str, Any]:
         "long_thought": record.long_thought, "shortcut": record.shortcut, "final_answer": record.final_answer,
         "correct": record.correct, "stop_reason": record.stop_reason, "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens, "cost": usage.cost,
-        "tree": record.tree.model_dump_json(), "turns": json.dumps([turn.model_dump(mode="json") for turn in record.turns]),
+        "tree": record.tree.model_dump_json(),
+        "turns": json.dumps([turn.model_dump(mode="json") for turn in record.turns]),
         "usage": json.dumps({role: totals.model_dump() for role, totals in record.usage.items()}),
         "meta": json.dumps(record.meta), "schema_version": record.schema_version,
     }
