@@ -107,6 +107,8 @@ def export_runs(paths: list[str | Path], out: Path) -> tuple[Path, int]:
 
 def export(inputs: list[str], config: ExportConfig) -> str:
     """Export runs (or take an SFT/DPO dataset folder as it is), push it when asked; returns what was done."""
+    if config.private and not config.push_to_hub:
+        raise ValueError("--private: only with --push-to-hub REPO (a local folder has no visibility)")
     if config.push_to_hub:
         check_repo(config.push_to_hub)  # before any work: a typo in the repo must not cost an export
     folders = [folder for folder in map(dataset_folder, inputs) if folder]

@@ -69,6 +69,7 @@ def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     (["{tmp}/missing", "--out", "{tmp}/o"], "missing: no such file or folder"),
     (["{run}", "--out", "{tmp}/o", "--push-to-hub", "not a/repo"], "--push-to-hub not a/repo:"),
     (["{run}"], "--out is required"),
+    (["{run}", "--out", "{tmp}/o", "--private"], "--private: only with --push-to-hub"),
     (["{tmp}/empty", "--out", "{tmp}/o"], "no records to export"),
 ])
 def test_a_bad_argument_is_one_line(tmp_path, capsys, argv, expected):
