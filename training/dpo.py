@@ -34,7 +34,7 @@ from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
                              write_config)
-from training.formats import DatasetCard, dpo_row, run_cards, write_dataset
+from training.formats import DatasetCard, dpo_row, load_train, run_cards, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
 log = logging.getLogger("longthought.dpo")
@@ -81,14 +81,13 @@ def default_sampler(model: str) -> str:
 
 def train_dpo(args: DPOScriptConfig, config: Any, dataset_dir: Path) -> dict[str, Any]:
     """Train with `config` (TRL's DPOConfig) on the pairs in the dataset folder `dataset_dir`; saves OUT/final."""
-    import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOTrainer
 
     out = Path(config.output_dir)
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    pairs = datasets.load_dataset(str(dataset_dir), split="train")  # the pairs this run wrote, as the trainer sees them
+    pairs = load_train(dataset_dir)  # the pairs this run wrote, as the trainer sees them
     lengths = conversation_lengths([row["prompt"] + row[side] for row in pairs for side in ("chosen", "rejected")],
                                    tokenizer)
     config.max_length, truncated = sized_max_length(lengths, config.max_length)

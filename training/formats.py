@@ -137,8 +137,10 @@ class DatasetCard:
     runs: dict[str, Any] = field(default_factory=dict)  # run label -> {config, manifest} (see run_cards)
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, rows: int) -> str:
+    def render(self, rows: int, info: dict[str, Any] | None = None) -> str:
+        """The card's text; `info` is the `dataset_info:` YAML (schema and sizes) that the Hub's own cards carry."""
         header = {"pretty_name": self.name, "task_categories": ["text-generation"], "tags": ["longthought", self.kind],
+                  **({"dataset_info": info} if info else {}),
                   "configs": [{"config_name": "default", "data_files": DATA_FILES}]}
         return (f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n\n# {self.name}\n\n"
                 f"{rows} rows built by longthought. {COLUMNS[self.kind]}. Load them with "
@@ -154,11 +156,32 @@ def write_dataset(rows: list[dict], directory: Path, card: DatasetCard, features
     """Write the rows as Parquet (DATA_FILE) with the dataset card `README.md` into `directory`, a folder that
     `datasets.load_dataset(str(directory))` loads as it is; returns `directory`."""
     import datasets
+    from datasets.info import DatasetInfo
+    from datasets.splits import SplitDict, SplitInfo
 
-    (directory / DATA_FILE).parent.mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_list(rows, features=features).to_parquet(str(directory / DATA_FILE))
-    (directory / "README.md").write_text(card.render(len(rows)), encoding="utf-8")
+    data = directory / DATA_FILE
+    data.parent.mkdir(parents=True, exist_ok=True)
+    dataset = datasets.Dataset.from_list(rows, features=features)
+    dataset.to_parquet(str(data))
+    # The sizes and schema, as push_to_hub writes them. They also go into datasets' cache key for the folder, which
+    # otherwise is only the folder's name and `configs:` (measured, datasets 5.2): two OUT/dataset folders would
+    # share one cache entry. The trainers read through load_train, keyed by path and mtime, whatever the card says.
+    info = DatasetInfo(features=dataset.features, download_size=data.stat().st_size, dataset_size=dataset.data.nbytes,
+                       splits=SplitDict({"train": SplitInfo(name="train", num_bytes=dataset.data.nbytes,
+                                                            num_examples=len(dataset))}))
+    (directory / "README.md").write_text(card.render(len(rows), info._to_yaml_dict()), encoding="utf-8")
     return directory
+
+
+def load_train(directory: Path) -> Any:
+    """The train split of a dataset folder written by write_dataset, as a `datasets.Dataset`: its Parquet files by
+    path (cached by path and mtime, so a rewritten or another folder of the same name is never a stale cache hit)."""
+    import datasets
+
+    files = sorted(str(path) for path in (Path(directory) / "data").glob("train-*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{directory}: no data/train-*.parquet (expected a dataset folder)")
+    return datasets.load_dataset("parquet", data_files={"train": files}, split="train")
 
 
 def run_folder(run: Path) -> Path | None:
@@ -214,5 +237,5 @@ def push_dataset(directory: Path, repo: str, *, private: bool = False) -> None:
     from huggingface_hub import DatasetCard as HubCard
 
     check_repo(repo)
-    datasets.load_dataset(str(directory)).push_to_hub(repo, private=private)
+    datasets.DatasetDict({"train": load_train(directory)}).push_to_hub(repo, private=private)
     HubCard((directory / "README.md").read_text(encoding="utf-8")).push_to_hub(repo, repo_type="dataset")

@@ -29,8 +29,8 @@ from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
                              write_config)
-from training.formats import (DatasetCard, load_records, paired_sft, run_cards, select_pairs, solution_rows,
-                              write_dataset)
+from training.formats import (DatasetCard, load_records, load_train, paired_sft, run_cards, select_pairs,
+                              solution_rows, write_dataset)
 
 log = logging.getLogger("longthought.sft")
 TARGETS = ("journey", "shortcut", "solution")
@@ -105,7 +105,6 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
 def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     """Build the dataset, train with `config` (TRL's SFTConfig), save OUT/final, OUT/config.yaml and
     OUT/training_summary.json; returns the summary."""
-    import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
@@ -131,7 +130,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     peft_config = lora_config(args.lora_rank) if args.lora else None
     model = AutoModelForCausalLM.from_pretrained(model_path)
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
-                         train_dataset=datasets.load_dataset(str(out / "dataset"), split="train"))
+                         train_dataset=load_train(out / "dataset"))
     started = time.perf_counter()
     # resume_from_checkpoint must go to train(): the config field alone does nothing.
     result = trainer.train(resume_from_checkpoint=resume_from)

@@ -14,7 +14,7 @@ import yaml
 
 from protocols.types import Problem, Record, ThoughtTree, Turn
 from training.export import main as export_main
-from training.formats import DatasetCard, dpo_row, paired_sft, run_cards, run_labels, write_dataset
+from training.formats import DatasetCard, dpo_row, load_train, paired_sft, run_cards, run_labels, write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def _card_header(folder: Path) -> dict:
 
 
 def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
-    out = tmp_path / "thoughts"
+    out = tmp_path / "thoughts-round-trip"
     assert export_main([str(oracle_run), "--out", str(out)]) == 0
     rows = datasets.load_dataset(str(out), split="train").to_list()  # the card's configs: header alone finds the data
     records = _records(oracle_run)
@@ -95,14 +95,14 @@ def test_sft_and_dpo_rows_round_trip_in_trls_conversational_format(oracle_run, t
 
     journey, _ = paired_sft([*_records(oracle_run), _hand_record("q1")])
     journey[-1]["prompt"] = [{"role": "system", "content": "Think step by step."}, *journey[-1]["prompt"]]
-    folder = write_dataset(journey, tmp_path / "sft", DatasetCard("journey", "sft", [str(oracle_run)],
+    folder = write_dataset(journey, tmp_path / "sft-round-trip", DatasetCard("journey", "sft", [str(oracle_run)],
                                                                   run_cards([oracle_run])))
     loaded = datasets.load_dataset(str(folder), split="train").to_list()
     assert loaded == journey  # nested prompt/completion lists of any length, exactly
     assert all(is_conversational(row) for row in loaded) and len(loaded[-1]["prompt"]) == 2
     assert "policy_model: oracle/reference-e30" in (folder / "README.md").read_text()
     pairs = [dpo_row(_hand_record("q2").problem, "It is 2.", "It is 3.")]
-    dpo = write_dataset(pairs, tmp_path / "dpo", DatasetCard("pairs", "dpo"))
+    dpo = write_dataset(pairs, tmp_path / "dpo-round-trip", DatasetCard("pairs", "dpo"))
     assert datasets.load_dataset(str(dpo), split="train").to_list() == pairs
 
 
@@ -118,12 +118,12 @@ def hub_calls(monkeypatch) -> list:
 
 
 def test_push_to_hub_hands_the_written_data_and_its_card_to_the_hub(oracle_run, tmp_path, hub_calls):
-    out = tmp_path / "thoughts"
+    out = tmp_path / "thoughts-pushed"
     assert export_main([str(oracle_run), "--out", str(out), "--push-to-hub", "me/long-thoughts", "--private"]) == 0
     (data, repo, options, rows), (card, card_repo, card_options, text) = hub_calls
     assert (data, repo, options, card, card_repo) == ("data", "me/long-thoughts", {"private": True}, "card",
                                                       "me/long-thoughts")
-    assert rows == datasets.load_dataset(str(out), split="train").to_list() and len(rows) == 3
+    assert rows == load_train(out).to_list() and len(rows) == 3
     assert text == (out / "README.md").read_text() and card_options == {"repo_type": "dataset"}
 
 
@@ -140,3 +140,17 @@ def test_runs_with_the_same_name_are_told_apart_by_path(tmp_path):
     first, second = tmp_path / "a" / "debate", tmp_path / "b" / "debate"
     assert run_labels([first, tmp_path / "c" / "tree"]) == {first: "debate", tmp_path / "c" / "tree": "tree"}
     assert run_labels([first, second]) == {first: str(first), second: str(second)}
+
+
+def test_folders_of_the_same_name_never_share_a_cache_entry(tmp_path):
+    # datasets keys a local folder's cache by its name and card: two OUT/dataset folders once loaded as one.
+    first = [{"id": "a", "prompt": [{"role": "user", "content": "1 + 1?"}]}]
+    second = [{"id": "b", "chosen": [{"role": "assistant", "content": "It is 2, since 1 + 1 = 2."}]}] * 2
+    for name, rows in (("a", first), ("b", second)):
+        write_dataset(rows, tmp_path / name / "dataset", DatasetCard(name, "sft"))
+    for name, rows in (("a", first), ("b", second)):
+        assert load_train(tmp_path / name / "dataset").to_list() == rows
+        assert datasets.load_dataset(str(tmp_path / name / "dataset"), split="train").to_list() == rows
+    rewritten = [{"id": "c", "prompt": [{"role": "user", "content": "2 + 2?"}]}]  # same size, same schema
+    write_dataset(rewritten, tmp_path / "a" / "dataset", DatasetCard("a", "sft"))
+    assert load_train(tmp_path / "a" / "dataset").to_list() == rewritten

@@ -35,9 +35,9 @@ def _record(i: int, correct: bool = True, trial: bool = True) -> Record:
 
 def _dataset_rows(out: Path) -> list[dict]:
     """The training rows a run wrote to OUT/dataset, read as the trainers read them."""
-    import datasets
+    from training.formats import load_train
 
-    return datasets.load_dataset(str(out / "dataset"), split="train").to_list()
+    return load_train(out / "dataset").to_list()
 
 
 def _write_run(directory: Path, records: list[Record]) -> Path:
