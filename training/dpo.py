@@ -34,7 +34,7 @@ from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
                              write_config)
-from training.formats import DatasetCard, dpo_row, write_dataset
+from training.formats import DatasetCard, dpo_row, load_train, run_cards, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
 log = logging.getLogger("longthought.dpo")
@@ -79,22 +79,21 @@ def default_sampler(model: str) -> str:
     return model if embedded.is_embedded(model) or model.startswith("hf/") else f"hf/{model}"
 
 
-def train_dpo(args: DPOScriptConfig, config: Any, rows_file: Path) -> dict[str, Any]:
-    """Train with `config` (TRL's DPOConfig) on the pairs in `rows_file`; saves OUT/final."""
-    import datasets
+def train_dpo(args: DPOScriptConfig, config: Any, dataset_dir: Path) -> dict[str, Any]:
+    """Train with `config` (TRL's DPOConfig) on the pairs in the dataset folder `dataset_dir`; saves OUT/final."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOTrainer
 
     out = Path(config.output_dir)
     model_path = resolve(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    rows = list(read_rows(rows_file))  # the pairs this run wrote (dicts)
-    lengths = conversation_lengths([row["prompt"] + row[side] for row in rows for side in ("chosen", "rejected")],
+    pairs = load_train(dataset_dir)  # the pairs this run wrote, as the trainer sees them
+    lengths = conversation_lengths([row["prompt"] + row[side] for row in pairs for side in ("chosen", "rejected")],
                                    tokenizer)
     config.max_length, truncated = sized_max_length(lengths, config.max_length)
     peft_config = lora_config(args.lora_rank) if args.lora else None
     trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path), args=config, processing_class=tokenizer,
-                         train_dataset=datasets.load_dataset("json", data_files=str(rows_file), split="train"),
+                         train_dataset=pairs,
                          peft_config=peft_config)
     resume_from = config.resume_from_checkpoint or (last_checkpoint(out) if args.resume else None)
     started = time.perf_counter()
@@ -140,7 +139,7 @@ def _dpo(argv: list[str] | None, console) -> int:
         sampling_run.execute_sync(console)
         return 0
     state = process_state()
-    rows_file = out / "dataset" / "data.jsonl"
+    dataset_dir = out / "dataset"
     if state.num_processes > 1 and sampling_run.has_work():
         # Every process checks, so all stop together: sampling behind a barrier would idle the GPUs and time out.
         raise RunError(f"{out / 'samples'}: some problems have no samples yet; under a multi-process launch, "
@@ -150,7 +149,7 @@ def _dpo(argv: list[str] | None, console) -> int:
     state.wait_for_everyone()
     if args.sample_only:
         return 0
-    result = train_dpo(args, config, rows_file)
+    result = train_dpo(args, config, dataset_dir)
     if state.is_main_process:
         write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
         result |= {"pairs": dataclasses.asdict(stats)}
@@ -176,7 +175,7 @@ def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: Sampli
     write_dataset(
         [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
         DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
-                    {"sampling": dataclasses.asdict(sampling)}, dataclasses.asdict(stats)),
+                    run_cards([out / "samples"]), dataclasses.asdict(stats)),
     )
     return stats
 

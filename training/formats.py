@@ -2,8 +2,9 @@
 
 Prompt/completion rows make TRL compute the loss on the assistant text only. `paired_sft` yields the journey
 (long thought) and the shortcut dataset for exactly the same problems, the matched pair behind the report's
-"journey beats shortcut" comparison. Datasets are written as JSONL with a dataset card (README.md) naming the
-source runs and their configs, so `datasets.load_dataset("json", data_files=...)` or TRL read them as they are.
+"journey beats shortcut" comparison. Datasets are written as Parquet in the layout `datasets` itself pushes to the
+Hub, with a dataset card (README.md) carrying the source runs' run cards, so `datasets.load_dataset(FOLDER)`, TRL
+and the Hub read them as they are.
 """
 
 from __future__ import annotations
@@ -112,43 +113,129 @@ def load_records(run_dirs: Iterable[Path]) -> list[Record]:
     return [record for run_dir in run_dirs for record in read_rows(run_dir, Record)]
 
 
+# The layout `datasets`' own push_to_hub writes (data/{split}-{shard:05d}-of-{shards:05d}.parquet), named in the
+# card's `configs:` header, so `load_dataset(FOLDER)` reads the folder by itself and the Hub shows the same files.
+DATA_FILE = "data/train-00000-of-00001.parquet"
+DATA_FILES = [{"split": "train", "path": "data/train-*"}]
+COLUMNS = {"sft": "Rows are in TRL's conversational format (`prompt`, `completion`, plus `id`)",
+           "dpo": "Rows are in TRL's conversational preference format (`prompt`, `chosen`, `rejected`, plus `id`)",
+           "long_thoughts": "One row per problem per attempt: the long thought, the shortcut, the final answer and "
+                            "whether it is correct; `tree`, `turns`, `usage` and `meta` are JSON strings"}
+# What a run's manifest.json tells a reader of the data; its `command` (argv, local paths) and the per-process
+# usage are left out. No API key is in either file: configs hold only the *name* of a key's environment variable.
+MANIFEST_FIELDS = ("attempt", "status", "git_sha", "versions", "models", "router", "seed", "prompt_hashes",
+                   "problems", "usage", "updated_at")
+
+
 @dataclass
 class DatasetCard:
-    """What a dataset was built from."""
+    """What a dataset was built from: its sources, the run cards of the source runs, and counts."""
 
     name: str
-    kind: Literal["sft", "dpo"]
+    kind: Literal["sft", "dpo", "long_thoughts"]
     sources: list[str] = field(default_factory=list)
-    configs: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, Any] = field(default_factory=dict)  # run label -> {config, manifest} (see run_cards)
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, rows: int) -> str:
+    def render(self, rows: int, info: dict[str, Any] | None = None) -> str:
+        """The card's text; `info` is the `dataset_info:` YAML (schema and sizes) that the Hub's own cards carry."""
         header = {"pretty_name": self.name, "task_categories": ["text-generation"], "tags": ["longthought", self.kind],
-                  "configs": [{"config_name": "default", "data_files": "data.jsonl"}]}
-        columns = "`prompt`, `completion`" if self.kind == "sft" else "`prompt`, `chosen`, `rejected`"
+                  **({"dataset_info": info} if info else {}),
+                  "configs": [{"config_name": "default", "data_files": DATA_FILES}]}
         return (f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n\n# {self.name}\n\n"
-                f"{rows} rows in TRL's conversational format ({columns}, plus `id`), built by longthought.\n\n"
+                f"{rows} rows built by longthought. {COLUMNS[self.kind]}. Load them with "
+                "`datasets.load_dataset(FOLDER_OR_REPO)`.\n\n"
                 f"## Sources\n\n" + "\n".join(f"- `{source}`" for source in self.sources) + "\n\n"
                 f"## Statistics\n\n```json\n{json.dumps(self.stats, indent=2)}\n```\n\n"
-                f"## Source configs\n\n```yaml\n{yaml.safe_dump(self.configs, sort_keys=False)}```\n")
+                "## Run cards\n\nEach source run's `config.yaml` (every setting) and the essentials of its "
+                "`manifest.json` (versions, git sha, model strings, prompt hashes, seed, usage).\n\n"
+                f"```yaml\n{yaml.safe_dump(self.runs, sort_keys=False)}```\n")
 
 
-def write_dataset(rows: list[dict], directory: Path, card: DatasetCard) -> Path:
-    """Write `data.jsonl` and a dataset card `README.md` into `directory`; returns the data file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    data = directory / "data.jsonl"
-    with data.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (directory / "README.md").write_text(card.render(len(rows)), encoding="utf-8")
-    return data
+def write_dataset(rows: list[dict], directory: Path, card: DatasetCard, features: Any = None) -> Path:
+    """Write the rows as Parquet (DATA_FILE) with the dataset card `README.md` into `directory`, a folder that
+    `datasets.load_dataset(str(directory))` loads as it is; returns `directory`."""
+    import datasets
+    from datasets.info import DatasetInfo
+    from datasets.splits import SplitDict, SplitInfo
+
+    data = directory / DATA_FILE
+    data.parent.mkdir(parents=True, exist_ok=True)
+    dataset = datasets.Dataset.from_list(rows, features=features)
+    dataset.to_parquet(str(data))
+    # The sizes and schema, as push_to_hub writes them. They also go into datasets' cache key for the folder, which
+    # otherwise is only the folder's name and `configs:` (measured, datasets 5.2): two OUT/dataset folders would
+    # share one cache entry. The trainers read through load_train, keyed by path and mtime, whatever the card says.
+    info = DatasetInfo(features=dataset.features, download_size=data.stat().st_size, dataset_size=dataset.data.nbytes,
+                       splits=SplitDict({"train": SplitInfo(name="train", num_bytes=dataset.data.nbytes,
+                                                            num_examples=len(dataset))}))
+    (directory / "README.md").write_text(card.render(len(rows), info._to_yaml_dict()), encoding="utf-8")
+    return directory
 
 
-def run_configs(run_dirs: Iterable[Path]) -> dict[str, Any]:
-    """The config.yaml of each source run, for the dataset card."""
-    configs = {}
-    for run_dir in run_dirs:
-        config = Path(run_dir) / "config.yaml"
-        if config.is_file():
-            configs[str(run_dir)] = yaml.safe_load(config.read_text())
-    return configs
+def load_train(directory: Path) -> Any:
+    """The train split of a dataset folder written by write_dataset, as a `datasets.Dataset`: its Parquet files by
+    path (cached by path and mtime, so a rewritten or another folder of the same name is never a stale cache hit)."""
+    import datasets
+
+    files = sorted(str(path) for path in (Path(directory) / "data").glob("train-*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{directory}: no data/train-*.parquet (expected a dataset folder)")
+    return datasets.load_dataset("parquet", data_files={"train": files}, split="train")
+
+
+def run_folder(run: Path) -> Path | None:
+    """The run directory of a `run_dirs` entry: itself, or the folder of its records.jsonl (a lone file has none)."""
+    run = Path(run)
+    return run if run.is_dir() else run.parent if run.name == "records.jsonl" else None
+
+
+def run_labels(runs: Iterable[Path]) -> dict[Path, str]:
+    """A short name per run for the data and the card: its folder name, or the path as given when names collide
+    (two ablations both holding `debate`)."""
+    runs = [Path(run) for run in runs]
+    names = {run: (run_folder(run) or run.with_suffix("")).name for run in runs}
+    return names if len(set(names.values())) == len(names) else {run: str(run) for run in runs}
+
+
+def run_cards(runs: Iterable[Path]) -> dict[str, Any]:
+    """The run card of each source run, by run label: its config.yaml and its manifest.json's essentials."""
+    cards = {}
+    for run, label in run_labels(runs).items():
+        folder = run_folder(run)
+        config, manifest = (folder / "config.yaml", folder / "manifest.json") if folder else (None, None)
+        cards[label] = {
+            "config": yaml.safe_load(config.read_text(encoding="utf-8")) if config and config.is_file() else None,
+            "manifest": {name: value for name, value in json.loads(manifest.read_text(encoding="utf-8")).items()
+                         if name in MANIFEST_FIELDS} if manifest and manifest.is_file() else None}
+    return cards
+
+
+def dataset_folder(path: Path) -> Path | None:
+    """`path` as a dataset folder written here (a card and Parquet data): the folder itself, or a training run's
+    OUT/dataset; None otherwise."""
+    for folder in (Path(path), Path(path) / "dataset"):
+        if (folder / "README.md").is_file() and any((folder / "data").glob("*.parquet")):
+            return folder
+    return None
+
+
+def check_repo(repo: str) -> None:
+    """One line naming `repo` when it cannot be a Hub repo id (the Hub's own local rules)."""
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo)
+    except ValueError as error:
+        raise ValueError(f"--push-to-hub {repo}: {error}") from None
+
+
+def push_dataset(directory: Path, repo: str, *, private: bool = False) -> None:
+    """Upload a dataset folder to the Hub dataset repo `repo`: the data through `datasets`' push_to_hub, then our card
+    (whose run cards the generated one lacks). The token comes from HF_TOKEN or `hf auth login`, never from us."""
+    import datasets
+    from huggingface_hub import DatasetCard as HubCard
+
+    check_repo(repo)
+    datasets.DatasetDict({"train": load_train(directory)}).push_to_hub(repo, private=private)
+    HubCard((directory / "README.md").read_text(encoding="utf-8")).push_to_hub(repo, repo_type="dataset")

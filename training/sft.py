@@ -29,8 +29,8 @@ from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
                              write_config)
-from training.formats import (DatasetCard, load_records, paired_sft, run_configs, select_pairs, solution_rows,
-                              write_dataset)
+from training.formats import (DatasetCard, load_records, load_train, paired_sft, run_cards, select_pairs,
+                              solution_rows, write_dataset)
 
 log = logging.getLogger("longthought.sft")
 TARGETS = ("journey", "shortcut", "solution")
@@ -92,7 +92,7 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
                  "%d selected", counts.records, counts.paired, counts.not_correct_or_incomplete,
                  counts.without_real_trial, counts.selected)
         card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
-                           run_configs(run_dirs), {**asdict(counts), "paired_problems": len(journey)})
+                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey)})
     rows = rows[: args.limit] if args.limit is not None else rows
     if not rows:
         raise ValueError(f"{args.data}: no usable examples for --target {args.target} "
@@ -105,14 +105,12 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
 def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     """Build the dataset, train with `config` (TRL's SFTConfig), save OUT/final, OUT/config.yaml and
     OUT/training_summary.json; returns the summary."""
-    import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
 
     out = Path(config.output_dir)
     state = process_state()
     rows, card = build_rows(args, seed=config.seed)
-    data_file = out / "dataset" / "data.jsonl"
     if state.is_main_process:
         write_dataset(rows, out / "dataset", card)
     state.wait_for_everyone()
@@ -132,7 +130,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     peft_config = lora_config(args.lora_rank) if args.lora else None
     model = AutoModelForCausalLM.from_pretrained(model_path)
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
-                         train_dataset=datasets.load_dataset("json", data_files=str(data_file), split="train"))
+                         train_dataset=load_train(out / "dataset"))
     started = time.perf_counter()
     # resume_from_checkpoint must go to train(): the config field alone does nothing.
     result = trainer.train(resume_from_checkpoint=resume_from)

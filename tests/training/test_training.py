@@ -33,6 +33,13 @@ def _record(i: int, correct: bool = True, trial: bool = True) -> Record:
                                f"So the final answer is \\boxed{{{2 * i}}}.")
 
 
+def _dataset_rows(out: Path) -> list[dict]:
+    """The training rows a run wrote to OUT/dataset, read as the trainers read them."""
+    from training.formats import load_train
+
+    return load_train(out / "dataset").to_list()
+
+
 def _write_run(directory: Path, records: list[Record]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "records.jsonl").write_text("".join(record.to_json() + "\n" for record in records))
@@ -179,7 +186,7 @@ def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["global_step"] == 2 and summary["pairs"]["pairs"] >= 1
-    rows = [json.loads(line) for line in (out / "dataset" / "data.jsonl").read_text().splitlines()]
+    rows = _dataset_rows(out)
     assert all({"prompt", "chosen", "rejected"} <= row.keys() for row in rows)
     assert len((out / "samples" / "records.jsonl").read_text().splitlines()) == 2
     assert (out / "final" / "model.safetensors").is_file()
@@ -212,7 +219,7 @@ def test_two_processes_train_as_one_data_parallel_group(tmp_path):
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["processes"] == 2 and summary["global_step"] == 2
     assert (result.stdout + result.stderr).count('"global_step"') == 1, "only the main process reports"
-    assert (out / "final" / "model.safetensors").is_file() and len((out / "dataset" / "data.jsonl").read_text().splitlines()) == 6
+    assert (out / "final" / "model.safetensors").is_file() and len(_dataset_rows(out)) == 6
 
 
 @pytest.mark.slow
@@ -248,7 +255,7 @@ def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_b
     sampled = subprocess.run([sys.executable, *common, "--sample-only"], capture_output=True, text=True, timeout=600,
                              env=env)
     assert sampled.returncode == 0, sampled.stderr[-2000:]
-    assert len((tmp_path / "dpo" / "dataset" / "data.jsonl").read_text().splitlines()) == 2
+    assert len(_dataset_rows(tmp_path / "dpo")) == 2
     assert not (tmp_path / "dpo" / "final").exists()
     trained = subprocess.run(launch, capture_output=True, text=True, timeout=600, env=env)
     assert trained.returncode == 0, trained.stderr[-3000:]
