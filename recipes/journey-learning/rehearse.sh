@@ -72,12 +72,13 @@ for target in journey shortcut; do
     --data "$DATA" --pairs "$PAIRS"
 done
 "$PY" - "$OUT" "$PAIRS" <<'EOF'
-import json, sys
+import sys
 from pathlib import Path
 
+from training.formats import load_train
+
 out, asked = Path(sys.argv[1]), int(sys.argv[2])
-rows = {t: [json.loads(line) for line in (out / f"sft-{t}" / "dataset" / "data.jsonl").read_text().splitlines()]
-        for t in ("journey", "shortcut")}
+rows = {t: list(load_train(out / f"sft-{t}" / "dataset")) for t in ("journey", "shortcut")}
 ids = {t: sorted((row["id"], row.get("attempt", "")) for row in rows[t]) for t in rows}
 if ids["journey"] != ids["shortcut"]:
     sys.exit("error: the journey and shortcut datasets hold different problems")
