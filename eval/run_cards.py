@@ -131,7 +131,7 @@ def model_stage(model: str, near: Path) -> ModelStage:
             raise ValueError(f"{run / 'training_summary.json'}: target {summary['target']!r} is none of "
                              f"{', '.join(_SFT_TARGETS)}")
         stage = _SFT_TARGETS[summary["target"]]
-    elif "pairs" in summary:  # only DPO stores preference pairs
+    elif summary.get("stage") == "dpo" or "pairs" in summary:  # DPO names itself (older runs: only it has pairs)
         stage = "dpo"
     else:
         raise ValueError(f"{run / 'training_summary.json'}: neither an SFT summary (target) nor a DPO one (pairs)")

@@ -146,7 +146,7 @@ def recipe_runs(tmp_path: Path) -> Path:
     _sft(runs / "shortcut-x", "journey", f"hf/{phase1}/final")  # a journey run in a folder named shortcut
     _sft(runs / "journey-y", "shortcut", "hf/runs/sft-a/final")  # and a shortcut run in one named journey
     dpo_summary = {"global_step": 2, "train_loss": 0.69, "final_model": "x", "max_length": 512,
-                   "truncated_responses": 0, "longest_tokens": 100, "pairs": {"pairs": 5, "problems": 2}}
+                   "truncated_responses": 0, "longest_tokens": 100, "stage": "dpo", "pairs": {"pairs": 5, "problems": 2}}
     _training_run(runs / "shortcut-dpo", dpo_summary, {"model": "hf/runs/shortcut-x/final", "beta": 0.1})
     _accuracy(runs / "acc-1", "hf/runs/sft-a/final", 3)
     _accuracy(runs / "acc-2", "hf/runs/shortcut-x/final", 7, cut=1)  # relative to the folder above runs/
