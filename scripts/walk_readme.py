@@ -46,19 +46,22 @@ class Command:
 
 @dataclass(frozen=True)
 class Rule:
-    """How the walk treats the commands that contain `match`: skip, append flags, strip a prefix, serve."""
+    """How the walk treats the commands that contain `match`; without a rule a command runs as written."""
 
     match: str
-    action: str  # skip | append | prefix | serve
+    action: str  # walk | skip | serve (started, answered over HTTP, stopped)
     reason: str
-    extra: str = ""  # flags to append (append) or the prefix to drop (prefix)
+    drop: str = ""  # a part of the command not run (the install before the main job)
+    swap: tuple[str, str] = ("", "")  # run with this argument replaced by that one
+    append: str = ""  # flags appended (argparse keeps the last value given, so they override)
+    rc: int = 0  # the exit status that is right for this command as written
     timeout: float = DEFAULT_TIMEOUT
 
 
-# Keyed by a distinctive substring; the first rule that matches a command decides. Everything else runs as written.
+# Keyed by a distinctive substring; the first rule that matches a command decides.
 RULES: tuple[Rule, ...] = (
-    Rule("bash scripts/install.sh && ", "prefix", "install skipped: the clone's .venv is this repo's, and "
-         "re-running install.sh there would re-point its editable install", extra="bash scripts/install.sh && "),
+    Rule("bash scripts/install.sh && ", "walk", "install skipped: the clone's .venv is this repo's, and "
+         "re-running install.sh there would re-point its editable install", drop="bash scripts/install.sh && "),
     Rule(".venv/bin/python -m pytest", "skip", "the whole test suite (about 15 min on 2 cores); CI runs it"),
     Rule("gpu-box", "skip", "needs a remote model server (gpu-box) and an OpenAI key"),
     Rule("--model openai/gpt-4o-mini", "skip", "needs OPENAI_API_KEY"),
@@ -70,16 +73,19 @@ RULES: tuple[Rule, ...] = (
     Rule("/shared/ray_token", "skip", "cluster setup: writes a token on the nodes' shared filesystem"),
     Rule("accelerate launch", "skip", "multi-GPU launch (accelerate / DeepSpeed) of a 7B model"),
     Rule("--router-config fleet.yaml --ray auto", "skip", "needs the model servers of fleet.yaml"),
-    # Long runs as written on a CPU: walked with small limits appended (argparse keeps the last value given).
-    Rule("--data math_train_12k --target solution", "append", "one epoch on 12k problems: hours on a CPU",
-         extra="--limit 4 --max-steps 2 --max-length 256 --save-strategy no"),
-    Rule("--data runs/tree --target", "append", "three epochs: small limits keep it to a few steps",
-         extra="--max-steps 2 --max-length 256 --save-strategy no"),
-    Rule("--problems math_train_12k --samples 20", "append", "20 samples of 12k problems: days on a CPU",
-         extra="--limit 2 --samples 4 --pairs 1 --gold-fallback --sample-max-tokens 64 --max-steps 2 "
-               "--max-length 256"),
-    Rule("-m eval.accuracy --model hf/", "append", "500 problems through transformers: hours on a CPU",
-         extra="--limit 2 --answer-max-tokens 64"),
+    Rule("annotate validate annotations/", "walk", "the template just written is not filled in yet: validate "
+         "names its empty attempt and final with file:line and exits 1", rc=1),
+    # Long runs as written on a CPU: walked with small limits appended.
+    Rule("--data math_train_12k --target solution", "walk", "one epoch on 12k problems: hours on a CPU",
+         append="--limit 4 --max-steps 2 --max-length 256 --save-strategy no"),
+    Rule("--data runs/tree --target", "walk", "three epochs, cut to 2 steps; the embedded model's runs/tree "
+         "(1 MATH500 problem) has no correct answer to train on, so the oracle's runs/rehearsal stands in",
+         swap=("runs/tree", "runs/rehearsal"), append="--max-steps 2 --max-length 256 --save-strategy no"),
+    Rule("--problems math_train_12k --samples 20", "walk", "20 samples of 12k problems: days on a CPU",
+         append="--limit 2 --samples 4 --pairs 1 --gold-fallback --sample-max-tokens 64 --max-steps 2 "
+                "--max-length 256"),
+    Rule("-m eval.accuracy --model hf/", "walk", "500 problems through transformers: hours on a CPU",
+         append="--limit 2 --answer-max-tokens 64"),
     Rule("-m eval.viewer", "serve", "serves until stopped: started, GET / answered 200, stopped"),
 )
 
@@ -133,17 +139,16 @@ def rule_for(command: Command, rules: tuple[Rule, ...] = RULES) -> Rule | None:
 
 def plan(command: Command, rules: tuple[Rule, ...] = RULES) -> tuple[str, str, str]:
     """(state, shell line to run, reason): state is walk, serve, skip or unclassified."""
-    rule = rule_for(command, rules)
-    if rule is not None and rule.action == "skip":
+    rule = rule_for(command, rules) or Rule("", "walk", "")
+    if rule.action == "skip":
         return "skip", "", rule.reason
-    text, reason = command.text, rule.reason if rule else ""
-    if rule is not None and rule.action == "prefix":
-        text = text.replace(rule.extra, "", 1)
-    if rule is not None and rule.action == "append":
-        text = f"{text} {rule.extra}"
+    text = command.text.replace(rule.drop, "", 1) if rule.drop else command.text
+    if rule.swap[0]:
+        text = re.sub(rf"(?<!\S){re.escape(rule.swap[0])}(?!\S)", rule.swap[1], text)
+    text = f"{text} {rule.append}" if rule.append else text
     if "..." in text or not text.startswith(RUNNABLE):
         return "unclassified", text, "not runnable as written and no rule in RULES says why"
-    return ("serve" if rule is not None and rule.action == "serve" else "walk"), text, reason
+    return rule.action, text, rule.reason
 
 
 def unused_rules(commands: list[Command], rules: tuple[Rule, ...] = RULES) -> list[Rule]:
@@ -185,6 +190,9 @@ def _run(line: str, clone: Path, env: dict, timeout: float) -> tuple[int, str]:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         return 124, output + f"\n(timed out after {timeout:.0f}s)"
+    except BaseException:  # Ctrl-C or SIGTERM of the walk: its own session means nobody else stops the command
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
 
 
 def _serve(line: str, clone: Path, env: dict, timeout: float) -> tuple[int, str]:
@@ -193,13 +201,17 @@ def _serve(line: str, clone: Path, env: dict, timeout: float) -> tuple[int, str]
     process = subprocess.Popen(["bash", "-c", f"exec {line} --port {port}"], cwd=clone, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline, status, error = time.monotonic() + min(timeout, 120.0), 0, ""
-    while time.monotonic() < deadline and process.poll() is None and status != 200:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
-                status = reply.status
-        except OSError as exc:  # not listening yet, or an HTTP error status
-            error = str(exc)
-            time.sleep(0.5)
+    try:
+        while time.monotonic() < deadline and process.poll() is None and status != 200:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                    status = reply.status
+            except OSError as exc:  # not listening yet, or an HTTP error status
+                error = str(exc)
+                time.sleep(0.5)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
     try:
@@ -268,13 +280,13 @@ def walk(only: str | None, keep: Path | None) -> int:
                 continue
             if "LONGTHOUGHT_EMBEDDED_API_BASE" not in env:
                 env["LONGTHOUGHT_EMBEDDED_API_BASE"] = embedded.ensure_server(embedded.DEFAULT_MODEL)
-            timeout = (rule_for(command).timeout if rule_for(command) else DEFAULT_TIMEOUT)
+            rule = rule_for(command) or Rule("", "walk", "")
             begin = time.monotonic()
-            rc, output = (_serve if state == "serve" else _run)(line, clone, env, timeout)
+            rc, output = (_serve if state == "serve" else _run)(line, clone, env, rule.timeout)
             took = time.monotonic() - begin
             tally.seconds.append((took, line))
             note = f"  [{reason}]" if reason else ""
-            if rc == 0:
+            if rc == rule.rc:
                 tally.passed += 1
                 print(f"ok {took:.1f}s  {line}{note}", flush=True)
             else:
@@ -297,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="clone into DIR and keep it (an existing clone there is reused)")
     parser.add_argument("--list", action="store_true", help="print what would be walked or skipped, run nothing")
     args = parser.parse_args(argv)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the running command and the embedded server are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.list:
         return show_plan(extract_commands((REPO / "README.md").read_text(encoding="utf-8")))
     return walk(args.only, args.keep)

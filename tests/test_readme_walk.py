@@ -60,16 +60,18 @@ def test_a_command_with_no_rule_that_cannot_run_as_written_is_unclassified() -> 
         assert state == "unclassified" and "RULES" in reason
 
 
-def test_rules_skip_append_and_strip_a_prefix() -> None:
+def test_rules_skip_drop_swap_and_append() -> None:
     rules = (
         walk_readme.Rule("gpu-box", "skip", "remote server"),
-        walk_readme.Rule("--epochs-forever", "append", "long", extra="--max-steps 2"),
-        walk_readme.Rule("setup && ", "prefix", "no setup", extra="setup && "),
+        walk_readme.Rule("--epochs-forever", "walk", "long", swap=("runs/a", "runs/b"), append="--max-steps 2"),
+        walk_readme.Rule("setup && ", "walk", "no setup", drop="setup && "),
     )
+    command = walk_readme.Command
     plan = walk_readme.plan
-    assert plan(walk_readme.Command(".venv/bin/python -m x --api-base http://gpu-box", 1), rules)[:1] == ("skip",)
-    assert plan(walk_readme.Command(".venv/bin/python -m x --epochs-forever", 1), rules)[1].endswith("--max-steps 2")
-    assert plan(walk_readme.Command("setup && .venv/bin/python -m x", 1), rules)[1] == ".venv/bin/python -m x"
+    assert plan(command(".venv/bin/python -m x --api-base http://gpu-box", 1), rules)[:1] == ("skip",)
+    swapped = plan(command(".venv/bin/python -m x --data runs/a --out runs/ab --epochs-forever", 1), rules)[1]
+    assert swapped == ".venv/bin/python -m x --data runs/b --out runs/ab --epochs-forever --max-steps 2"
+    assert plan(command("setup && .venv/bin/python -m x", 1), rules)[1] == ".venv/bin/python -m x"
 
 
 def test_every_readme_command_is_walked_or_skipped_with_a_reason(readme_commands: list) -> None:
