@@ -81,8 +81,9 @@ RULES: tuple[Rule, ...] = (
     Rule("--data runs/tree --target", "walk", "three epochs, cut to 2 steps; the embedded model's runs/tree "
          "(1 MATH500 problem) has no correct answer to train on, so the oracle's runs/rehearsal stands in",
          swap=("runs/tree", "runs/rehearsal"), append="--max-steps 2 --max-length 256 --save-strategy no"),
-    Rule("--problems math_train_12k --samples 20", "walk", "20 samples of 12k problems: days on a CPU",
-         append="--limit 2 --samples 4 --pairs 1 --gold-fallback --sample-max-tokens 64 --max-steps 2 "
+    Rule("--problems math_train_12k --samples 20", "walk", "20 samples of 12k problems: days on a CPU; and a "
+         "2-step model's samples all run to any small cap (no answer, no pair), so the oracle samples (~30% wrong)",
+         append="--limit 2 --samples 6 --pairs 1 --gold-fallback --sampler-model oracle/reference-e30 --max-steps 2 "
                 "--max-length 256"),
     Rule("-m eval.accuracy --model hf/", "walk", "500 problems through transformers: hours on a CPU",
          append="--limit 2 --answer-max-tokens 64"),
