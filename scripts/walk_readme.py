@@ -8,7 +8,7 @@ a reason in RULES below. A command that neither runs as written nor has a rule f
 command cannot go unwalked silently. One embedded server is started up front and shared through
 `LONGTHOUGHT_EMBEDDED_API_BASE` (an environment variable, so the commands stay as written). The commands are
 read from this checkout's README.md, so `--keep DIR --only PATTERN` retries an edited command in a kept clone.
-Not part of the default test run: on a shared 2-core machine the whole walk took 27.5 min (load 1 to 4), 45 min (3 to 9).
+Not part of the default test run: on a shared 2-core machine the whole walk took 27.5 min at load 1-4, 45 at 3-9.
 """
 
 from __future__ import annotations
