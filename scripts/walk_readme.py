@@ -296,10 +296,10 @@ def walk(only: str | None, keep: Path | None) -> int:
                       flush=True)
     finally:
         embedded.stop_all()
+        if keep is None:  # the runs hold trained checkpoints (also when stopped); --keep DIR keeps them for a look
+            shutil.rmtree(clone.parent, ignore_errors=True)
     print(f"{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
           f"in {time.monotonic() - started:.0f}s")
-    if keep is None:  # the runs hold trained checkpoints; --keep DIR keeps them for a look
-        shutil.rmtree(clone.parent, ignore_errors=True)
     return 1 if tally.failed else 0
 
 

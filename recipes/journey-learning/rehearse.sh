@@ -3,7 +3,7 @@
 # swap the models (the oracle writes the long thoughts, the embedded 135M model is trained) and shrink the sizes.
 #
 #     export LONGTHOUGHT_DATA_DIR=/path/to/data
-#     recipes/journey-learning/rehearse.sh                      # writes runs/rehearsal/
+#     recipes/journey-learning/rehearse.sh                      # writes runs/recipe-rehearsal/
 #     PROBLEMS=4 STEPS=1 EVAL=1 recipes/journey-learning/rehearse.sh runs/rehearsal-smoke
 #
 # Run from the repository root. Every stage resumes or skips what is done (run commands resume by themselves; a
@@ -11,7 +11,7 @@
 # about a model's quality: oracle data, a 135M model, a few steps. See README.md, "The rehearsal".
 set -euo pipefail
 
-OUT=${1:-runs/rehearsal}
+OUT=${1:-runs/recipe-rehearsal}  # not runs/rehearsal: the README's oracle debate writes there
 PROBLEMS=${PROBLEMS:-40}              # synthesis: problems, each through all four attempts
 PAIRS=${PAIRS:-$((PROBLEMS / 2))}     # phase 2: matched problems for both targets (the report's 327)
 STEPS=${STEPS:-2}                     # optimizer steps of every training stage
@@ -51,7 +51,7 @@ train() {  # train NAME MODULE ARGS...: skip when OUT/NAME/final was already sav
     --gradient-accumulation-steps 1 --max-length "$MAX_LENGTH" --save-strategy no --report-to none
 }
 
-uptime >&2
+uptime >&2 || true  # the load beside the stage times; optional (procps)
 # 2. Long thoughts: all four attempts on the recipe's problem set (the tree-search file drives synthesis.ablate).
 #    Human annotation needs annotations of the selected problems: the oracle writes them, as an annotator would.
 SYNTH=(--config "$RECIPE/2-tree-search.yaml" --limit "$PROBLEMS" --out "$OUT/synthesis" --policy-model "$POLICY"

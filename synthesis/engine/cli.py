@@ -100,8 +100,8 @@ def report_summary(summary: RunSummary, console: Console) -> int:
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
-    if summary.usage_by_role:
-        console.print(usage_table(summary.usage_by_role, summary.elapsed_s))
+    if summary.role_models:
+        console.print(usage_table(summary.role_models, summary.elapsed_s))
     # How the new records ended, in the same line: correct/judged and why each episode stopped.
     outcome = "; ".join(part for part in (
         f"correct {summary.correct}/{summary.judged}" if summary.judged else "",

@@ -21,7 +21,7 @@ from agents.redact import safe
 from agents.reply_guard import unusable_message
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError, with_call_limits
-from synthesis.engine.store import Row, RunStore, RunSummary, usage_by_role
+from synthesis.engine.store import Row, RunStore, RunSummary, role_model_usage
 
 Solver = Callable[[Problem], Awaitable[Row]]
 
@@ -207,7 +207,7 @@ class Run:
                 raise
             finally:
                 summary.usage = budget.usage()
-                summary.usage_by_role = usage_by_role(self.clients)
+                summary.role_models = role_model_usage(self.clients)
                 summary.elapsed_s = time.monotonic() - progress.started
                 status = ("interrupted" if interrupted else "stopped" if stopped
                           else "budget_exhausted" if stop_note else "completed")

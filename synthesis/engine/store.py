@@ -62,7 +62,7 @@ class RunSummary:
     judged: int = 0  # new records with a `correct` field at all
     stop_reasons: dict[str, int] = field(default_factory=dict)  # new records by why their episode stopped
     # This run's calls per (role, model): the table printed above the last line, as Curator shows per model.
-    usage_by_role: list[RoleUsage] = field(default_factory=list)
+    role_models: list[RoleUsage] = field(default_factory=list)
     elapsed_s: float = 0.0
 
 
@@ -75,7 +75,7 @@ class RoleUsage:
     usage: Usage
 
 
-def usage_by_role(clients: dict[str, LLMClient]) -> list[RoleUsage]:
+def role_model_usage(clients: dict[str, LLMClient]) -> list[RoleUsage]:
     """Every role's usage on its model; a client shared by several roles is counted once."""
     rows, seen = [], set()
     for client in clients.values():

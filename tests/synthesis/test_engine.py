@@ -116,14 +116,14 @@ def test_the_usage_table_has_a_row_per_role_and_model_and_counts_a_shared_client
     from agents.llm import LLMClient
     from protocols.types import Usage
     from synthesis.engine.cli import usage_table
-    from synthesis.engine.store import usage_by_role
+    from synthesis.engine.store import role_model_usage
 
     judge, policy = LLMClient(model="oracle/reference"), LLMClient(model="hosted_vllm/qwen")
     judge.usage["scorer"] = Usage(calls=4, prompt_tokens=4000, completion_tokens=120, cost=0.01)
     judge.usage["rewrite"] = Usage(calls=1, prompt_tokens=900, completion_tokens=300, cost=None)
     policy.usage["policy"] = Usage(calls=12, prompt_tokens=1200, completion_tokens=1000, cache_hits=2,
                                    cached_completion_tokens=200, retries=1)
-    rows = usage_by_role({"scorer": judge, "rewrite": judge, "policy": policy, "idle": LLMClient(model="m")})
+    rows = role_model_usage({"scorer": judge, "rewrite": judge, "policy": policy, "idle": LLMClient(model="m")})
     assert [(row.role, row.model, row.usage.calls) for row in rows] == [
         ("rewrite", "oracle/reference", 1), ("scorer", "oracle/reference", 4), ("policy", "hosted_vllm/qwen", 12)]
     console = Console(width=100, record=True)
