@@ -68,18 +68,28 @@ def _kind(path: Path) -> str | None:
     return None
 
 
+def _runs_in(folder: Path) -> list[tuple[Path, str]]:
+    """The runs of a folder of runs, with an ablation inside it opened too (a recipe's runs/ holding the stage-2
+    ablation); only folders are runs: an ablation's problems.jsonl and ablation.json are not."""
+    found = []
+    for child in sorted(path for path in folder.iterdir() if path.is_dir()):
+        kind = _kind(child)
+        if kind:
+            found.append((child, kind))
+        elif (child / "ablation.json").is_file():
+            found += [(run, k) for run in sorted(child.iterdir()) if run.is_dir() and (k := _kind(run))]
+    return found
+
+
 def expand_inputs(paths: list[Path]) -> Inputs:
-    """Sort the arguments by kind; a folder of runs (an ablation, a recipe's runs/) is opened up one level.
+    """Sort the arguments by kind; a folder of runs (an ablation, a recipe's runs/ with an ablation in it) is opened.
 
     Training runs and other folders in a folder of runs are passed over (their cards are read through the
     accuracy runs); anything that is no run at all is one line naming it, by `run_dirs`' rule."""
     inputs = Inputs()
     for path in paths:
         kind = _kind(path)
-        # Only folders are runs inside a folder of runs: an ablation's problems.jsonl and ablation.json are not.
-        children = [] if kind or not path.is_dir() else [(child, _kind(child)) for child in sorted(path.iterdir())
-                                                         if child.is_dir()]
-        found = [(path, kind)] if kind else [(child, k) for child, k in children if k]
+        found = [(path, kind)] if kind else _runs_in(path) if path.is_dir() else []
         if not found:
             run_dirs([path])  # raises the shared one-line error
         for run, run_kind in found:

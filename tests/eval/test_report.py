@@ -251,3 +251,17 @@ def test_one_reward_dataset_run_alone_gives_the_same_row(recipe_runs: Path, tmp_
     assert len(alone) == 1
     assert {key: value for key, value in alone[0].items() if key != "threshold"} == {
         key: value for key, value in whole["mr_gsm8k"].items() if key != "threshold"}
+
+
+def test_a_recipe_folder_with_an_ablation_inside_reports_its_attempts(recipe_runs: Path):
+    from eval.run_cards import expand_inputs
+
+    ablation = recipe_runs / "tree"  # the recipe's stage 2 run as synthesis.ablate: OUT/<attempt>/
+    (ablation / "debate").mkdir(parents=True)
+    (ablation / "debate" / "records.jsonl").write_text((recipe_runs / "debate" / "records.jsonl").read_text())
+    (ablation / "ablation.json").write_text("{}")
+    (recipe_runs / "dpo-run" / "samples").mkdir(parents=True)  # a training run's samples are not long thoughts
+    (recipe_runs / "dpo-run" / "samples" / "records.jsonl").write_text("{}\n")
+    inputs = expand_inputs([recipe_runs])
+    assert inputs.records == [recipe_runs / "debate", ablation / "debate"]
+    assert len(inputs.accuracy) == 6 and inputs.reward == [recipe_runs / "rm-judge"]
