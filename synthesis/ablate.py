@@ -33,6 +33,7 @@ from rich.console import Console
 
 from agents.llm import DEFAULT_MODEL
 from agents.reward import SCORERS
+from agents.roles import DEFAULT_TIMEOUT
 from protocols.cli import command_parser, parse
 from protocols.problems import load
 from protocols.types import Problem
@@ -54,7 +55,12 @@ RoleModels = make_dataclass("RoleModels", [
         (f"{prefix}model", str | None, field(default=None, metadata={"help": f"litellm model of {what} "
                                                                               "(default: --model)"})),
         (f"{prefix}api_base", str | None, field(default=None, metadata={
-            "help": f"OpenAI-compatible server of {what} (default: --api-base while its model is --model's)"})))
+            "help": f"OpenAI-compatible server of {what} (default: --api-base while its model is --model's)"})),
+        (f"{prefix}api_key_env", str | None, field(default=None, metadata={
+            "help": f"environment variable with the API key of {what} (default: --api-key-env while its model is "
+                    "--model's; the name is recorded, never the key)"})),
+        (f"{prefix}timeout", float | None, field(default=None, metadata={
+            "help": f"seconds before one call of {what} is abandoned (default: --timeout)"})))
 ], frozen=True, kw_only=True)
 
 
@@ -70,6 +76,9 @@ class AblateConfig(RoleModels):
     attempts: str = field(default=",".join(ATTEMPTS), metadata={"help": "comma-separated subset of attempts"})
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "litellm model string for every role"})
     api_base: str | None = field(default=None, metadata={"help": "OpenAI-compatible server of --model"})
+    api_key_env: str | None = field(default=None, metadata={
+        "help": "environment variable with --model's API key (the name is recorded, never the key)"})
+    timeout: float = field(default=DEFAULT_TIMEOUT, metadata={"help": "seconds before one model call is abandoned"})
     annotations: Path = field(default=ANNOTATIONS, metadata={"help": "annotation folder of human annotation"})
     concurrency: int = field(default=4, metadata={"help": "problems in flight at once, in each attempt"})
     seed: int = field(default=0, metadata={"help": "seed for sampling"})
@@ -100,13 +109,16 @@ class AblateConfig(RoleModels):
     def selected(self) -> list[str]:
         return [attempt for attempt in self.attempts.split(",") if attempt]
 
-    def role(self, prefix: str) -> tuple[str, str | None]:
-        """(model, api base) of one role: its own flags, else --model and (for --model only) --api-base."""
+    def role(self, prefix: str) -> tuple[str, str | None, str | None, float]:
+        """(model, api base, key variable, timeout) of one role: its own flags, else --model and (for --model only)
+        --api-base and --api-key-env; the timeout falls back to --timeout."""
         model = getattr(self, f"{prefix}model")
         base = getattr(self, f"{prefix}api_base") or None  # an empty flag unsets a --config file's server
+        key = getattr(self, f"{prefix}api_key_env") or None
+        timeout = getattr(self, f"{prefix}timeout") or self.timeout
         if model is None:
-            return self.model, base if base is not None else self.api_base
-        return model, base
+            return self.model, self.api_base if base is None else base, self.api_key_env if key is None else key, timeout
+        return model, base, key, timeout
 
     def models(self) -> dict[str, str]:
         """Each role's model, for ablation.json."""
@@ -122,9 +134,9 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
                        budget_tokens=config.budget_tokens)
     steps = config.step_max_tokens
 
-    def roles(*pairs: tuple[str, str]) -> dict[str, str | None]:  # (the attempt's prefix, ours) -> its two fields
+    def roles(*pairs: tuple[str, str]) -> dict[str, Any]:  # (the attempt's prefix, ours) -> its four role fields
         return {f"{theirs}{name}": value for theirs, ours in pairs
-                for name, value in zip(("model", "api_base"), config.role(ours))}
+                for name, value in zip(("model", "api_base", "api_key_env", "timeout"), config.role(ours))}
 
     fields = {
         "tree_search": {**roles(("policy_", "policy_"), ("scorer_", "scorer_"), ("rewrite_", "rewrite_")),

@@ -80,3 +80,12 @@ def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_a
     # A rerun of one attempt resumes it and keeps the others' entries in ablation.json.
     assert main([*argv, "--attempts", "debate"]) == 0
     assert set(json.loads((out / "ablation.json").read_text())["attempts"]) == set(summary["attempts"])
+
+
+def test_each_role_takes_its_own_key_variable_and_timeout(tmp_path):
+    plan = _plan(tmp_path, model="base", api_key_env="BASE_KEY", timeout=60.0, critic_model="openai/o1-mini",
+                 critic_api_key_env="OPENAI_KEY_2", critic_timeout=900.0, scorer_model="judge")
+    tree, debate = plan["tree_search"], plan["debate"]
+    assert (debate.critic_api_key_env, debate.critic_timeout) == ("OPENAI_KEY_2", 900.0)
+    assert (debate.policy_api_key_env, debate.policy_timeout) == ("BASE_KEY", 60.0)  # --model's role: --model's key
+    assert (tree.scorer_api_key_env, tree.scorer_timeout) == (None, 60.0)  # a model of its own: not --model's key
