@@ -3,7 +3,8 @@
 "use strict";
 
 const state = { stats: [], current: null, selectedNode: null };
-const KEYWORDS = /(wait|alternatively|let me go back[^.]*|let me start over|hold on|hmm)/gi;
+// Never spans a formula: a mark splits the text nodes KaTeX reads, so "let me go back to $x=1.5$" must not lose a $.
+const KEYWORDS = /(wait|alternatively|let me go back(?: to step \d+ and redo it)?|let me start over|hold on|hmm)/gi;
 const BACKTRACK_WORDS = /^(let me go back|let me start over)/i;
 // Stop reasons (protocols.types.StopReason) and finish reasons (the model API's) as words.
 const REASON_WORDS = {
