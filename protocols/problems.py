@@ -160,13 +160,37 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, row
 
 
+ARITH_SIZE = 5000  # problems per generated split: enough for any experiment here; --limit takes fewer
+
+
+def _arith_rows(name: str) -> list[Problem] | None:
+    """`arith_chain_<split>` (level 2) or `arith_chain_L<level>_<split>`: generated, seeded, train/test disjoint."""
+    from protocols import arithmetic
+
+    parts = name.split("_")
+    if parts[:2] != ["arith", "chain"] or len(parts) not in (3, 4) or parts[-1] not in ("train", "test"):
+        return None
+    level = int(parts[2][1:]) if len(parts) == 4 and parts[2][1:].isdigit() else 2 if len(parts) == 3 else None
+    if level not in arithmetic.LEVELS:
+        raise ProblemSetError(f"{name}: no such arithmetic level (use L1 to L{max(arithmetic.LEVELS)})")
+    test = arithmetic.split("test", level, ARITH_SIZE, seed=0)
+    chains = test if parts[-1] == "test" else \
+        arithmetic.split("train", level, ARITH_SIZE, seed=0, exclude={chain.key for _, chain in test})
+    return [Problem(id=pid, question=chain.question(), answer=str(chain.answer()), source=name,
+                    meta={"solution": chain.solution(), "level": level, "ops": [list(op) for op in chain.ops]})
+            for pid, chain in chains]
+
+
 def _load_rows(name: str) -> list[Problem]:
+    generated = _arith_rows(name)
+    if generated is not None:
+        return generated
     path = Path(name).expanduser()
     if name.endswith(".jsonl") or path.is_file():
         return [_user_problem(row, number, str(path)) for number, row in read_jsonl(path)]
     spec = PROBLEM_SETS.get(name)
     if spec is None:
-        known = ", ".join(PROBLEM_SETS)
+        known = ", ".join(PROBLEM_SETS) + ", arith_chain_train, arith_chain_test (or arith_chain_L<1-4>_<split>)"
         raise ProblemSetError(f"unknown problem set {name!r}: use one of {known}, or a path to a .jsonl file")
     data_dir = os.environ.get(DATA_DIR_ENV)
     if data_dir:
