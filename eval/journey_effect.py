@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from eval.paired_stats import paired_difference, wilson
+from protocols.arithmetic import describe_answer
 
 ARM_ORDER = ("phase1", "shortcut", "journey-k1", "journey-k2", "journey-k4", "mixed-25", "mixed-50", "mixed-75")
 
@@ -35,15 +36,28 @@ def _rate(flags: list[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
+def _described(problem: dict) -> dict:
+    """A per-problem row with the backtracking facts; files written before they existed get them from the output
+    (the first pass ends before the first check, so a stored output cut at 800 characters still tells it)."""
+    if "first_pass_correct" in problem or "output" not in problem:
+        return problem
+    found = describe_answer(problem["output"], problem["gold"])
+    return {**problem, **{key: value for key, value in found.items() if key not in ("answer", "correct")}}
+
+
 def arm_row(result: dict, shortcut: dict | None) -> dict:
-    per = result["per_problem"]
+    per = [_described(p) for p in result["per_problem"]]
     correct = [p["correct"] for p in per]
-    backtracked = [p for p in per if p["backtracked"]]
+    first_wrong = [p for p in per if p.get("first_pass_correct") is False]
+    first_right = [p for p in per if p.get("first_pass_correct") is True]
+    checks = sum(p.get("checks", 0) for p in per)
     row = {
         "arm": result["arm"], "seed": result["seed"], "n": len(per), "accuracy": _rate(correct),
         "ci": wilson(sum(correct), len(per)),
         "backtrack_rate": _rate([p["backtracked"] for p in per]),
-        "recovery_rate": _rate([p["correct"] for p in backtracked]) if backtracked else None,
+        "recovery_rate": _rate([p["recovered"] for p in first_wrong]) if first_wrong else None,
+        "broke_rate": _rate([p["broke"] for p in first_right]) if first_right else None,
+        "spurious_check_rate": sum(p.get("spurious_checks", 0) for p in per) / checks if checks else None,
         "loop_rate": _rate([p["looped"] for p in per]), "cut_rate": _rate([p["cut"] for p in per]),
         "mean_tokens": sum(p["tokens"] for p in per) / max(1, len(per)),
         "train_tokens": result.get("data", {}).get("train", {}).get("tokens"),
@@ -74,11 +88,14 @@ def markdown(rows: list[dict], results: list[dict]) -> str:
         "",
         f"Level {first.get('level')}, {rows[0]['n'] if rows else 0} held-out problems, greedy decoding; trees from the "
         f"phase-1 model ({json.dumps(first.get('trees', {}))}). Δ is the paired difference with the shortcut arm of "
-        "the same seed on the same problems (Newcombe 95% interval, exact McNemar p).",
+        "the same seed on the same problems (Newcombe 95% interval, exact McNemar p). Backtrack: answers with a "
+        "check. Recovery: of answers whose first pass (the steps before the first check) ended wrong, the share "
+        "that end right; broke: of first passes that ended right, the share that end wrong; spurious: checks that "
+        "recompute a step to the value it already had. Loop: a line written 3+ times; cut: no answer at the cap.",
         "",
         "| arm | seed | accuracy % [95% CI] | Δ vs shortcut (pts) [95% CI] | McNemar p | backtrack % | recovery % "
-        "| loop % | cut % | tokens/answer | train tokens |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| broke % | spurious checks % | loop % | cut % | tokens/answer | train tokens |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         low, high = row["ci"]
@@ -88,7 +105,8 @@ def markdown(rows: list[dict], results: list[dict]) -> str:
         p_value = "–" if paired is None else f"{paired.p_value:.3g}"
         lines.append(
             f"| {row['arm']} | {row['seed']} | {_pct(row['accuracy'])} [{_pct(low)}, {_pct(high)}] | {delta} | "
-            f"{p_value} | {_pct(row['backtrack_rate'])} | {_pct(row['recovery_rate'])} | {_pct(row['loop_rate'])} | "
+            f"{p_value} | {_pct(row['backtrack_rate'])} | {_pct(row['recovery_rate'])} | {_pct(row['broke_rate'])} | "
+            f"{_pct(row['spurious_check_rate'])} | {_pct(row['loop_rate'])} | "
             f"{_pct(row['cut_rate'])} | {row['mean_tokens']:.0f} | {row['train_tokens'] or '–'} |")
     return "\n".join(lines) + "\n"
 

@@ -165,3 +165,31 @@ def final_answer(text: str) -> int | None:
     """The last `Answer: N` line of a solution, or None."""
     found = ANSWER_RE.findall(text)
     return int(found[-1]) if found else None
+
+
+CHECK_RE = re.compile(r"^\s*Check step (\d+):.*?is (-?\d+), not (-?\d+)\.", re.MULTILINE)
+
+
+def describe_answer(text: str, gold: int) -> dict:
+    """What an answer did, for the journey-effect table: correct, backtracked, and whether the backtracking helped.
+
+    `first_pass_correct`: the value of the last step before the first `Check step` line equals the gold answer
+    (None when the answer never checks). `recovered`: the first pass was wrong and the final answer is right;
+    `broke`: the first pass was right and the final answer is wrong. `spurious_checks`: checks that recompute a
+    step to the very value it had ("is 210, not 210"), i.e. backtracking with nothing to fix.
+    """
+    answer = final_answer(text)
+    check_at = text.find("Check step")
+    first_pass = None
+    if check_at >= 0:
+        steps = [STEP_RE.match(line) for line in text[:check_at].split("\n")]
+        values = [int(match[5]) for match in steps if match]
+        first_pass = bool(values) and values[-1] == gold
+    checks = CHECK_RE.findall(text)
+    return {
+        "answer": answer, "correct": answer == gold, "backtracked": check_at >= 0 or "Back to step" in text,
+        "first_pass_correct": first_pass,
+        "recovered": first_pass is False and answer == gold,
+        "broke": first_pass is True and answer != gold,
+        "checks": len(checks), "spurious_checks": sum(1 for _, right, wrong in checks if right == wrong),
+    }

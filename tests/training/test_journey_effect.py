@@ -160,6 +160,14 @@ def test_behaviour_metrics_on_planted_outputs():
     assert row["looped"] and row["cut"] and not row["correct"] and row["answer"] is None
     plain = evaluate.behaviour(CHAIN.solution(), 16, 40, 384)
     assert plain["correct"] and not plain["backtracked"] and not plain["recovered"]
+    assert plain["first_pass_correct"] is None and plain["checks"] == 0
+    # A first pass that was right, "checked" to the same value and then changed: broken, one spurious check.
+    broke = CHAIN.solution().replace("Answer: 16", "Check step 2: 36 - 4 is 32, not 32. Back to step 2.\n"
+                                     "Step 2: 36 - 4 = 30\nStep 3: 30 / 2 = 15\nAnswer: 15")
+    row = evaluate.behaviour(broke, 16, 90, 384)
+    assert row["first_pass_correct"] is True and row["broke"] and not row["recovered"] and not row["correct"]
+    assert (row["checks"], row["spurious_checks"]) == (1, 1)
+    assert evaluate.behaviour(recovered, 16, 80, 384)["spurious_checks"] == 0
 
 
 def test_statistics_on_hand_computed_tables():

@@ -8,18 +8,16 @@ from protocols import arithmetic
 from protocols.arithmetic import Chain
 from training.journey_effect import model as lmod
 
-LOOP_REPEATS = 3  # a line written 3+ times is a loop: no correct solution here repeats a line
+LOOP_REPEATS = 3  # a line written 3+ times: no training text here (shortcut or journey) repeats a line 3 times
 
 
 def behaviour(text: str, gold: int, tokens: int, max_new_tokens: int) -> dict:
     """Per-output facts the report aggregates (pure function: tested on planted outputs)."""
-    answer = arithmetic.final_answer(text)
+    described = arithmetic.describe_answer(text, gold)
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     repeats = max(Counter(lines).values(), default=0)
-    backtracked = "Back to step" in text or "Check step" in text
-    correct = answer == gold
-    return {"answer": answer, "correct": correct, "backtracked": backtracked, "recovered": backtracked and correct,
-            "looped": repeats >= LOOP_REPEATS, "cut": answer is None and tokens >= max_new_tokens, "tokens": tokens}
+    return {**described, "looped": repeats >= LOOP_REPEATS,
+            "cut": described["answer"] is None and tokens >= max_new_tokens, "tokens": tokens}
 
 
 def evaluate(lm: lmod.LM, problems: list[tuple[str, Chain]], max_new_tokens: int) -> list[dict]:
