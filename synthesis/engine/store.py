@@ -27,6 +27,8 @@ from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
 from agents.router import RouterSpec
+from protocols.rehearsal import META_KEY as ORACLE_KEY
+from protocols.rehearsal import oracle_roles
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
@@ -64,6 +66,7 @@ class RunSummary:
     # This run's calls per (role, model): the table printed above the last line, as Curator shows per model.
     role_models: list[RoleUsage] = field(default_factory=list)
     elapsed_s: float = 0.0
+    oracle_roles: list[str] = field(default_factory=list)  # roles the oracle played: the data is a rehearsal
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,15 @@ class RoleUsage:
     role: str
     model: str
     usage: Usage
+
+
+def client_oracle_roles(clients: dict[str, LLMClient]) -> list[str]:
+    """The roles whose model is the oracle (`oracle/...`), directly or as every deployment behind a router name."""
+    models: dict[str, object] = {}
+    for role, client in clients.items():
+        routed = client.config.router.served_models().get(client.model) if client.routed() else None
+        models[role] = routed or client.model
+    return oracle_roles(models)
 
 
 def role_model_usage(clients: dict[str, LLMClient]) -> list[RoleUsage]:
@@ -262,6 +274,8 @@ class RunStore:
             "git_sha": _git_sha(),
             "versions": _versions(),
             "models": {role: client.model for role, client in self.clients.items()},
+            # Rehearsal data says what it is (protocols.rehearsal): [] when no role was the oracle.
+            ORACLE_KEY: client_oracle_roles(self.clients),
             "router": router.describe() if (router := _router_of(self.clients)) else None,
             "ray": {"address": self.config.ray, "workers": self.ray_workers} if self.config.ray else None,
             "prompt_hashes": self.prompt_hashes,
