@@ -15,10 +15,12 @@ from typing import Any
 # agents.oracle's provider prefix (agents.oracle.PROVIDER + "/"); repeated here so readers need not import agents.
 ORACLE_PREFIX = "oracle/"
 META_KEY = "oracle_roles"
+# The tag of a dataset card built from oracle runs (training.formats); eval reads it to mark models trained on it.
+CARD_TAG = "oracle-rehearsal"
 # The words every surface uses, so a report, a card and the viewer say the same thing.
-NOTICE = ("oracle data: a rehearsal, not a model's results. The oracle (`oracle/...`) answers from the reference "
-          "solutions with injected, checked errors; its correct shares, costs and judge scores prove the pipeline "
-          "and the data's structure, never a model's quality")
+NOTICE = ("a rehearsal, not a model's results: the oracle (`oracle/...`) answers from the reference solutions with "
+          "injected, checked errors, so its correct shares, costs and judge scores prove the pipeline and the data's "
+          "structure, never a model's quality")
 
 
 def is_oracle_model(model: Any) -> bool:

@@ -22,7 +22,8 @@ from agents.reply_guard import unusable_message
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError, with_call_limits
 from protocols.rehearsal import META_KEY as ORACLE_KEY
-from synthesis.engine.store import Row, RunStore, RunSummary, client_oracle_roles, role_model_usage
+from synthesis.engine.rehearsal import client_oracle_roles
+from synthesis.engine.store import Row, RunStore, RunSummary, role_model_usage
 
 Solver = Callable[[Problem], Awaitable[Row]]
 

@@ -28,9 +28,9 @@ from filelock import FileLock, Timeout
 from agents.llm import LLMClient
 from agents.router import RouterSpec
 from protocols.rehearsal import META_KEY as ORACLE_KEY
-from protocols.rehearsal import oracle_roles
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
+from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
 
 # Settings that may change between a run and its resumption; everything else must match.
@@ -76,15 +76,6 @@ class RoleUsage:
     role: str
     model: str
     usage: Usage
-
-
-def client_oracle_roles(clients: dict[str, LLMClient]) -> list[str]:
-    """The roles whose model is the oracle (`oracle/...`), directly or as every deployment behind a router name."""
-    models: dict[str, object] = {}
-    for role, client in clients.items():
-        routed = client.config.router.served_models().get(client.model) if client.routed() else None
-        models[role] = routed or client.model
-    return oracle_roles(models)
 
 
 def role_model_usage(clients: dict[str, LLMClient]) -> list[RoleUsage]:

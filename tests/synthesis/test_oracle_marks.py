@@ -11,7 +11,7 @@ from agents.router import RouterSpec
 from protocols.rehearsal import describe, manifest_oracle_roles, oracle_roles, row_oracle_roles
 from protocols.types import Problem, Record
 from synthesis.engine import Run, RunConfig
-from synthesis.engine.store import client_oracle_roles
+from synthesis.engine.rehearsal import client_oracle_roles
 from tests.fakes import ScriptedLLM
 
 
