@@ -549,6 +549,43 @@ def test_the_api_marks_oracle_rows_and_ties_paragraphs_to_nodes(oracle_debate, v
     assert _get(viewer + "/api/stats")[0]["oracle_roles"] == []
 
 
+def _tree_search_run(directory: Path) -> Path:
+    """A tree search whose wrong branch runs two steps deep, narrated as a trial; its rewrite was unfaithful."""
+    from protocols.types import Step, ThoughtTree
+
+    tree = ThoughtTree()
+    one = tree.add(0, step=Step(index=1, text="Let x = 2."), correct=True)
+    wrong = tree.add(one.id, step=Step(index=2, text="Then 2x = 6."), correct=False)
+    deeper = tree.add(wrong.id, kind="answer", step=Step(index=3, text="So x = 3, \\boxed{3}."), correct=False, answer="3")
+    right = tree.add(one.id, kind="answer", step=Step(index=2, text="Then 2x = 4, so \\boxed{4}."), correct=True, answer="4")
+    draft = ("1. Let x = 2.\n\n2. Then 2x = 6.\n\n3. So x = 3, \\boxed{3}.\n\nThat cannot be: 2 times 2 is 4.\n\n"
+             "2. Then 2x = 4, so \\boxed{4}.")
+    problem = Problem(id="t/1", question="x = 2; 2x?", answer="4")
+    record = Record(problem_id="t/1", attempt="tree_search", problem=problem, tree=tree, shortcut="1. Let x = 2.",
+                    long_thought=draft, final_answer="4", correct=True, stop_reason="correct_leaf_found",
+                    meta={"draft": draft, "rewrite": "I set x = 2 and got \\boxed{4}.", "rewrite_faithful": False,
+                          "rewrite_missing": ["Then 2x = 6."], "rewrite_reason": "missing '6' from text 2",
+                          "trial_branches": [[wrong.id, deeper.id]], "oracle_roles": ["policy", "rewriter"]})
+    directory.mkdir(parents=True)
+    (directory / "records.jsonl").write_text(record.to_json() + "\n")
+    assert right.id == 4
+    return directory
+
+
+def test_a_tree_search_view_names_its_narrated_wrong_branch_and_its_unfaithful_rewrite(tmp_path):
+    from eval.viewer.record_view import view
+
+    record = Record.model_validate_json((_tree_search_run(tmp_path / "tree") / "records.jsonl").read_text())
+    shown = view(record, run_roles=[])
+    assert shown["oracle_roles"] == ["policy", "rewriter"]  # the row's own mark wins over its run's
+    assert shown["narrated_as_wrong"] == shown["narrated_wrong"] == [2, 3] and shown["narrated"] == [1, 2, 3, 4]
+    assert [(p["node"], p["correct"]) for p in shown["paragraphs"]] == [
+        (1, True), (2, False), (3, False), (None, None), (4, True)]
+    assert shown["faithfulness"] == {"draft": record.long_thought, "rewrite": "I set x = 2 and got \\boxed{4}.",
+                                     "faithful": False, "missing": ["Then 2x = 6."],
+                                     "reason": "missing '6' from text 2", "used": "draft"}
+
+
 def test_a_problem_url_serves_the_page_under_the_same_csp(viewer):
     for path in ("/problem/q1", "/problem/test/precalculus/190.json?run=1", "/problem/a%2Fb"):
         with urllib.request.urlopen(viewer + path, timeout=10) as response:
@@ -569,7 +606,7 @@ def test_browser_shows_the_oracle_badge_node_text_legend_narration_and_opens_a_p
     records = [Record.model_validate_json(line) for line in (oracle_debate / "records.jsonl").read_text().splitlines()]
     record = records[0]
     step = next(node for node in record.tree.nodes if node.step)
-    base = serve(ViewerStore([oracle_debate, tmp_path / "iteration-1"]))
+    base = serve(ViewerStore([oracle_debate, tmp_path / "iteration-1", _tree_search_run(tmp_path / "tree")]))
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
@@ -614,6 +651,16 @@ def test_browser_shows_the_oracle_badge_node_text_legend_narration_and_opens_a_p
         assert page.locator(".node-table tr.narrated-wrong").count() == 1
         page.go_back()
         expect(page.locator("#detail h2")).to_have_text(record.problem_id)  # back: the URL's problem again
+        # A tree search: its two-step wrong branch ringed and coloured, the draft beside the rejected rewrite.
+        page.goto(f"{base}/problem/t/1")  # no run given: the first run that has it
+        page.wait_for_selector(".faithfulness")
+        assert "run=2" in page.url and page.locator("#tree-svg .narrated-ring").count() == 2
+        assert page.locator(".thought p.linked.is-wrong").count() == 2
+        assert "(the long thought)" in page.inner_text(".faithfulness .draft-column h4")
+        assert "I set x = 2" in page.inner_text(".faithfulness .rewrite-column")
+        check = page.inner_text(".faithfulness .check-column")
+        assert "unfaithful" in check and "Then 2x = 6." in check
+        page.screenshot(path=str(artifacts / "viewer-tree.png"), full_page=True)
         assert page.locator("a").count() == 0
         browser.close()
     assert (artifacts / "viewer-oracle.png").stat().st_size > 10_000
