@@ -119,8 +119,8 @@ def reward_section(rows: list[dict[str, Any]], out: Path, heading: str = "## Rew
         return []
     lines = [heading, "", *(intro or []),
              "| scorer | scorer model | dataset | samples (erroneous / correct) | accuracy on erroneous (first wrong "
-             "step) | accuracy on correct | ProcessBench F1 | step F1 | agreement | run cards |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "step) | accuracy on correct | ProcessBench F1 | step F1 | agreement | oracle | run cards |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     undefined = False
     for row in rows:
         f1 = fmt(row["processbench_f1"])
@@ -129,7 +129,7 @@ def reward_section(rows: list[dict[str, Any]], out: Path, heading: str = "## Rew
         samples = f"{fmt(row['samples'])} ({fmt(row['erroneous'])} / {fmt(row['correct'])})"
         lines.append(f"| {row['scorer']} | `{row['scorer_model']}` | {row['dataset']} | {samples} | "
                      f"{fmt(row['acc_erroneous'])} | {fmt(row['acc_correct'])} | {f1} | {fmt(row['step_f1'])} | "
-                     f"{fmt(row['agreement'])} | {_links(row['cards'], out)} |")
+                     f"{fmt(row['agreement'])} | {roles_cell(row.get('oracle_roles'))} | {_links(row['cards'], out)} |")
     lines += ["", *([F1_NOTE, ""] if undefined else [])]
     return lines
 

@@ -58,3 +58,9 @@ def describe(roles: Iterable[str]) -> str:
     """"policy, critic" -> the one line every surface shows ("" when no role was the oracle)."""
     roles = sorted(set(roles))
     return f"ORACLE DATA ({', '.join(roles)} played by oracle/…)" if roles else ""
+
+
+def line_mark(roles: Iterable[str]) -> str:
+    """The end of a command's last line: " [ORACLE DATA (...): a rehearsal, not a model's results]", or ""."""
+    words = describe(roles)
+    return f" [{words}: a rehearsal, not a model's results]" if words else ""

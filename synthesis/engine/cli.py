@@ -15,7 +15,7 @@ from agents import embedded
 from agents.redact import safe
 from protocols.cli import command_parser
 from protocols.cli import parse as parse_configs
-from protocols.rehearsal import describe as describe_oracle
+from protocols.rehearsal import line_mark
 from synthesis.engine.config import RunConfig, RunError
 from synthesis.engine.rows import format_fallbacks
 from synthesis.engine.store import RunSummary, RoleUsage
@@ -97,8 +97,7 @@ def report_summary(summary: RunSummary, console: Console) -> int:
     fallbacks = format_fallbacks(summary.rewrites)
     fallbacks = f", rewrite fallback {fallbacks}" if fallbacks else ""
     # Rehearsal data says so on the line a user reads last: correct shares and a zero cost are not a model's.
-    oracle = describe_oracle(summary.oracle_roles)
-    oracle = f" [{oracle}: a rehearsal, not a model's results]" if oracle else ""
+    oracle = line_mark(summary.oracle_roles)
     if summary.status == "nothing_to_do":
         console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}{fallbacks}"
                       f"{oracle}", markup=False, highlight=False)

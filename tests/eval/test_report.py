@@ -241,6 +241,7 @@ def test_oracle_data_is_marked_in_a_banner_and_every_table_and_an_oracle_judge_i
     assert "oracle/reference" not in reward_part
     checks = text.split("## Pipeline checks (oracle judge, rehearsal)", 1)[1].split("\n## ", 1)[0]
     assert "**Not a reward-model result.**" in checks and "| llm-judge | `oracle/reference` | processbench_gsm8k |" in checks
+    assert "| **oracle: scorer** |" in checks and "| – | [card]" in reward_part
     # every thought-statistics row has the oracle column
     for table in ("attempt", "subject", "level"):
         assert all("oracle_roles" in row for row in data["thoughts"][table])
