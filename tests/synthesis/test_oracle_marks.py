@@ -55,3 +55,16 @@ def test_old_rows_fall_back_to_the_manifest_and_a_router_name_is_seen_through():
         {"model_name": "strong", "litellm_params": {"model": "oracle/reference"}}]})
     clients = {"critic": LLMClient(model="strong", router=router), "policy": LLMClient(model="openai/gpt-4o")}
     assert client_oracle_roles(clients) == ["critic"]
+
+
+def test_accuracy_and_reward_model_commands_on_the_oracle_say_so_last(tmp_path, capsys, with_data_dir):
+    from eval.accuracy import main as accuracy_main
+    from eval.reward_models import main as reward_main
+
+    assert accuracy_main(["--model", "oracle/reference", "--problems", "math500", "--limit", "1",
+                          "--out", str(tmp_path / "acc")]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "[ORACLE DATA (model played by oracle/…): a rehearsal, not a model's results]")
+    assert reward_main(["--scorer", "llm-judge", "--scorer-model", "oracle/reference", "--data", "processbench_math",
+                        "--limit", "1", "--out", str(tmp_path / "rm")]) == 0
+    assert "[ORACLE DATA (scorer played by oracle/…)" in capsys.readouterr().err.strip().splitlines()[-1]
