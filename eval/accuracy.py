@@ -20,6 +20,7 @@ from typing import Any
 from agents.llm import LLMClient
 from agents.roles import client_for, model_role
 from agents.sampling import sample_and_judge
+from protocols.rehearsal import is_oracle_model, line_mark
 from protocols.types import Problem, SampleSet
 from synthesis.engine import RunConfig, Task, console_for_errors, guarded, parse, plan, read_rows
 
@@ -104,7 +105,8 @@ def _evaluate(argv: list[str] | None, console) -> int:
         for name, block in result[kind].items():
             table.add_row(f"{kind[3:]}: {name}", str(block["problems"]), str(block["accuracy"]), str(block["pass_at_k"]))
     Console().print(table)
-    console.print(f"details: {out / 'records.jsonl'}; summary: {out / 'accuracy.json'}")
+    console.print(f"details: {out / 'records.jsonl'}; summary: {out / 'accuracy.json'}"  # the oracle says so
+                  + line_mark(["model"] if is_oracle_model(config.model) else []), markup=False, highlight=False)
     return 0 if summary.failed == 0 else 1
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ Arguments are synthesis runs (records.jsonl), accuracy runs (accuracy.json), rew
 (eval.reward_models' OUT with metrics.json, or one dataset's run), or folders of any of them (opened one level;
 training runs in them are passed over: they are reached through the accuracy runs). report.md has:
 
+- a banner at the top when any run used the oracle (`oracle/...`, protocols.rehearsal), and an *oracle* column in
+  every table; a meta-evaluation with an oracle judge is a pipeline check, shown apart from the reward models;
+
 - the attempt table: share of problems with a correct long thought, tokens per long thought, reflection keywords
   per 1k tokens (all, model-written, template-inserted), backtracks, cost and tokens per correct long thought,
   the rewrite fallback, stop reasons;
@@ -30,9 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.oracle_marks import record_roles, union
 from eval.plots import TITLES, plot_all
-from eval.report_markdown import accuracy_section, attempt_section, reward_section, thought_section
-from eval.report_tables import accuracy_rows, gains, reward_rows
+from eval.report_markdown import (accuracy_section, attempt_section, oracle_banner, pipeline_check_section,
+                                  reward_section, thought_section)
+from eval.report_tables import accuracy_rows, gains, reward_rows, split_pipeline_checks
 from eval.run_cards import expand_inputs
 from eval.thought_tables import REFLECTION_WORDS, Measured, distributions, measure_runs, thought_tables
 from protocols.cli import command_parser, parse
@@ -77,7 +82,19 @@ def attempt_table(measured: list[Measured]) -> dict[str, dict[str, Any]]:
             "runs": sorted({str(item.run) for item in items}),
         }
         table[attempt]["rewrite_fallback"] = format_fallbacks(table[attempt]["rewrites"])
+        # Rehearsal data says what it is: the roles the oracle played in any of this attempt's records.
+        table[attempt]["oracle_roles"] = union(record_roles(item.record.meta, item.run) for item in items)
     return table
+
+
+def mark_thought_rows(tables: dict[str, list[dict[str, Any]]], measured: list[Measured]) -> None:
+    """Give each thought-statistics row the oracle roles of the runs it was read from."""
+    by_run: dict[str, set[str]] = defaultdict(set)
+    for item in measured:
+        by_run[str(item.run)].update(record_roles(item.record.meta, item.run))
+    for rows in tables.values():
+        for row in rows:
+            row["oracle_roles"] = union(by_run[str(run)] for run in row["runs"])
 
 
 def write_report(paths: list[Path], out: Path) -> Path:
@@ -87,24 +104,39 @@ def write_report(paths: list[Path], out: Path) -> Path:
     measured = measure_runs(inputs.records)
     table = attempt_table(measured)
     thoughts = thought_tables(measured)
+    mark_thought_rows(thoughts, measured)
     accuracy = accuracy_rows(inputs.accuracy)
     accuracy_gains = gains(accuracy)
-    reward = reward_rows(inputs.reward)
+    # An oracle judge is a rehearsal of the pipeline, never a reward model's result: its rows are shown apart.
+    reward, checks = split_pipeline_checks(reward_rows(inputs.reward))
     figures = plot_all(distributions(measured), accuracy, out)
     sources = [*inputs.records, *inputs.accuracy, *inputs.reward]
-    lines = ["# Long-thought report", "", "Sources: " + ", ".join(f"`{run}`" for run in sources), ""]
+    oracle = oracle_summary(table, accuracy, checks)
+    lines = ["# Long-thought report", "", *oracle_banner(oracle),
+             "Sources: " + ", ".join(f"`{run}`" for run in sources), ""]
     lines += attempt_section(table, out)
     lines += accuracy_section(accuracy, accuracy_gains, out)
     lines += reward_section(reward, out)
+    lines += pipeline_check_section(checks, out)
     lines += thought_section(thoughts, out)
     if figures:
         lines += ["## Figures", ""] + [f"![{TITLES[path.stem]}]({path.name})\n" for path in figures]
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(
-        {"attempts": table, "models": accuracy, "gains": accuracy_gains, "reward_models": reward,
-         "thoughts": thoughts, "figures": [path.name for path in figures]}, indent=2), encoding="utf-8")
+        {"oracle": oracle, "attempts": table, "models": accuracy, "gains": accuracy_gains, "reward_models": reward,
+         "pipeline_checks": checks, "thoughts": thoughts, "figures": [path.name for path in figures]}, indent=2), encoding="utf-8")
     return report
+
+
+def oracle_summary(table: dict[str, dict[str, Any]], accuracy: list[dict[str, Any]],
+                   checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """What in the report is oracle data: attempts (by role), accuracy runs (model or training data), judge runs."""
+    attempts = {attempt: row["oracle_roles"] for attempt, row in table.items() if row["oracle_roles"]}
+    models = {row["run"]: row["oracle"] for row in accuracy if row["oracle"]}
+    judges = sorted({row["run"] for row in checks})
+    return {"any": bool(attempts or models or judges), "attempts": attempts, "accuracy_runs": models,
+            "pipeline_checks": judges}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.report_tables import link
+from protocols.rehearsal import NOTICE
 from eval.run_cards import STAGE_LABELS
 from eval.thoughts import KEYWORDS
 from eval.thought_tables import REFLECTION_WORDS
@@ -32,6 +33,26 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def roles_cell(roles: list[str] | None) -> str:
+    """The oracle column's cell: the roles the oracle played, in bold, or – when none did."""
+    return f"**oracle: {', '.join(roles)}**" if roles else "–"
+
+
+def oracle_banner(oracle: dict[str, Any]) -> list[str]:
+    """The report's first lines when any run it read used the oracle: what is oracle data, and what that means."""
+    if not oracle["any"]:
+        return []
+    attempts = ", ".join(f"{attempt} ({', '.join(roles)})" for attempt, roles in oracle["attempts"].items())
+    parts = [f"attempts {attempts}" if attempts else "",
+             f"{len(oracle['accuracy_runs'])} accuracy run(s) (the model or its training data)"
+             if oracle["accuracy_runs"] else "",
+             f"{len(oracle['pipeline_checks'])} judge run(s), shown as pipeline checks"
+             if oracle["pipeline_checks"] else ""]
+    return [f"> **⚠ ORACLE DATA — {NOTICE}.**", ">",
+            f"> Oracle roles in: {'; '.join(part for part in parts if part)}. Every table marks them in its *oracle* "
+            "column.", ""]
+
+
 def card_link(run: Path, out: Path, label: str | None = None) -> str:
     """A markdown link to a run's card: its config.yaml, else its records (a bare records.jsonl has no card)."""
     target = run if run.is_file() else run / "config.yaml" if (run / "config.yaml").is_file() else run / "records.jsonl"
@@ -48,6 +69,7 @@ def attempt_section(table: dict[str, dict[str, Any]], out: Path) -> list[str]:
     if not table:
         return []
     lines = ["## Attempts", "", "| measure | " + " | ".join(table) + " |", "|---|" + "---|" * len(table)]
+    lines.append("| oracle | " + " | ".join(roles_cell(table[a].get("oracle_roles")) for a in table) + " |")
     lines += [f"| {measure.replace('_', ' ')} | " + " | ".join(fmt(table[a][measure]) for a in table) + " |"
               for measure in ATTEMPT_MEASURES]
     lines.append("| run cards | " + " | ".join(", ".join(card_link(Path(run), out) for run in table[a]["runs"])
@@ -67,7 +89,7 @@ def accuracy_section(rows: list[dict[str, Any]], gains: list[dict[str, Any]], ou
         return []
     lines = ["## Accuracy by model stage", "",
              "| stage | model | problem set | accuracy | 95% CI (Wilson) | problems | answers cut at the token cap "
-             "| run cards |", "|---|---|---|---|---|---|---|---|"]
+             "| oracle | run cards |", "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         model = f"`{row['model']}`" + (f" (from `{row['trained_from']}`)" if row["trained_from"] else "") + (
             f" ({row['note']})" if row["note"] else "")
@@ -75,6 +97,7 @@ def accuracy_section(rows: list[dict[str, Any]], gains: list[dict[str, Any]], ou
         cut = "–" if row["truncated"] is None else f"{row['truncated']:,} ({_percent(row['truncation_rate'])})"
         lines.append(f"| {STAGE_LABELS[row['stage']]} | {model} | {fmt(row['problem_set'])} | "
                      f"{_percent(row['accuracy'])} | {interval} | {row['problems']:,} | {cut} | "
+                     f"{roles_cell([row['oracle']] if row.get('oracle') else None)} | "
                      f"{_links(row['cards'], out)} |")
     lines += ["", "The stage is read from the training run's `training_summary.json` (SFT `target`: solution = "
               "phase 1, shortcut, journey; DPO: its preference pairs), never from a folder's name.", ""]
@@ -89,14 +112,15 @@ def accuracy_section(rows: list[dict[str, Any]], gains: list[dict[str, Any]], ou
     return lines
 
 
-def reward_section(rows: list[dict[str, Any]], out: Path) -> list[str]:
+def reward_section(rows: list[dict[str, Any]], out: Path, heading: str = "## Reward models",
+                   intro: list[str] | None = None) -> list[str]:
     """Reward-model meta-evaluation by scorer, scorer model and dataset."""
     if not rows:
         return []
-    lines = ["## Reward models", "",
+    lines = [heading, "", *(intro or []),
              "| scorer | scorer model | dataset | samples (erroneous / correct) | accuracy on erroneous (first wrong "
-             "step) | accuracy on correct | ProcessBench F1 | step F1 | agreement | run cards |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "step) | accuracy on correct | ProcessBench F1 | step F1 | agreement | oracle | run cards |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     undefined = False
     for row in rows:
         f1 = fmt(row["processbench_f1"])
@@ -105,21 +129,31 @@ def reward_section(rows: list[dict[str, Any]], out: Path) -> list[str]:
         samples = f"{fmt(row['samples'])} ({fmt(row['erroneous'])} / {fmt(row['correct'])})"
         lines.append(f"| {row['scorer']} | `{row['scorer_model']}` | {row['dataset']} | {samples} | "
                      f"{fmt(row['acc_erroneous'])} | {fmt(row['acc_correct'])} | {f1} | {fmt(row['step_f1'])} | "
-                     f"{fmt(row['agreement'])} | {_links(row['cards'], out)} |")
+                     f"{fmt(row['agreement'])} | {roles_cell(row.get('oracle_roles'))} | {_links(row['cards'], out)} |")
     lines += ["", *([F1_NOTE, ""] if undefined else [])]
     return lines
+
+
+def pipeline_check_section(rows: list[dict[str, Any]], out: Path) -> list[str]:
+    """Meta-evaluations in which the oracle played a role: a check that the pipeline runs, apart from the reward
+    models, since the oracle answers from the reference solutions and its scores say nothing of a judge."""
+    roles = sorted({f"`{row['scorer_model']}`" for row in rows})
+    intro = [f"**Not a reward-model result.** The oracle ({', '.join(roles)}) played a role in these runs; it judges "
+             "from the reference solutions, so these numbers only show that the meta-evaluation pipeline runs end to "
+             "end (a rehearsal), never how good a judge is.", ""]
+    return reward_section(rows, out, "## Pipeline checks (oracle judge, rehearsal)", intro)
 
 
 def _thought_rows(rows: list[dict[str, Any]], key: str | None, out: Path) -> list[str]:
     head = "| attempt | " + (f"{key} | " if key else "")
     lines = [head + "thoughts | tokens (mean) | lines (mean) | reflection keywords /1k: model | template | "
-             "backtracks / thought | run cards |", "|---|" + ("---|" if key else "") + "---|" * 7]
+             "backtracks / thought | oracle | run cards |", "|---|" + ("---|" if key else "") + "---|" * 8]
     for row in rows:
         cards = ", ".join(card_link(Path(run), out) for run in row["runs"])
         lines.append(f"| {row['attempt']} | " + (f"{row[key]} | " if key else "") +
                      f"{row['thoughts']:,} | {fmt(row['mean_tokens'])} | {fmt(row['mean_lines'])} | "
                      f"{fmt(row['reflection_model_per_1k'])} | {fmt(row['reflection_template_per_1k'])} | "
-                     f"{fmt(row['backtracks_per_thought'])} | {cards} |")
+                     f"{fmt(row['backtracks_per_thought'])} | {roles_cell(row.get('oracle_roles'))} | {cards} |")
     return lines + [""]
 
 

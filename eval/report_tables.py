@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from eval.oracle_marks import accuracy_mark, reward_roles
 from eval.run_cards import STAGES, accuracy_model, model_stage, read_card, read_json
 
 # The report's comparisons (Table 6): each later stage against the one it should beat; journey - shortcut is the
@@ -57,6 +58,7 @@ def accuracy_rows(runs: list[Path]) -> list[dict[str, Any]]:
             "truncated": data.get("truncated"), "truncation_rate": data.get("truncation_rate"),
             "run": str(run), "training_run": None if stage.training_run is None else str(stage.training_run),
             "cards": {name: str(path) for name, path in cards.items() if path.is_file()},
+            "oracle": accuracy_mark(model, stage.training_run),  # "model", "training data" or None
         })
     order = {stage: position for position, stage in enumerate(STAGES)}
     return sorted(rows, key=lambda row: (str(row["problem_set"]), order[row["stage"]], row["run"]))
@@ -93,7 +95,13 @@ def _reward_row(scorer_config: dict[str, Any], dataset: str, values: dict[str, A
             **{key: values.get(key) for key in ("samples", "erroneous", "correct", "acc_erroneous", "acc_correct",
                                                 "processbench_f1", "step_precision", "step_recall", "step_f1",
                                                 "agreement")},
-            "run": str(folder), "cards": {name: str(path) for name, path in cards.items() if path.is_file()}}
+            "run": str(folder), "cards": {name: str(path) for name, path in cards.items() if path.is_file()},
+            "oracle_roles": reward_roles(folder, model)}
+
+
+def split_pipeline_checks(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(reward-model rows, pipeline checks): a row with any oracle role measures the plumbing, not a scorer."""
+    return [row for row in rows if not row["oracle_roles"]], [row for row in rows if row["oracle_roles"]]
 
 
 def reward_rows(runs: list[Path]) -> list[dict[str, Any]]:

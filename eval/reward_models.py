@@ -34,6 +34,7 @@ from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
 from agents.roles import client_for, model_role
 from protocols.cli import parse as parse_configs
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
+from protocols.rehearsal import is_oracle_model, line_mark
 from protocols.types import Problem, Usage
 from synthesis.engine import RunConfig, Task, console_for_errors, guarded, plan, read_rows, run_parser
 
@@ -293,7 +294,10 @@ def _meta_evaluate(argv: list[str] | None, console: Any) -> int:
                     "step_f1", "agreement", "skipped_no_gold_answer", "failed"):
         table.add_row(measure.replace("_", " "), *[str(results[name][measure]) for name in datasets])
     Console().print(table)
-    console.print(f"details: {run_config.out}/<dataset>/records.jsonl; metrics: {run_config.out}/metrics.json")
+    scorer_model = config.scorer_model if config.scorer != "hf-prm" else config.prm_model
+    # An oracle judge scores from the reference solutions: a pipeline check, and the last line says so.
+    console.print(f"details: {run_config.out}/<dataset>/records.jsonl; metrics: {run_config.out}/metrics.json"
+                  + line_mark(["scorer"] if is_oracle_model(scorer_model) else []), markup=False, highlight=False)
     return 0 if all(results[name]["failed"] == 0 for name in datasets) else 1
 
 

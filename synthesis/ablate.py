@@ -36,9 +36,11 @@ from agents.reward import SCORERS
 from agents.roles import DEFAULT_TIMEOUT
 from protocols.cli import command_parser, parse
 from protocols.problems import load
+from protocols.rehearsal import line_mark
 from protocols.types import Problem
 from synthesis.engine import (ATTEMPTS, RunConfig, RunError, RunSummary, console_for_errors, get_task, guarded,
                               report_summary, run)
+from synthesis.engine.rehearsal import run_roles, union
 
 ANNOTATIONS = Path(__file__).resolve().parents[1] / "examples" / "annotations"
 # Each role's flag prefix, as the attempts spell it (agents.roles.model_role), and which attempts use it. The
@@ -257,8 +259,12 @@ def _ablate(argv: list[str] | None, console: Console) -> int:
         if code in (130, 143):  # interrupted: the next attempt would only be interrupted too
             break
     (config.out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
+    # Rehearsal data says so on the last line: the roles the oracle played in any attempt's run (their manifests).
+    oracle = line_mark(union(run_roles(Path(entry["run_dir"])) for entry in summary["attempts"].values()
+                             if entry.get("run_dir")))
     console.print(f"ablation in {config.out}: " + ", ".join(
-        f"{name}: {entry.get('finished', 'skipped')}" for name, entry in summary["attempts"].items()))
+        f"{name}: {entry.get('finished', 'skipped')}" for name, entry in summary["attempts"].items()) + oracle,
+        markup=False, highlight=False)
     ran = [summary["attempts"][attempt] for attempt in plan if attempt in summary["attempts"]]
     return 0 if all(entry.get("exit_code", 0) == 0 for entry in ran) else 1
 

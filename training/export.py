@@ -7,9 +7,10 @@
 Each argument is a run directory, a folder of runs (an ablation) or a records.jsonl file, read by the engine's one
 row reader. OUT holds `data/train-00000-of-00001.parquet` and `README.md`, whose `configs:` header makes
 `datasets.load_dataset("OUT")` (or the Hub repo) load it. One row per record: flat columns for what people filter
-on, and the tree, transcript, usage and meta as JSON strings (see FEATURES). An argument that is an SFT/DPO dataset
-folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already Parquet with its card: it is only
-pushed. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
+on (`oracle_roles`: the roles the oracle played, [] for a model's data), and the tree, transcript, usage and meta
+as JSON strings (see FEATURES); a card built from oracle runs says so first and is tagged `oracle-rehearsal`. An
+argument that is an SFT/DPO dataset folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already
+Parquet with its card: it is only pushed. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from protocols.cli import command_parser, parse
 from protocols.types import Record, Usage
 from synthesis.engine import console_for_errors, guarded, read_rows, run_dirs
+from synthesis.engine.rehearsal import record_roles
 from training.formats import (DatasetCard, check_repo, dataset_folder, push_dataset, run_cards, run_labels,
                               write_dataset)
 
@@ -47,7 +49,7 @@ def features() -> Any:
     The tree, turns, usage and meta are JSON strings, not nested structs: their fields vary by node kind, attempt and
     role (a missing key would come back as a null field, a different record), and `Record.tree` parses them back
     exactly (`ThoughtTree.model_validate_json(row["tree"])`)."""
-    from datasets import Features, Value
+    from datasets import Features, List, Value
 
     text, number = Value("string"), Value("int64")
     return Features({
@@ -55,15 +57,16 @@ def features() -> Any:
         "attempt": text, "run": text, "long_thought": text, "shortcut": text, "final_answer": text,
         "correct": Value("bool"), "stop_reason": text, "prompt_tokens": number, "completion_tokens": number,
         "total_tokens": number, "cost": Value("float64"), "tree": text, "turns": text, "usage": text, "meta": text,
-        "schema_version": number})
+        "schema_version": number, "oracle_roles": List(text)})
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def record_row(record: Record, run: str) -> dict[str, Any]:
-    """One record as a flat dataset row (`run` names the run it came from)."""
+def record_row(record: Record, run: str, oracle_roles: list[str] | None = None) -> dict[str, Any]:
+    """One record as a flat dataset row (`run` names the run it came from; `oracle_roles` the roles the oracle
+    played, default the record's own mark)."""
     usage = sum(record.usage.values(), Usage())  # cost stays None when any role's price was unknown
     meta = record.problem.meta
     return {
@@ -77,6 +80,7 @@ def record_row(record: Record, run: str) -> dict[str, Any]:
         "turns": json.dumps([turn.model_dump(mode="json") for turn in record.turns]),
         "usage": json.dumps({role: totals.model_dump() for role, totals in record.usage.items()}),
         "meta": json.dumps(record.meta), "schema_version": record.schema_version,
+        "oracle_roles": oracle_roles if oracle_roles is not None else record.meta.get("oracle_roles") or [],
     }
 
 
@@ -97,11 +101,14 @@ def export_runs(paths: list[str | Path], out: Path) -> tuple[Path, int]:
     """Write the records of the runs at `paths` as a dataset folder `out`; returns (out, rows)."""
     runs = run_dirs(paths)  # the rule every run reader shares
     labels = run_labels(runs)
-    rows = [record_row(record, labels[run]) for run in runs for record in read_rows(run, Record)]
+    # A record written before the oracle mark is judged by its run's manifest.
+    rows = [record_row(record, labels[run], record_roles(record.meta, run))
+            for run in runs for record in read_rows(run, Record)]
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no records to export")
     card = DatasetCard(f"Long thoughts ({', '.join(labels.values())})", "long_thoughts", [str(run) for run in runs],
-                       run_cards(runs), statistics(rows))
+                       run_cards(runs), statistics(rows),
+                       oracle_roles=sorted({role for row in rows for role in row["oracle_roles"]}))
     return write_dataset(rows, out, card, features=features()), len(rows)
 
 

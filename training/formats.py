@@ -19,6 +19,10 @@ from typing import Any, Literal
 import yaml
 
 from prompts import question_messages
+from protocols.rehearsal import CARD_TAG
+from protocols.rehearsal import NOTICE as ORACLE_NOTICE
+from protocols.rehearsal import describe as describe_oracle
+from protocols.rehearsal import manifest_oracle_roles, row_oracle_roles
 from protocols.types import Problem, Record
 from synthesis.engine import read_rows
 
@@ -108,6 +112,11 @@ def dpo_row(problem: Problem, chosen: str, rejected: str) -> dict[str, Any]:
             "rejected": [{"role": "assistant", "content": rejected}]}
 
 
+def records_oracle_roles(records: Iterable[Record]) -> list[str]:
+    """The roles the oracle played in any of `records`, by their own marks (a card adds its runs' manifests)."""
+    return sorted({role for record in records for role in row_oracle_roles(record.meta) or []})
+
+
 def load_records(run_dirs: Iterable[Path]) -> list[Record]:
     """Every record of the given run directories (a file may also be passed)."""
     return [record for run_dir in run_dirs for record in read_rows(run_dir, Record)]
@@ -123,8 +132,8 @@ COLUMNS = {"sft": "Rows are in TRL's conversational format (`prompt`, `completio
                             "whether it is correct; `tree`, `turns`, `usage` and `meta` are JSON strings"}
 # What a run's manifest.json tells a reader of the data; its `command` (argv, local paths) and the per-process
 # usage are left out. No API key is in either file: configs hold only the *name* of a key's environment variable.
-MANIFEST_FIELDS = ("attempt", "status", "git_sha", "versions", "models", "router", "seed", "prompt_hashes",
-                   "problems", "usage", "updated_at")
+MANIFEST_FIELDS = ("attempt", "status", "git_sha", "versions", "models", "oracle_roles", "router", "seed",
+                   "prompt_hashes", "problems", "usage", "updated_at")
 
 
 @dataclass
@@ -136,13 +145,23 @@ class DatasetCard:
     sources: list[str] = field(default_factory=list)
     runs: dict[str, Any] = field(default_factory=dict)  # run label -> {config, manifest} (see run_cards)
     stats: dict[str, Any] = field(default_factory=dict)
+    oracle_roles: list[str] = field(default_factory=list)  # roles the oracle played in the rows (their meta marks)
+
+    def oracle(self) -> list[str]:
+        """Every role the oracle played: the rows' marks and the source runs' manifests (older rows have no mark)."""
+        runs = [manifest_oracle_roles((card or {}).get("manifest")) for card in self.runs.values()]
+        return sorted({*self.oracle_roles, *(role for roles in runs for role in roles)})
 
     def render(self, rows: int, info: dict[str, Any] | None = None) -> str:
         """The card's text; `info` is the `dataset_info:` YAML (schema and sizes) that the Hub's own cards carry."""
-        header = {"pretty_name": self.name, "task_categories": ["text-generation"], "tags": ["longthought", self.kind],
+        oracle = self.oracle()
+        header = {"pretty_name": self.name, "task_categories": ["text-generation"],
+                  "tags": ["longthought", self.kind, *([CARD_TAG] if oracle else [])],
                   **({"dataset_info": info} if info else {}),
                   "configs": [{"config_name": "default", "data_files": DATA_FILES}]}
-        return (f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n\n# {self.name}\n\n"
+        # Rehearsal data says what it is, first thing under the title (protocols.rehearsal).
+        warning = f"> **⚠ {describe_oracle(oracle)}: {ORACLE_NOTICE}.**\n\n" if oracle else ""
+        return (f"---\n{yaml.safe_dump(header, sort_keys=False)}---\n\n# {self.name}\n\n{warning}"
                 f"{rows} rows built by longthought. {COLUMNS[self.kind]}. Load them with "
                 "`datasets.load_dataset(FOLDER_OR_REPO)`.\n\n"
                 f"## Sources\n\n" + "\n".join(f"- `{source}`" for source in self.sources) + "\n\n"

@@ -29,8 +29,8 @@ from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
                              process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
                              write_config)
-from training.formats import (DatasetCard, load_records, load_train, paired_sft, run_cards, select_pairs,
-                              solution_rows, write_dataset)
+from training.formats import (DatasetCard, load_records, load_train, paired_sft, records_oracle_roles, run_cards,
+                              select_pairs, solution_rows, write_dataset)
 
 log = logging.getLogger("longthought.sft")
 TARGETS = ("journey", "shortcut", "solution")
@@ -92,7 +92,8 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
                  "%d selected", counts.records, counts.paired, counts.not_correct_or_incomplete,
                  counts.without_real_trial, counts.selected)
         card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
-                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey)})
+                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey)},
+                           oracle_roles=records_oracle_roles(chosen))
     rows = rows[: args.limit] if args.limit is not None else rows
     if not rows:
         raise ValueError(f"{args.data}: no usable examples for --target {args.target} "

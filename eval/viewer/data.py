@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.viewer.record_view import row_roles
+from protocols.rehearsal import manifest_oracle_roles
 from protocols.types import Action, Record, SampleSet
 from synthesis.engine import read_rows
 from synthesis.engine import run_dirs as expand_runs
@@ -54,13 +56,14 @@ class Entry:
     samples: int = 0
     correct_samples: int = 0
     finish_reasons: dict[str, int] = field(default_factory=dict)
+    oracle_roles: list[str] = field(default_factory=list)  # roles the oracle played (protocols.rehearsal)
 
     def summary(self) -> dict[str, Any]:
         return {"run": self.run, "id": self.problem_id, "attempt": self.attempt, "outcome": self.outcome,
                 "final_answer": self.final_answer, "gold": self.gold, "stop_reason": self.stop_reason,
                 "actions": sorted(self.actions), "tokens": self.tokens, "cut": self.cut, "kind": self.kind,
                 "model": self.model, "samples": self.samples, "correct_samples": self.correct_samples,
-                "finish_reasons": self.finish_reasons}
+                "finish_reasons": self.finish_reasons, "oracle_roles": self.oracle_roles}
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Run:
     file: Path
     kind: str | None = None  # records | samples; None until the run's first row says
     task: str | None = None  # the manifest's command name (debate, accuracy, ...), when there is a manifest
+    oracle_roles: list[str] = field(default_factory=list)  # the manifest's; rows without their own mark use these
     records: dict[str, Record | SampleSet] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
     bad_lines: int = 0
@@ -117,11 +121,16 @@ def _sample_entry(run: int, row: SampleSet, task: str | None) -> Entry:
                  finish_reasons=dict(Counter(str(sample.finish_reason) for sample in row.samples)))
 
 
-def _manifest_task(run_dir: Path) -> str | None:
+def _manifest(run_dir: Path) -> dict[str, Any]:
     try:
-        task = json.loads((run_dir / "manifest.json").read_text()).get("attempt")
-    except (OSError, ValueError, AttributeError):  # no manifest (a bare records.jsonl), or not one we can read
-        return None
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+    except (OSError, ValueError):  # no manifest (a bare records.jsonl), or not one we can read
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _manifest_task(manifest: dict[str, Any]) -> str | None:
+    task = manifest.get("attempt")
     return task if isinstance(task, str) else None
 
 
@@ -151,9 +160,11 @@ class Store:
         self.entries: list[Entry] = []
         self._lock = threading.Lock()  # one reader of the files at a time; queries read the swapped-in copies
         for path in expand_runs(run_dirs):  # a run, a folder of runs (an ablation) or a records.jsonl
-            task = None if path.is_file() else _manifest_task(path)
+            manifest = _manifest(path.parent if path.is_file() else path)
+            task = None if path.is_file() else _manifest_task(manifest)
             self.runs.append(Run(str(path), path if path.is_file() else path / "records.jsonl", task=task,
-                                 kind=("samples" if task in SAMPLE_TASKS else "records") if task else None))
+                                 kind=("samples" if task in SAMPLE_TASKS else "records") if task else None,
+                                 oracle_roles=manifest_oracle_roles(manifest)))
         self.refresh()
 
     def refresh(self) -> None:
@@ -186,8 +197,9 @@ class Store:
         # An unterminated last line that parses is among the rows: read again next time, harmlessly, as `end` stays.
         for record in rows:
             records[record.problem_id] = record
-            entries[record.problem_id] = (_sample_entry(index, record, run.task) if isinstance(record, SampleSet)
-                                          else _entry(index, record))
+            entry = _sample_entry(index, record, run.task) if isinstance(record, SampleSet) else _entry(index, record)
+            entry.oracle_roles = row_roles(record, run.oracle_roles)
+            entries[record.problem_id] = entry
         if rows.bad:
             first = rows.bad[0]
             first_bad_line = first_bad_line or f"{run.file}:{first.number}"
@@ -243,6 +255,9 @@ class Store:
                       "cost": None if any(cost is None for cost in costs) else round(sum(costs), 6),
                       "bad_lines": run.bad_lines, "first_bad_line": run.first_bad_line}
             entries = list(run.entries.values())
+            # Rehearsal data says what it is: the page shows a badge for a run any of whose rows used the oracle.
+            common["oracle_roles"] = sorted({role for entry in entries for role in entry.oracle_roles}
+                                            | (set(run.oracle_roles) if not entries else set()))
             if run.kind == "samples":
                 samples = [sample for row in records for sample in row.samples]
                 # Mean accuracy over samples, as accuracy.json reports it; pass@k is the list's share "correct".
@@ -262,6 +277,10 @@ class Store:
                 "stop_reasons": dict(Counter(record.stop_reason for record in records)),
             })
         return result
+
+    def run_oracle_roles(self, run: int) -> list[str]:
+        """The oracle roles of a run's manifest (what its rows without their own mark fall back to)."""
+        return self.runs[run].oracle_roles if 0 <= run < len(self.runs) else []
 
     def record(self, run: int, problem_id: str) -> Record | SampleSet | None:
         """One run's full row for a problem (a Record or a SampleSet, as the run holds), or None."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from eval.viewer.data import ACTIONS, CUT, OUTCOMES, Store
+from eval.viewer.record_view import view
 from protocols.types import SampleSet
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -30,6 +31,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 # which counts the page's CSP violations while it renders maths.
 CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+PAGE_PREFIX = "/problem/"  # /problem/<id>[?run=N]: the page, opened on that problem
 WILDCARDS = ("0.0.0.0", "::", "")
 
 
@@ -155,7 +157,8 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                     return self._api(url.path, {key: values[-1] for key, values in parse_qs(url.query).items()})
                 except BadQuery as error:
                     return self._json({"error": str(error)}, HTTPStatus.BAD_REQUEST)
-            name = url.path.lstrip("/") or "index.html"
+            # /problem/<id> is the page itself, which opens that problem: a link a researcher can share or screenshot.
+            name = "index.html" if url.path.startswith(PAGE_PREFIX) else url.path.lstrip("/") or "index.html"
             # Only the package's own files, by exact name: no path from the request ever reaches the file system.
             file = files.get(name)
             if file is None:
@@ -177,9 +180,12 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 record = store.record(_int(query, "run", -1), query.get("id", ""))
                 if record is None:
                     return self._json({"error": "no such record"}, HTTPStatus.NOT_FOUND)
-                # "kind" tells the page which view to draw: a synthesis record or a sample set.
+                # "kind" tells the page which view to draw: a synthesis record or a sample set; "view" is what it shows
+                # beside the row (oracle roles, narrated nodes, paragraphs tied to nodes, draft and rewrite).
+                run = _int(query, "run", -1)
                 return self._json({"kind": "samples" if isinstance(record, SampleSet) else "records",
-                                   **json.loads(record.model_dump_json())})
+                                   **json.loads(record.model_dump_json()),
+                                   "view": view(record, store.run_oracle_roles(run))})
             return self._json({"error": "no such endpoint"}, HTTPStatus.NOT_FOUND)
 
     return Handler

@@ -15,6 +15,7 @@ from agents import embedded
 from agents.redact import safe
 from protocols.cli import command_parser
 from protocols.cli import parse as parse_configs
+from protocols.rehearsal import line_mark
 from synthesis.engine.config import RunConfig, RunError
 from synthesis.engine.rows import format_fallbacks
 from synthesis.engine.store import RunSummary, RoleUsage
@@ -95,8 +96,11 @@ def report_summary(summary: RunSummary, console: Console) -> int:
     # Drafts used because their rewrite was unfaithful, over the whole run (resumed parts included).
     fallbacks = format_fallbacks(summary.rewrites)
     fallbacks = f", rewrite fallback {fallbacks}" if fallbacks else ""
+    # Rehearsal data says so on the line a user reads last: correct shares and a zero cost are not a model's.
+    oracle = line_mark(summary.oracle_roles)
     if summary.status == "nothing_to_do":
-        console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}{fallbacks}")
+        console.print(f"nothing to do: all {summary.total} problems already have records in {summary.out}{fallbacks}"
+                      f"{oracle}", markup=False, highlight=False)
         return 0
     usage = summary.usage
     cost = "unknown" if usage.cost is None else f"${usage.cost:.4f}"
@@ -109,7 +113,7 @@ def report_summary(summary: RunSummary, console: Console) -> int:
     console.print(
         f"{summary.status}: {summary.done} new records{f' ({outcome})' if outcome else ''}, {summary.failed} failed, "
         f"{summary.skipped} already done -> {summary.out / 'records.jsonl'} ({usage.total_tokens} tokens, cost {cost})"
-        f"{fallbacks}", markup=False, highlight=False
+        f"{fallbacks}{oracle}", markup=False, highlight=False
     )
     if summary.status == "stopped":  # the reply guard's one line, last, so it is what the user sees
         console.print(Text(summary.stop_note or "stopped", style="red"))

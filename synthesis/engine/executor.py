@@ -21,6 +21,8 @@ from agents.redact import safe
 from agents.reply_guard import unusable_message
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError, with_call_limits
+from protocols.rehearsal import META_KEY as ORACLE_KEY
+from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.store import Row, RunStore, RunSummary, role_model_usage
 
 Solver = Callable[[Problem], Awaitable[Row]]
@@ -146,7 +148,8 @@ class Run:
         if records.repaired_bytes:
             log.warning("repaired a torn last line in records.jsonl (%d bytes cut)", records.repaired_bytes)
         todo = [problem for problem in problems if problem.id not in records.done_ids]
-        summary = RunSummary(out=store.out, total=len(problems), skipped=len(problems) - len(todo))
+        summary = RunSummary(out=store.out, total=len(problems), skipped=len(problems) - len(todo),
+                             oracle_roles=client_oracle_roles(self.clients))
         store.load_usage()
         if not todo:
             store.write_manifest(summary, "completed", "nothing to do")
@@ -190,6 +193,8 @@ class Run:
                         log.error("stopped: %s; no new problems start", safe(unusable))
                 else:
                     record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
+                    # Every row says which roles the oracle played, so rehearsal data is known wherever it travels.
+                    record.meta.setdefault(ORACLE_KEY, list(summary.oracle_roles))
                     records.append(record)
                     store.add_usage(record)
                     summary.done += 1

@@ -27,8 +27,10 @@ from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
 from agents.router import RouterSpec
+from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
+from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
 
 # Settings that may change between a run and its resumption; everything else must match.
@@ -64,6 +66,7 @@ class RunSummary:
     # This run's calls per (role, model): the table printed above the last line, as Curator shows per model.
     role_models: list[RoleUsage] = field(default_factory=list)
     elapsed_s: float = 0.0
+    oracle_roles: list[str] = field(default_factory=list)  # roles the oracle played: the data is a rehearsal
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ class RunStore:
             "git_sha": _git_sha(),
             "versions": _versions(),
             "models": {role: client.model for role, client in self.clients.items()},
+            # Rehearsal data says what it is (protocols.rehearsal): [] when no role was the oracle.
+            ORACLE_KEY: client_oracle_roles(self.clients),
             "router": router.describe() if (router := _router_of(self.clients)) else None,
             "ray": {"address": self.config.ray, "workers": self.ray_workers} if self.config.ray else None,
             "prompt_hashes": self.prompt_hashes,

@@ -154,7 +154,7 @@ def recipe_runs(tmp_path: Path) -> Path:
     _accuracy(runs / "acc-4", "hf/runs/shortcut-dpo/final", 8)
     _accuracy(runs / "acc-5", "openai/gpt-4o-mini", 6)
     _accuracy(runs / "acc-6", "hf/runs/deleted/final", 6)  # a trained model whose run is gone
-    _reward(runs / "rm-judge", "llm-judge", "oracle/reference", {
+    _reward(runs / "rm-judge", "llm-judge", "openai/gpt-4o-mini", {
         "processbench_math": [_judged(0, 0, 0), _judged(-1, -1, 1), _judged(0, -1, 2), _judged(-1, -1, 3)],
         "mr_gsm8k": [_judged(0, 0, 4), _judged(0, -1, 5)]})  # only wrong solutions: F1 undefined
     (runs / "debate").mkdir()
@@ -208,6 +208,54 @@ def test_report_tables_from_run_cards(recipe_runs: Path, tmp_path: Path):
     assert any("config.yaml" in target for target in re.findall(r"\]\(([^)]+)\)", linked[0]))
     assert {path.name for path in out.glob("*.png")} == {"tokens_per_thought.png", "backtracks_per_thought.png",
                                                          "reflection_keywords.png", "accuracy.png"}
+
+
+def test_oracle_data_is_marked_in_a_banner_and_every_table_and_an_oracle_judge_is_no_reward_model(
+        recipe_runs: Path, tmp_path: Path):
+    clean = write_report([recipe_runs], tmp_path / "clean").read_text()
+    assert "ORACLE DATA" not in clean and "**oracle:" not in clean and "Pipeline checks" not in clean
+    # The oracle judge (a rehearsal), a rehearsal debate marked in its rows, and the oracle evaluated as a model.
+    _reward(recipe_runs / "rm-oracle", "llm-judge", "oracle/reference", {"processbench_gsm8k": [_judged(0, 0, 9)]})
+    rehearsal = recipe_runs / "rehearsal"
+    rehearsal.mkdir()
+    marked = [debate_record(f"r/{i}").model_copy(update={"meta": {"oracle_roles": ["critic", "policy"]}})
+              for i in range(2)]
+    (rehearsal / "records.jsonl").write_text("".join(record.to_json() + "\n" for record in marked))
+    _accuracy(recipe_runs / "acc-oracle", "oracle/reference", 10)
+    out = tmp_path / "marked"
+    text = write_report([recipe_runs], out).read_text()
+    data = json.loads((out / "report.json").read_text())
+    lines = text.splitlines()
+    assert lines[2].startswith("> **⚠ ORACLE DATA — a rehearsal, not a model's results")
+    assert data["oracle"]["any"] and data["oracle"]["attempts"] == {"debate": ["critic", "policy"]}
+    # the attempt table has one debate column over both debate runs: it carries the oracle roles
+    assert "| oracle | **oracle: critic, policy** |" in lines
+    assert any(line.startswith("| debate | 6 |") and "**oracle: critic, policy**" in line for line in lines)
+    oracle_row = next(line for line in lines if "`oracle/reference`" in line and "base/other" in line)
+    assert "**oracle: model** |" in oracle_row
+    assert next(line for line in lines if "`openai/gpt-4o-mini`" in line and "base/other" in line).count("| – |") >= 1
+    # the oracle judge is apart, under a heading that says it is no reward-model result
+    assert [row["scorer_model"] for row in data["reward_models"]] == ["openai/gpt-4o-mini"] * 2
+    assert [row["dataset"] for row in data["pipeline_checks"]] == ["processbench_gsm8k"]
+    reward_part = text.split("## Reward models", 1)[1].split("\n## ", 1)[0]
+    assert "oracle/reference" not in reward_part
+    checks = text.split("## Pipeline checks (oracle judge, rehearsal)", 1)[1].split("\n## ", 1)[0]
+    assert "**Not a reward-model result.**" in checks and "| llm-judge | `oracle/reference` | processbench_gsm8k |" in checks
+    assert "| **oracle: scorer** |" in checks and "| – | [card]" in reward_part
+    # every thought-statistics row has the oracle column
+    for table in ("attempt", "subject", "level"):
+        assert all("oracle_roles" in row for row in data["thoughts"][table])
+
+
+def test_a_model_trained_on_oracle_data_is_marked_by_its_dataset_card(recipe_runs: Path, tmp_path: Path):
+    from training.formats import DatasetCard, write_dataset
+
+    card = DatasetCard("journey", "sft", ["runs/rehearsal"], {"rehearsal": {"config": None, "manifest": {
+        "models": {"policy": "oracle/reference-e30", "critic": "oracle/reference"}}}})
+    write_dataset([{"prompt": "p", "completion": "c", "id": "1"}], recipe_runs / "shortcut-x" / "dataset", card)
+    data = json.loads((write_report([recipe_runs], tmp_path / "r").parent / "report.json").read_text())
+    marks = {row["run"].rsplit("/", 1)[-1]: row["oracle"] for row in data["models"]}
+    assert marks["acc-2"] == "training data" and marks["acc-1"] is None and data["oracle"]["any"]
 
 
 def test_an_accuracy_run_without_a_model_is_one_line(tmp_path: Path):

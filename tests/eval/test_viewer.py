@@ -10,6 +10,7 @@ import threading
 import tomllib
 import urllib.error
 import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from eval.viewer.__main__ import main as viewer_main
 from eval.viewer.data import Store
 from eval.viewer.server import CSP, STATIC, make_server, static_names
-from protocols.types import Problem, Sample, SampleSet
+from protocols.types import Problem, Record, Sample, SampleSet
 from synthesis.debate import DebateConfig, run_debate
 from tests.fakes import ScriptedLLM
 
@@ -286,7 +287,7 @@ def test_vendored_katex_is_served_with_its_types_under_the_same_csp(viewer):
         assert not content_type.startswith("font") or body[:4] == b"wOF2", path
     page = (STATIC / "index.html").read_text()
     for name in ("katex/katex.min.js", "katex/auto-render.min.js", "katex/katex.min.css", "math.js"):
-        assert f'"{name}"' in page, name
+        assert f'"/{name}"' in page, name  # absolute: /problem/<id> pages load them too
     for target in (b"/katex/../app.js", b"/katex/fonts/../../server.py", b"/katex/LICENSE", b"/katex/README.md",
                    b"/katex//katex.min.js", b"/KATEX/katex.min.js", b"/katex", b"/katex/", b"/katex%2Fkatex.min.js",
                    b"/./katex/katex.min.js", b"/katex/fonts"):
@@ -509,3 +510,157 @@ def test_browser_opens_accuracy_runs_renders_maths_and_compares_two_models(accur
         assert page.evaluate("window.violations") == []  # KaTeX's output fits the page's CSP
         browser.close()
     assert fonts and all(status == 200 for _, status in fonts), fonts  # KaTeX's fonts, from the package
+
+
+# -- the oracle mark, the truth about a tree, and a URL per problem ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def oracle_debate(tmp_path_factory, data_dir) -> Path:
+    """A real debate run on three MATH500 problems by the oracle (its policy errs, its critic corrects), made by the
+    command itself, so every record carries the engine's oracle mark."""
+    from synthesis import debate
+
+    out = tmp_path_factory.mktemp("oracle") / "rehearsal"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LONGTHOUGHT_DATA_DIR", str(data_dir))
+        assert debate.main(["--problems", "math500", "--limit", "3", "--out", str(out), "--policy-model",
+                            "oracle/reference-e30", "--critic-model", "oracle/reference"]) == 0
+    return out
+
+
+def test_the_api_marks_oracle_rows_and_ties_paragraphs_to_nodes(oracle_debate, viewer, serve):
+    base = serve(Store([oracle_debate]))
+    stats = _get(base + "/api/stats")
+    assert stats[0]["oracle_roles"] == ["critic", "policy"]
+    listed = _get(base + "/api/problems")["problems"]
+    assert listed and all(entry["oracle_roles"] == ["critic", "policy"] for entry in listed)
+    record = _get(base + "/api/record?run=0&id=" + urllib.parse.quote(listed[0]["id"]))
+    view = record["view"]
+    assert view["oracle_roles"] == ["critic", "policy"]
+    steps = {node["id"] for node in record["tree"]["nodes"] if node["step"]}
+    assert set(view["narrated"]) == steps  # a debate tells every step it proposed
+    assert "".join(p["text"] for p in view["paragraphs"]).replace("\n", "") == \
+        record["long_thought"].replace("\n", "")
+    # the scripted run: no oracle, and its backtracked wrong step is narrated and its paragraph tied to it
+    plain = _get(viewer + "/api/record?run=0&id=q1")
+    wrong = [node["id"] for node in plain["tree"]["nodes"] if node["correct"] is False]
+    assert plain["view"]["oracle_roles"] == [] and wrong and plain["view"]["narrated_wrong"] == wrong
+    assert any(p["node"] == wrong[0] and p["correct"] is False for p in plain["view"]["paragraphs"])
+    assert _get(viewer + "/api/stats")[0]["oracle_roles"] == []
+
+
+def _tree_search_run(directory: Path) -> Path:
+    """A tree search whose wrong branch runs two steps deep, narrated as a trial; its rewrite was unfaithful."""
+    from protocols.types import Step, ThoughtTree
+
+    tree = ThoughtTree()
+    one = tree.add(0, step=Step(index=1, text="Let x = 2."), correct=True)
+    wrong = tree.add(one.id, step=Step(index=2, text="Then 2x = 6."), correct=False)
+    deeper = tree.add(wrong.id, kind="answer", step=Step(index=3, text="So x = 3, \\boxed{3}."), correct=False, answer="3")
+    right = tree.add(one.id, kind="answer", step=Step(index=2, text="Then 2x = 4, so \\boxed{4}."), correct=True, answer="4")
+    draft = ("1. Let x = 2.\n\n2. Then 2x = 6.\n\n3. So x = 3, \\boxed{3}.\n\nThat cannot be: 2 times 2 is 4.\n\n"
+             "2. Then 2x = 4, so \\boxed{4}.")
+    problem = Problem(id="t/1", question="x = 2; 2x?", answer="4")
+    record = Record(problem_id="t/1", attempt="tree_search", problem=problem, tree=tree, shortcut="1. Let x = 2.",
+                    long_thought=draft, final_answer="4", correct=True, stop_reason="correct_leaf_found",
+                    meta={"draft": draft, "rewrite": "I set x = 2 and got \\boxed{4}.", "rewrite_faithful": False,
+                          "rewrite_missing": ["Then 2x = 6."], "rewrite_reason": "missing '6' from text 2",
+                          "trial_branches": [[wrong.id, deeper.id]], "oracle_roles": ["policy", "rewriter"]})
+    directory.mkdir(parents=True)
+    (directory / "records.jsonl").write_text(record.to_json() + "\n")
+    assert right.id == 4
+    return directory
+
+
+def test_a_tree_search_view_names_its_narrated_wrong_branch_and_its_unfaithful_rewrite(tmp_path):
+    from eval.viewer.record_view import view
+
+    record = Record.model_validate_json((_tree_search_run(tmp_path / "tree") / "records.jsonl").read_text())
+    shown = view(record, run_roles=[])
+    assert shown["oracle_roles"] == ["policy", "rewriter"]  # the row's own mark wins over its run's
+    assert shown["narrated_as_wrong"] == shown["narrated_wrong"] == [2, 3] and shown["narrated"] == [1, 2, 3, 4]
+    assert [(p["node"], p["correct"]) for p in shown["paragraphs"]] == [
+        (1, True), (2, False), (3, False), (None, None), (4, True)]
+    assert shown["faithfulness"] == {"draft": record.long_thought, "rewrite": "I set x = 2 and got \\boxed{4}.",
+                                     "faithful": False, "missing": ["Then 2x = 6."],
+                                     "reason": "missing '6' from text 2", "used": "draft"}
+
+
+def test_a_problem_url_serves_the_page_under_the_same_csp(viewer):
+    for path in ("/problem/q1", "/problem/test/precalculus/190.json?run=1", "/problem/a%2Fb"):
+        with urllib.request.urlopen(viewer + path, timeout=10) as response:
+            assert response.status == 200 and response.headers["content-type"].startswith("text/html"), path
+            assert response.headers["content-security-policy"] == CSP
+            assert b'<script src="/app.js">' in response.read()
+    assert _raw(viewer, b"/problems").startswith(b"HTTP/1.0 404 ")  # only /problem/<id> is the page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (scripts/install-browser.sh)")
+def test_browser_shows_the_oracle_badge_node_text_legend_narration_and_opens_a_problem_url(oracle_debate, viewer,
+                                                                                          tmp_path, serve):
+    from playwright.sync_api import expect, sync_playwright
+
+    from eval.viewer.data import Store as ViewerStore
+
+    records = [Record.model_validate_json(line) for line in (oracle_debate / "records.jsonl").read_text().splitlines()]
+    record = records[0]
+    step = next(node for node in record.tree.nodes if node.step)
+    base = serve(ViewerStore([oracle_debate, tmp_path / "iteration-1", _tree_search_run(tmp_path / "tree")]))
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})  # the page's own CSP enforced
+        page.add_init_script("window.violations = []; document.addEventListener('securitypolicyviolation',"
+                             " (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+        # A problem's own URL opens it (its id holds slashes), in the run named.
+        page.goto(f"{base}/problem/{record.problem_id}?run=0")
+        page.wait_for_selector("#tree-svg")
+        assert page.inner_text("#detail h2") == record.problem_id
+        assert page.title().startswith(record.problem_id)
+        # The badge: on the run in the header, on the problem in the list, on the record.
+        assert "ORACLE DATA (critic, policy)" in page.inner_text("#stats .run[data-run='0']")
+        assert "ORACLE" not in page.inner_text("#stats .run[data-run='1']")
+        assert page.locator("button.problem[data-run='0'] .oracle-tag").count() == len(records)
+        assert page.locator("button.problem[data-run='1'] .oracle-tag").count() == 0
+        assert "ORACLE DATA (critic, policy)" in page.inner_text("#detail .oracle-notice")
+        # Each node's index and step text: in the tree's labels and in the node table.
+        label = page.locator(f"#tree-svg text[data-label='{step.id}']").text_content()
+        assert label.startswith(f"#{step.id} · s{step.step.index} ") and label.split(" ", 3)[3][:10] in \
+            " ".join(step.step.text.split())
+        row = page.locator(f".node-table tr[data-node='{step.id}']")
+        assert row.locator("td").nth(1).inner_text() == str(step.step.index)
+        assert row.locator("td").nth(6).inner_text() == "yes"  # the long thought narrates it
+        assert page.locator(".node-table tr.node-row").count() == len(record.tree.nodes)
+        assert page.locator("#legend").inner_text().count("wrong step") >= 2
+        page.screenshot(path=str(artifacts / "viewer-oracle.png"), full_page=True)
+        # The new parts fit the page's CSP (the scripted run below holds a formula KaTeX cannot parse, whose style
+        # attribute the CSP drops, by design: see eval/viewer/server.py).
+        assert page.evaluate("window.violations") == []
+        # The scripted run: its wrong step is ringed as narrated, its paragraph coloured; clicking a problem moves the URL.
+        page.locator("button.problem[data-run='1'][data-id='q1']").click()
+        page.wait_for_url(re.compile(r".*/problem/q1\?run=1$"))  # (wait_for_function would need the CSP's eval)
+        expect(page.locator("#detail h2")).to_have_text("q1")
+        assert page.locator("#detail .oracle-notice").count() == 0
+        page.wait_for_selector("#tree-svg .narrated-ring")
+        assert page.locator("#tree-svg .narrated-ring").count() == 1
+        assert page.locator(".thought p.linked.is-wrong").count() == 1
+        assert page.locator(".node-table tr.narrated-wrong").count() == 1
+        page.go_back()
+        expect(page.locator("#detail h2")).to_have_text(record.problem_id)  # back: the URL's problem again
+        # A tree search: its two-step wrong branch ringed and coloured, the draft beside the rejected rewrite.
+        page.goto(f"{base}/problem/t/1")  # no run given: the first run that has it
+        page.wait_for_selector(".faithfulness")
+        assert "run=2" in page.url and page.locator("#tree-svg .narrated-ring").count() == 2
+        assert page.locator(".thought p.linked.is-wrong").count() == 2
+        assert "(the long thought)" in page.inner_text(".faithfulness .draft-column h4")
+        assert "I set x = 2" in page.inner_text(".faithfulness .rewrite-column")
+        check = page.inner_text(".faithfulness .check-column")
+        assert "unfaithful" in check and "Then 2x = 6." in check
+        page.screenshot(path=str(artifacts / "viewer-tree.png"), full_page=True)
+        assert page.locator("a").count() == 0
+        browser.close()
+    assert (artifacts / "viewer-oracle.png").stat().st_size > 10_000

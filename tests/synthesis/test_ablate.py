@@ -62,11 +62,14 @@ def test_the_recipes_tree_search_file_drives_the_ablation(tmp_path):
     assert attempt_configs(config)["debate"][1].critic_model == "openai/o1-mini"  # the flag on top of the file
 
 
-def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_attempt(tmp_path, with_data_dir):
+def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_attempt(tmp_path, with_data_dir,
+                                                                                          capsys):
     out = tmp_path / "ablation"
     argv = ["--problems", "math500", "--ids", *ANNOTATED, "--out", str(out), "--policy-model", "oracle/reference-e30",
             "--model", "oracle/reference", "--scorer", "llm-judge", "--width", "3", "--depth", "12", "--beam", "3"]
     assert main(argv) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # rehearsal data says so on the last line
+    assert last.startswith("ablation in") and "[ORACLE DATA (critic, expander, policy, rewriter, scorer played" in last
     summary = json.loads((out / "ablation.json").read_text())
     assert summary["models"] == {"policy": "oracle/reference-e30", "critic": "oracle/reference",
                                  "scorer": "oracle/reference", "rewrite": "oracle/reference",

@@ -63,6 +63,11 @@ def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     correct = sum(bool(record.correct) for record in records)
     assert f'"correct_share": {round(correct / 3, 3)}' in card and '"rows": 3' in card
     assert "api_key:" not in card and _card_header(out)["configs"][0]["data_files"][0]["path"] == "data/train-*"
+    # Rehearsal data says what it is: a tag, a warning under the title, the manifest's roles, and a column per row.
+    assert "oracle-rehearsal" in _card_header(out)["tags"] and manifest["oracle_roles"] == ["critic", "policy"]
+    title, warning = card.split("---\n", 2)[2].strip().split("\n\n")[:2]
+    assert warning.startswith("> **⚠ ORACLE DATA (critic, policy played by oracle/…): a rehearsal, not a model's")
+    assert [row["oracle_roles"] for row in rows] == [["critic", "policy"]] * 3
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -101,9 +106,23 @@ def test_sft_and_dpo_rows_round_trip_in_trls_conversational_format(oracle_run, t
     assert loaded == journey  # nested prompt/completion lists of any length, exactly
     assert all(is_conversational(row) for row in loaded) and len(loaded[-1]["prompt"]) == 2
     assert "policy_model: oracle/reference-e30" in (folder / "README.md").read_text()
+    assert "oracle-rehearsal" in _card_header(folder)["tags"] and "ORACLE DATA" in (folder / "README.md").read_text()
     pairs = [dpo_row(_hand_record("q2").problem, "It is 2.", "It is 3.")]
     dpo = write_dataset(pairs, tmp_path / "dpo-round-trip", DatasetCard("pairs", "dpo"))
     assert datasets.load_dataset(str(dpo), split="train").to_list() == pairs
+    # no oracle role anywhere: no tag, no warning
+    assert "oracle-rehearsal" not in _card_header(dpo)["tags"] and "ORACLE" not in (dpo / "README.md").read_text()
+
+
+def test_a_card_is_marked_by_its_rows_even_when_its_runs_have_no_manifest(tmp_path):
+    record = _hand_record("q3").model_copy(update={"meta": {"oracle_roles": ["rewriter"]}})
+    from training.formats import records_oracle_roles
+
+    card = DatasetCard("journey", "sft", ["x.jsonl"], {"x": {"config": None, "manifest": None}},
+                       oracle_roles=records_oracle_roles([record, _hand_record("q4")]))
+    folder = write_dataset([{"prompt": "p", "completion": "c", "id": "1"}], tmp_path / "marked", card)
+    assert "oracle-rehearsal" in _card_header(folder)["tags"]
+    assert "ORACLE DATA (rewriter played by oracle/…)" in (folder / "README.md").read_text()
 
 
 @pytest.fixture

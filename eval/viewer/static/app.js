@@ -13,6 +13,11 @@ const REASON_WORDS = {
   no_steps: "no steps", expanded: "expanded faithfully", expansion_unfaithful: "expansion unfaithful",
   stop: "stopped", length: "cut at the token cap", None: "finish unknown", null: "finish unknown",
 };
+// Rehearsal data says what it is (protocols.rehearsal): a badge wherever a run or a row used the oracle.
+const ORACLE_NOTICE = "a rehearsal, not a model's results: the oracle answers from the reference solutions with "
+  + "injected, checked errors, so its correct shares, costs and judge scores prove the pipeline, never a model's quality";
+const oracleBadge = (roles) => roles && roles.length
+  ? el("span", { class: "oracle-badge", title: ORACLE_NOTICE }, `ORACLE DATA (${roles.join(", ")})`) : null;
 const reasonWords = (reason) => REASON_WORDS[reason] ?? String(reason).replaceAll("_", " ");
 // {"terminated": 2, "max_turns": 1} -> "terminated by the critic: 2, max turns: 1"
 const countWords = (counts) => Object.entries(counts).map(([reason, n]) => `${reasonWords(reason)}: ${n}`).join(", ") || "none";
@@ -20,7 +25,7 @@ const countWords = (counts) => Object.entries(counts).map(([reason, n]) => `${re
 const present = (...nodes) => nodes.filter((node) => node !== null && node !== undefined);
 
 function el(tag, attrs = {}, ...children) {
-  const node = tag === "svg" || ["g", "line", "circle", "text", "title"].includes(tag)
+  const node = tag === "svg" || ["g", "line", "circle", "text", "title", "tspan"].includes(tag)
     ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
@@ -72,8 +77,10 @@ async function refreshList() {
   document.getElementById("total").textContent = `${data.total} problems`;
   const list = document.getElementById("problems");
   list.replaceChildren(...data.problems.map((p) => el("li", {},
-    el("button", { "data-run": p.run, "data-id": p.id, class: "problem", onclick: () => openProblem(p.run, p.id) },
-      el("span", { class: `dot ${p.outcome}` }), `${p.id}`, el("br"),
+    el("button", { "data-run": p.run, "data-id": p.id, class: "problem", onclick: () => openProblem(p.run, p.id, true) },
+      el("span", { class: `dot ${p.outcome}` }), `${p.id}`,
+      p.oracle_roles && p.oracle_roles.length ? el("span", { class: "oracle-tag", title: ORACLE_NOTICE }, "oracle") : null,
+      el("br"),
       el("small", {}, p.kind === "samples"
         ? `${p.model} · run ${p.run} · ${p.correct_samples}/${p.samples} correct${p.cut ? " · cut" : ""}`
         : `${p.attempt} · run ${p.run} · ${reasonWords(p.stop_reason)}`)))));
@@ -81,8 +88,8 @@ async function refreshList() {
 
 function renderStats() {
   const header = document.getElementById("stats");
-  header.replaceChildren(...state.stats.map((run) => el("span", { class: "run" },
-    el("b", {}, `run ${run.run}`), ` ${run.path}`, run.kind === "samples" ? ` (${run.attempts.join(", ")}: ${run.models.join(", ")})` : "",
+  header.replaceChildren(...state.stats.map((run) => el("span", { class: "run", "data-run": run.run },
+    el("b", {}, `run ${run.run}`), ` ${run.path}`, oracleBadge(run.oracle_roles) ? " " : "", oracleBadge(run.oracle_roles), run.kind === "samples" ? ` (${run.attempts.join(", ")}: ${run.models.join(", ")})` : "",
     `: ${run.problems} problems, `, run.kind === "samples"
       ? `${run.samples} samples, ${Math.round(run.share_correct * 100)}% of samples correct, `
       : `${Math.round(run.share_correct * 100)}% correct, `,
@@ -120,32 +127,87 @@ function drawTree(record, onSelect) {
   };
   place(0);
   const onPath = shortcutIds(record);
-  const x = (id) => 20 + depth.get(id) * 90, y = (id) => 20 + rows.get(id) * 28;
+  const x = (id) => 20 + depth.get(id) * COLUMN, y = (id) => 24 + rows.get(id) * 30;
   // Extra width on the right for the last level's labels.
-  const svg = el("svg", { width: 120 + Math.max(...depth.values()) * 90, height: 40 + nextRow * 28, id: "tree-svg" });
+  const svg = el("svg", { width: 60 + (Math.max(...depth.values()) + 1) * COLUMN, height: 44 + nextRow * 30, id: "tree-svg" });
+  const narratedWrong = new Set((record.view || {}).narrated_wrong || []);
   for (const node of nodes) {
     if (node.parent === null) continue;
     const cls = onPath.has(node.id) && onPath.has(node.parent) ? "edge shortcut" : "edge";
     svg.append(el("line", { class: cls, x1: x(node.parent), y1: y(node.parent), x2: x(node.id), y2: y(node.id) }));
   }
   for (const node of nodes) {
-    const label = node.score === null || node.score === undefined ? (node.action ?? "") : node.score.toFixed(2);
+    // A wrong step the long thought tells gets a dashed ring: the journey shows this mistake.
+    if (narratedWrong.has(node.id)) {
+      svg.append(el("circle", { class: "narrated-ring", r: 12, cx: x(node.id), cy: y(node.id), "data-ring": node.id }));
+    }
     const circle = el("circle", { class: "node", r: 8, cx: x(node.id), cy: y(node.id), fill: nodeColour(node),
       "data-node": node.id, onclick: () => onSelect(node.id) },
-      el("title", {}, node.step ? node.step.text : "problem"));
-    svg.append(circle, el("text", { x: x(node.id) + 10, y: y(node.id) - 8 }, `${node.id} ${label}`));
+      el("title", {}, node.step ? `step ${node.step.index}: ${node.step.text}` : "problem"));
+    svg.append(circle, el("text", { x: x(node.id) + 10, y: y(node.id) - 9, class: "node-label", "data-label": node.id },
+      el("tspan", { class: "node-index" }, nodeIndex(node)), ` ${snippet(node)}`));
   }
   return svg;
+}
+
+const COLUMN = 210;  // px per tree level: room for a node's index and the start of its step text
+// "#3 · s2" (node 3, step 2 on its path): the same words the node table and the node panel use.
+function nodeIndex(node) {
+  return node.step ? `#${node.id} · s${node.step.index}` : `#${node.id}`;
+}
+
+// The start of a node's step text, one line: an SVG label cannot wrap or render maths (the table below does both).
+function snippet(node, chars = 26) {
+  if (!node.step) return node.kind === "root" ? "problem" : node.kind;
+  const flat = node.step.text.replace(/\s+/g, " ").trim();
+  const score = node.score === null || node.score === undefined ? "" : ` (${node.score.toFixed(2)})`;
+  return (flat.length > chars ? flat.slice(0, chars - 1) + "…" : flat) + score;
+}
+
+const LABEL_WORDS = (node) => node.kind === "reflection" || node.kind === "note" ? node.kind
+  : node.correct === true ? "correct" : node.correct === false ? "wrong" : "unknown";
+
+// What each colour and mark in the tree and the long thought means.
+function legend() {
+  const item = (cls, words) => el("span", { class: "legend-item" }, el("span", { class: cls }), words);
+  return el("div", { class: "legend", id: "legend" }, el("b", {}, "Legend: "),
+    item("swatch correct-node", "correct step"), item("swatch wrong-node", "wrong step"),
+    item("swatch unknown-node", "not judged"), item("swatch reflection-node", "reflection / note"),
+    item("swatch root-node", "problem (root)"), item("swatch narrated", "wrong step the long thought narrates"),
+    item("swatch shortcut-edge", "shortcut path"),
+    item("swatch wrong-paragraph", "long thought: a wrong step's paragraph"),
+    el("span", { class: "legend-item" }, "#3 · s2 = node 3, step 2 of its path"));
+}
+
+// Every node with its index, step number, label, whether the long thought tells it, and its text (maths rendered).
+function nodeTable(record, onSelect) {
+  const view = record.view || {};
+  const narrated = new Set(view.narrated || []), asWrong = new Set(view.narrated_as_wrong || []);
+  const told = (node) => node.kind === "root" ? "" : narrated.has(node.id)
+    ? (asWrong.has(node.id) ? "yes, as a wrong trial" : "yes") : "no";
+  const head = el("tr", {}, ["node", "step", "kind", "label", "action", "score", "narrated", "text"].map((h) => el("th", {}, h)));
+  const rows = record.tree.nodes.map((node) => el("tr", {
+    class: `node-row label-${LABEL_WORDS(node)}${narrated.has(node.id) && node.correct === false ? " narrated-wrong" : ""}`,
+    "data-node": node.id, onclick: () => onSelect(node.id) },
+    el("td", {}, `#${node.id}`), el("td", {}, node.step ? String(node.step.index) : "–"), el("td", {}, node.kind),
+    el("td", { class: "label" }, LABEL_WORDS(node)), el("td", {}, node.action ?? "–"),
+    el("td", {}, node.score === null || node.score === undefined ? "–" : node.score.toFixed(3)),
+    el("td", {}, told(node)), renderMath(el("td", { class: "node-text" }, node.step ? node.step.text : "(the problem)"))));
+  return el("details", { class: "node-table", open: "" }, el("summary", {}, `Nodes (${record.tree.nodes.length})`),
+    el("table", {}, el("thead", {}, head), el("tbody", {}, rows)));
 }
 
 function selectNode(record, id, panel) {
   const node = record.tree.nodes[id];
   document.querySelectorAll("#tree-svg .node").forEach((c) => c.classList.toggle("selected", Number(c.dataset.node) === id));
+  document.querySelectorAll(".node-table .node-row").forEach((r) => r.classList.toggle("selected", Number(r.dataset.node) === id));
   const verdict = node.verdict || {};
+  const narrated = new Set((record.view || {}).narrated || []);
   panel.replaceChildren(...present(
-    el("b", {}, `node ${node.id} · ${node.kind}${node.action ? " · " + node.action : ""}`
+    el("b", {}, `node ${node.id}${node.step ? " · step " + node.step.index : ""} · ${node.kind}${node.action ? " · " + node.action : ""}`
       + `${node.score !== null && node.score !== undefined ? " · score " + node.score.toFixed(3) : ""}`
-      + `${node.correct === null || node.correct === undefined ? "" : node.correct ? " · correct" : " · wrong"}`),
+      + `${node.correct === null || node.correct === undefined ? "" : node.correct ? " · correct" : " · wrong"}`
+      + `${node.kind === "root" ? "" : narrated.has(node.id) ? " · narrated in the long thought" : " · not in the long thought"}`),
     renderMath(el("div", { class: "step-text" }, node.step ? node.step.text : record.problem.question)),
     verdict.reason ? renderMath(el("div", { class: "reason" }, el("i", {}, "reason: "), verdict.reason)) : null));
 }
@@ -162,30 +224,54 @@ function highlighted(text) {
   return parts;
 }
 
+// The long thought, paragraph by paragraph; a paragraph that tells a step links to its node and takes its colour
+// (the server ties paragraphs to nodes: eval/viewer/record_view.py).
 function thoughtView(record, onSelect) {
-  const steps = record.tree.nodes.filter((n) => n.step && n.step.text.trim().length > 3);
-  return renderMath(el("div", { class: "thought" }, record.long_thought.split(/\n\s*\n/).map((paragraph) => {
-    const node = steps.find((n) => paragraph.includes(n.step.text.trim()));
-    return el("p", node ? { class: "linked", "data-node": node.id, onclick: () => onSelect(node.id) } : {},
-      ...highlighted(paragraph));
+  const paragraphs = (record.view || {}).paragraphs
+    || record.long_thought.split(/\n\s*\n/).map((text) => ({ text, node: null, correct: null }));
+  return renderMath(el("div", { class: "thought" }, paragraphs.map((paragraph) => {
+    // Not "wrong"/"correct": .correct is the list's green dot (style.css).
+    const label = paragraph.correct === false ? " is-wrong" : paragraph.correct === true ? " is-right" : "";
+    return el("p", paragraph.node === null ? {} : { class: `linked${label}`, "data-node": paragraph.node,
+      title: `node #${paragraph.node}`, onclick: () => onSelect(paragraph.node) }, ...highlighted(paragraph.text));
   })));
+}
+
+// The draft, what the rewriter (or expander) made of it, and the check between them, side by side.
+function faithfulnessView(check) {
+  if (!check) return null;
+  const verdict = check.faithful === true ? "faithful" : check.faithful === false ? "unfaithful" : "not checked";
+  return el("div", { class: "faithfulness" }, el("h3", {}, "Draft · rewrite · faithfulness"),
+    el("div", { class: "columns" },
+      el("div", { class: "draft-column" }, el("h4", {}, `Draft${check.used === "draft" ? " (the long thought)" : ""}`),
+        renderMath(el("div", { class: "draft-text" }, check.draft ?? "(none)"))),
+      el("div", { class: "rewrite-column" }, el("h4", {}, `Rewrite${check.used === "rewrite" ? " (the long thought)" : ""}`),
+        renderMath(el("div", { class: "rewrite-text" }, check.rewrite ?? "(no rewrite)"))),
+      el("div", { class: "check-column" }, el("h4", {}, "Faithfulness"),
+        el("p", { class: `verdict ${verdict.replace(" ", "-")}` }, verdict),
+        check.reason ? renderMath(el("p", {}, check.reason)) : null,
+        check.missing.length ? el("div", {}, el("i", {}, "missing from the rewrite:"),
+          el("ul", {}, check.missing.map((item) => renderMath(el("li", {}, item))))) : null)));
 }
 
 function recordView(record, runIndex) {
   const nodePanel = el("div", { class: "node-detail", id: runIndex === null ? "node" : `node-${runIndex}` }, "Click a node.");
   const onSelect = (id) => selectNode(record, id, nodePanel);
   const ok = record.correct === true;
-  return el("div", { class: "record" },
+  const view = record.view || {};
+  return el("div", { class: "record" }, ...present(
+    view.oracle_roles && view.oracle_roles.length ? el("p", { class: "oracle-notice" }, oracleBadge(view.oracle_roles),
+      ` ${ORACLE_NOTICE}.`) : null,
     el("p", {}, `${record.attempt} · stop: ${reasonWords(record.stop_reason)} · `,
       el("span", { class: `answer ${ok ? "ok" : "bad"}` }, "answer ", answerView(record.final_answer)),
       " vs gold ", answerView(record.problem.answer, "unknown")),
-    drawTree(record, onSelect), nodePanel,
-    el("h3", {}, "Long thought"), thoughtView(record, onSelect),
+    legend(), el("div", { class: "tree-scroll" }, drawTree(record, onSelect)), nodePanel, nodeTable(record, onSelect),
+    el("h3", {}, "Long thought"), thoughtView(record, onSelect), faithfulnessView(view.faithfulness),
     el("h3", {}, "Shortcut"), renderMath(el("pre", { class: "shortcut" }, record.shortcut ?? "(no correct path)")),
     el("h3", {}, "Turns"), renderMath(el("div", { class: "turns" }, record.turns.map((turn) => el("div", {
       class: `turn ${turn.role}`, onclick: () => turn.node_id !== null && onSelect(turn.node_id) },
       el("span", { class: "badge" }, `${turn.role}${turn.action ? " · " + turn.action : ""}`
-        + `${turn.finish_reason === "length" ? " · cut at the token cap" : ""}`), turn.content)))));
+        + `${turn.finish_reason === "length" ? " · cut at the token cap" : ""}`), turn.content))))));
 }
 
 function answerView(answer, missing = "none") {
@@ -210,7 +296,9 @@ function samplesView(row) {
           " · answer ", answerView(sample.answer)),
         ` · ${reasonWords(sample.finish_reason)}`),
       renderMath(el("div", { class: "sample-text" }, ...highlighted(sample.text)))));
+  const roles = (row.view || {}).oracle_roles;
   return el("div", { class: "samples" },
+    roles && roles.length ? el("p", { class: "oracle-notice" }, oracleBadge(roles), ` ${ORACLE_NOTICE}.`) : null,
     el("p", {}, `${row.model} · ${correct}/${row.samples.length} samples correct · gold `,
       answerView(row.problem.answer, "unknown"), row.samples.length > 1 ? el("span", {}, " · show ", show) : null),
     cards);
@@ -220,11 +308,49 @@ function rowView(row, runIndex) {
   return row.kind === "samples" ? samplesView(row) : recordView(row, runIndex);
 }
 
-async function openProblem(run, id) {
+// /problem/<id>?run=N: every problem has a URL, so a page can be linked, reloaded and screenshotted. Ids hold
+// slashes (precalculus/190): each part is encoded, the slashes kept.
+const PAGE_PREFIX = "/problem/";
+const problemPath = (run, id) => `${PAGE_PREFIX}${id.split("/").map(encodeURIComponent).join("/")}?run=${run}`;
+
+function problemFromLocation() {
+  if (!location.pathname.startsWith(PAGE_PREFIX)) return null;
+  let id;
+  try {
+    id = location.pathname.slice(PAGE_PREFIX.length).split("/").map(decodeURIComponent).join("/");
+  } catch (error) {
+    return null;  // a malformed %-escape: no problem to open
+  }
+  const run = new URLSearchParams(location.search).get("run");
+  return { id, run: run === null || run === "" || Number.isNaN(Number(run)) ? null : Number(run) };
+}
+
+// The problem a URL names: its run when given, else the first run that has it.
+async function openFromLocation() {
+  const target = problemFromLocation();
+  if (!target || !target.id) {  // back at the list's own URL
+    if (state.current) document.getElementById("detail").replaceChildren(el("p", { class: "hint" }, "Pick a problem on the left."));
+    state.current = null;
+    return;
+  }
+  const runs = target.run !== null ? [target.run] : state.stats.map((r) => r.run);
+  for (const run of runs) {
+    const record = await api("/api/record", { run, id: target.id });
+    if (!record.error) return openProblem(run, target.id, false, record);
+  }
+  document.getElementById("detail").replaceChildren(el("h2", {}, target.id),
+    el("p", { class: "hint" }, `No record for ${target.id}${target.run !== null ? " in run " + target.run : ""}.`));
+}
+
+async function openProblem(run, id, push = false, loaded = null) {
   document.querySelectorAll("button.problem").forEach((b) =>
     b.classList.toggle("active", b.dataset.run === String(run) && b.dataset.id === id));
-  const record = await api("/api/record", { run, id });
+  const record = loaded ?? await api("/api/record", { run, id });
   state.current = { run, id };
+  const path = problemPath(run, id);
+  if (push && location.pathname + location.search !== path) history.pushState({ run, id }, "", path);
+  else if (!push) history.replaceState({ run, id }, "", path);
+  document.title = `${id} · longthought viewer`;
   const others = state.stats.filter((r) => r.run !== run);
   const label = (r) => `run ${r.run}: ${r.path}${r.kind === "samples" ? " (" + r.models.join(", ") + ")" : ""}`;
   const compareSelect = el("select", { id: "compare-run" }, others.map((r) => el("option", { value: r.run }, label(r))),
@@ -254,6 +380,8 @@ async function main() {
   let timer = null;
   document.getElementById("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refreshList, 200); });
   await refreshList();
+  window.addEventListener("popstate", openFromLocation);
+  await openFromLocation();
 }
 
 main();
