@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,8 @@ def write_report(paths: list[Path], out: Path) -> Path:
     # An oracle judge is a rehearsal of the pipeline, never a reward model's result: its rows are shown apart.
     reward, checks = split_pipeline_checks(reward_rows(inputs.reward))
     figures = plot_all(distributions(measured), accuracy, out)
-    sources = [*inputs.records, *inputs.accuracy, *inputs.reward]
+    journey = journey_section(inputs.journey, out)
+    sources = [*inputs.records, *inputs.accuracy, *inputs.reward, *inputs.journey]
     oracle = oracle_summary(table, accuracy, checks)
     lines = ["# Long-thought report", "", *oracle_banner(oracle),
              "Sources: " + ", ".join(f"`{run}`" for run in sources), ""]
@@ -119,14 +120,31 @@ def write_report(paths: list[Path], out: Path) -> Path:
     lines += reward_section(reward, out)
     lines += pipeline_check_section(checks, out)
     lines += thought_section(thoughts, out)
+    lines += journey["lines"]
     if figures:
         lines += ["## Figures", ""] + [f"![{TITLES[path.stem]}]({path.name})\n" for path in figures]
     report = out / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(
         {"oracle": oracle, "attempts": table, "models": accuracy, "gains": accuracy_gains, "reward_models": reward,
-         "pipeline_checks": checks, "thoughts": thoughts, "figures": [path.name for path in figures]}, indent=2), encoding="utf-8")
+         "pipeline_checks": checks, "thoughts": thoughts, "journey_effect": journey["rows"],
+         "figures": [path.name for path in figures]}, indent=2), encoding="utf-8")
     return report
+
+
+def journey_section(folders: list[Path], out: Path) -> dict[str, Any]:
+    """The journey-effect table and its plots, from each results folder (recipes/journey-effect)."""
+    from eval import journey_effect
+
+    lines: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for folder in folders:
+        results = journey_effect.load_results(folder if any(folder.glob("*-s*.json")) else folder / "results")
+        table = journey_effect.table(results)
+        lines += [journey_effect.markdown(table, results), *(f"![{p.stem}]({p.name})\n"
+                                                            for p in journey_effect.plot(table, out))]
+        rows += [{**row, "paired": row["paired"] and asdict(row["paired"]), "source": str(folder)} for row in table]
+    return {"lines": lines, "rows": rows}
 
 
 def oracle_summary(table: dict[str, dict[str, Any]], accuracy: list[dict[str, Any]],

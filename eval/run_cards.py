@@ -56,6 +56,16 @@ class Inputs:
     records: list[Path] = field(default_factory=list)  # synthesis runs (records.jsonl of Records)
     accuracy: list[Path] = field(default_factory=list)  # eval.accuracy runs (accuracy.json)
     reward: list[Path] = field(default_factory=list)  # eval.reward_models outputs (metrics.json) or dataset runs
+    journey: list[Path] = field(default_factory=list)  # journey-effect results folders (<arm>-s<seed>.json)
+
+
+def _is_journey_results(path: Path) -> bool:
+    for candidate in path.glob("*-s*.json") if path.is_dir() else ():
+        try:
+            return json.loads(candidate.read_text(encoding="utf-8")).get("experiment") == "journey-effect"
+        except (OSError, ValueError, AttributeError):
+            return False
+    return False
 
 
 def _kind(path: Path) -> str | None:
@@ -65,6 +75,8 @@ def _kind(path: Path) -> str | None:
         return "reward"
     if (path / "records.jsonl").is_file() or (path.is_file() and path.name.endswith(".jsonl")):
         return "records"
+    if _is_journey_results(path) or _is_journey_results(path / "results"):
+        return "journey"
     return None
 
 

@@ -16,5 +16,5 @@ case "$size" in
   *) echo "error: SIZE must be ci or full, got '$size'" >&2; exit 2 ;;
 esac
 "$python" -m training.journey_effect.run --config "$here/$size.yaml" --out "$out" --results "$results"
-"$python" -m eval.journey_effect "$results" --out "$out/report"
+"$python" -m eval.report "$results" --out "$out/report"   # the report's "journey effect" section
 echo "report: $out/report/report.md"

@@ -204,3 +204,22 @@ def test_arithmetic_problem_sets_are_registered_and_disjoint():
     assert problems.load("arith_chain_L4_test", limit=1)[0].meta["level"] == 4
     with pytest.raises(problems.ProblemSetError, match="no such arithmetic level"):
         problems.load("arith_chain_L9_test")
+
+
+def test_report_has_the_journey_section_from_results_files_alone(tmp_path):
+    import json
+
+    from eval.report import write_report
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for arm, flags in (("shortcut", [True] * 8 + [False] * 2), ("journey-k2", [True] * 5 + [False] * 5)):
+        per = [{"id": f"p{i}", "gold": 16, "answer": 16 if ok else 15, "correct": ok, "backtracked": arm != "shortcut",
+                "looped": False, "cut": False, "tokens": 60, "output": CHAIN.solution()} for i, ok in enumerate(flags)]
+        (results / f"{arm}-s0.json").write_text(json.dumps({
+            "experiment": "journey-effect", "arm": arm, "seed": 0, "level": 1, "trees": {}, "data": {},
+            "accuracy": sum(flags) / 10, "per_problem": per}))
+    report = write_report([tmp_path], tmp_path / "report").read_text()
+    assert "## Journey effect" in report
+    assert "| journey-k2 | 0 | 50.0 [" in report and "-30.0 [" in report  # paired Δ vs the same seed's shortcut
+    assert (tmp_path / "report" / "accuracy_vs_k.png").is_file()
