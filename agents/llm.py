@@ -33,7 +33,7 @@ from agents import embedded
 from agents.cache import CompletionCache, cache_key
 from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
 from agents.llm_gate import GATES
-from agents.redact import remember, safe
+from agents.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.router import RouterSpec, router_for
 from protocols.types import Usage
 
@@ -92,13 +92,16 @@ def is_auth_failure(error: BaseException) -> bool:
     return status in (401, 403) or bool(_CREDENTIALS.search(str(error)[:2000]))
 
 
-def auth_hint(model: str, role: str) -> str:
+def auth_hint(model: str, role: str, key_env: str | None = None) -> str:
     """What to do about a key litellm could not use: which variable to set, or which flag names another."""
+    flag = _KEY_FLAGS.get(role)
+    if key_env:  # the key came from the variable the user named, not litellm's default for the provider
+        return f"the key in {key_env} was refused: check it" + (f" (or pass {flag} NAME to use another variable)"
+                                                                 if flag else "")
     try:
         missing = litellm.validate_environment(model).get("missing_keys") or []
     except Exception:  # noqa: BLE001 - an unknown provider has no known variable
         missing = []
-    flag = _KEY_FLAGS.get(role)
     if missing:
         return f"set {' and '.join(missing)}" + (f", or pass {flag} NAME" if flag else "")
     return "the key was refused: check it" + (f" (or pass {flag} NAME to use another variable)" if flag else "")
@@ -174,6 +177,10 @@ class LLMClient:
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
         self.reply_guard = ReplyGuard()
+        # Known from the start, not from the first call: a replayed reply or a preflight error may carry them.
+        remember_url(self.config.api_base)
+        if self.config.api_key_env:
+            remember(os.environ.get(self.config.api_key_env))
 
     def scoped(self) -> LLMClient:
         """A client for one problem: its own usage totals, also added to this client's; same cache, limits, guard."""
@@ -267,7 +274,7 @@ class LLMClient:
             for index, key in enumerate(keys):
                 hit = self._cache.get(key)
                 if hit is not None:
-                    texts[index], finish[index] = hit.text, hit.finish_reason
+                    texts[index], finish[index] = hide_secrets(hit.text), hit.finish_reason
                     prompt_tokens += hit.prompt_tokens
                     completion_tokens += hit.completion_tokens
                     cache_hits += 1
@@ -288,7 +295,8 @@ class LLMClient:
             completion_tokens += getattr(usage, "completion_tokens", 0) or 0
             cost = _add_cost(cost, _cost_of(response))
             for index, choice in zip(missing, choices, strict=False):
-                texts[index] = choice.message.content or ""
+                # A configured key in a reply (a server or model that repeats it) must not reach a record or the cache.
+                texts[index] = hide_secrets(choice.message.content or "")
                 finish[index] = choice.finish_reason
                 if len(texts[index]) > max_chars:  # cut before caching, so a replay is cut the same way
                     texts[index], finish[index] = texts[index][:max_chars], "length"
@@ -338,11 +346,11 @@ class LLMClient:
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
             if is_auth_failure(error):
-                raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role)} "
-                               f"({safe(_short(error))})") from error
+                raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role, self.config.api_key_env)} "
+                               f"({_short(error)})") from error
             # Servers echo keys ("Incorrect API key provided: sk-...") and may send escape sequences: both go.
             raise LLMError(
-                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {safe(_short(error))}"
+                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {_short(error)}"
             ) from error
         return response, retrying.statistics.get("attempt_number", 1)
 
@@ -385,8 +393,8 @@ def _add_cost(total: float | None, cost: float | None) -> float | None:
 
 
 def _short(error: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+    # Redacted before the cut: cutting first left the first half of a key that straddled the limit.
+    return cut(str(error), limit)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
+from agents.redact import scrub
 from agents.router import RouterSpec
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
@@ -216,7 +217,8 @@ class RunStore:
         if router is not None:
             # The router file may change between resumptions (more servers), the models behind each name may not.
             config["router_models"] = router.served_models()
-        return config
+        # No secrets (ARCHITECTURE): a key inside --api-base (https://user:KEY@host) is masked like any other.
+        return scrub(config)
 
     def check_or_write_config(self) -> None:
         path = self.out / "config.yaml"
@@ -276,7 +278,7 @@ class RunStore:
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = self.out / "manifest.json.tmp"
-        temporary.write_text(json.dumps(manifest, indent=2))
+        temporary.write_text(json.dumps(scrub(manifest), indent=2))  # sys.argv may hold a key in --api-base
         os.replace(temporary, self.out / "manifest.json")  # atomic: a kill never leaves half a manifest
 
 

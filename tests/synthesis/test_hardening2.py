@@ -1,0 +1,133 @@
+"""Hardening round 2 (issue 28): budgets across resumes, usage a server lies about, keys in every place a run
+writes, duplicate annotation ids, and what SIGTERM / SIGINT / a full disk leave behind."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.llm import LLMClient, LLMConfig, LLMError
+from tests.conftest import StubServer, chat_completion_body
+
+REPO = Path(__file__).resolve().parents[2]
+# A key that neither its variable's name (MYCRED) nor its shape (no sk- prefix) gives away.
+KEY_ENV = "MYCRED"
+KEY = "hunter2QZ7xv9PLmK42wRt8hunter2"
+URL_KEY = "urlpassW0rd7Kq93Zx"
+CUT = 300  # agents.llm._short's limit
+
+
+def _fragments(key: str, size: int = 6) -> list[str]:
+    """Every piece of `key` long enough to matter: no part of a key may leave the process."""
+    return [key[start:start + size] for start in range(len(key) - size + 1)]
+
+
+def _leaks(text: str, keys=(KEY, URL_KEY)) -> list[str]:
+    return [piece for key in keys for piece in _fragments(key) if piece in text]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), KEY_ENV: KEY, **extra}
+
+
+def _problems(tmp_path: Path, count: int = 1) -> Path:
+    path = tmp_path / "problems.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"{i} + 1?", "answer": str(i + 1)}) + "\n"
+                            for i in range(count)))
+    return path
+
+
+def _error_at(offset: int) -> tuple[int, dict]:
+    """A 400 whose message puts the key so that it starts `offset` characters into the error line."""
+    return 400, {"error": {"message": "x" * offset + f" key={KEY} " + "y" * 80, "type": "invalid_request_error"}}
+
+
+# -- secrets: a key echoed in an error body is masked before the cut, at every offset around it -------------------
+async def test_an_echoed_key_never_leaves_half_of_itself_at_any_offset_around_the_cut(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    probe = (400, {"error": {"message": "PROBE", "type": "invalid_request_error"}})
+    with StubServer([probe]) as server:
+        client = LLMClient(LLMConfig(model="openai/stub", api_base=server.api_base, api_key_env=KEY_ENV,
+                                     max_retries=0))
+        with pytest.raises(LLMError) as failed:
+            await client.complete([{"role": "user", "content": "hi"}])
+    # What litellm writes before the server's message, so that the key lands on each side of the cut in turn.
+    line = str(failed.value)
+    prefix = line.index("PROBE") - line.index("attempt(s): ") - len("attempt(s): ")
+    offsets = range(CUT - prefix - len(" key=") - len(KEY) - 2, CUT - prefix + 2)
+    with StubServer([_error_at(offset) for offset in offsets]) as server:
+        client = LLMClient(LLMConfig(model="openai/stub", api_base=server.api_base, api_key_env=KEY_ENV,
+                                     max_retries=0))
+        messages = []
+        for _ in offsets:
+            with pytest.raises(LLMError) as failed:
+                await client.complete([{"role": "user", "content": "hi"}])
+            messages.append(str(failed.value))
+    assert any(message.endswith("...") for message in messages)  # some were cut
+    assert any("[REDACTED]" in message for message in messages)
+    assert [message for message in messages if _leaks(message)] == []
+
+
+def test_the_auth_hint_names_the_variable_the_user_gave():
+    from agents.llm import auth_hint
+
+    assert "MYCRED" in auth_hint("openai/gpt-4o-mini", "policy", "MYCRED")
+    assert "OPENAI_API_KEY" not in auth_hint("openai/gpt-4o-mini", "policy", "MYCRED")
+
+
+async def test_a_refused_key_from_mycred_says_mycred(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    refused = (401, {"error": {"message": f"Incorrect API key provided: {KEY}", "type": "invalid_request_error"}})
+    with StubServer([refused]) as server:
+        client = LLMClient(LLMConfig(model="openai/stub", api_base=server.api_base, api_key_env=KEY_ENV,
+                                     max_retries=0))
+        with pytest.raises(LLMError) as failed:
+            await client.complete([{"role": "user", "content": "hi"}], role="policy")
+    assert "MYCRED" in str(failed.value) and "OPENAI_API_KEY" not in str(failed.value)
+    assert not _leaks(str(failed.value))
+
+
+def _scan(run_dir: Path, result: subprocess.CompletedProcess) -> set[str]:
+    """Every file the run wrote (cache included) and its output hold no piece of either key; the files' names."""
+    files = [file for file in run_dir.rglob("*") if file.is_file()]
+    for file in files:
+        assert _leaks(file.read_bytes().decode("utf-8", "replace")) == [], file
+    assert _leaks(result.stdout + result.stderr) == []
+    return {file.name for file in files}
+
+
+def _critique_loop(tmp_path: Path, api_base: str, problems: int, *extra: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "synthesis.critique_loop", "--problems", str(_problems(tmp_path, problems)),
+               "--out", str(tmp_path / "run"), "--model", "openai/stub", "--api_base", api_base,
+               "--concurrency", "1", "--max_turns", "2", "--reply_guard", "off", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_env(), cwd=REPO)
+
+
+def test_a_key_in_a_reply_and_in_error_bodies_reaches_no_file_and_no_output(tmp_path):
+    reply = f"1. x = \\boxed{{1}} (my key is {KEY})\nACTION: terminate"
+    script = [(200, chat_completion_body("OK")), (200, chat_completion_body(reply))] + [
+        _error_at(offset) for offset in range(CUT - 140, CUT + 10, 12)]
+    with StubServer(script) as server:
+        result = _critique_loop(tmp_path, server.api_base, 6, "--api_key_env", KEY_ENV)
+    assert result.returncode == 1, result.stderr  # the first problem has its record, the others failed
+    names = _scan(tmp_path / "run", result)
+    assert {"records.jsonl", "failures.jsonl", "run.log", "config.yaml", "manifest.json"} <= names
+    assert "my key is [REDACTED]" in (tmp_path / "run" / "records.jsonl").read_text()
+    assert "key=[REDACTED]" in (tmp_path / "run" / "failures.jsonl").read_text()
+
+
+def test_a_key_inside_the_api_base_reaches_no_file_and_no_output(tmp_path):
+    # No key variable: the openai client refuses credentials in the URL beside a key, and a missing key is not
+    # retried; the URL's password is what must not leak.
+    with StubServer([(200, chat_completion_body("OK"))]) as server:
+        api_base = server.api_base.replace("http://", f"http://user:{URL_KEY}@")
+        result = _critique_loop(tmp_path, api_base, 1, "--no_preflight")
+    assert result.returncode == 1, result.stderr
+    names = _scan(tmp_path / "run", result)
+    assert {"config.yaml", "manifest.json", "failures.jsonl", "run.log"} <= names
+    assert "http://[REDACTED]@127.0.0.1" in (tmp_path / "run" / "config.yaml").read_text()
+    assert "http://[REDACTED]@127.0.0.1" in (tmp_path / "run" / "manifest.json").read_text()  # its command line
