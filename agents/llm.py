@@ -18,11 +18,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import asyncio
 import copy
 import hashlib
+import math
 import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_M
 from agents.llm_gate import GATES
 from agents.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.router import RouterSpec, router_for
+from agents.usage_check import checked_usage
 from protocols.types import Usage
 
 litellm.telemetry = False
@@ -50,6 +52,10 @@ class LLMError(RuntimeError):
 
 class LLMAuthError(LLMError):
     """The provider has no usable key for this model: retrying cannot help; the message says what to set."""
+
+
+class BudgetExhausted(RuntimeError):
+    """The run's budget is spent: no further model call starts (the problem runs again on a resumed run)."""
 
 
 class LLMTimeoutError(TimeoutError):
@@ -177,6 +183,8 @@ class LLMClient:
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
         self.reply_guard = ReplyGuard()
+        # The run's budget, asked before each model call (scoped copies share it): a note once it is spent.
+        self.spend_check: Callable[[], str | None] | None = None
         # Known from the start, not from the first call: a replayed reply or a preflight error may carry them.
         remember_url(self.config.api_base)
         if self.config.api_key_env:
@@ -284,15 +292,18 @@ class LLMClient:
         while missing:
             # Ask for all missing samples at once; servers that ignore `n` get the rest one by one.
             call_seed = None if seed is None else seed + missing[0]
+            note = self.spend_check() if self.spend_check is not None else None
+            if note is not None:
+                raise BudgetExhausted(note)
             response, attempts = await self._call_with_retries(route, messages, len(missing), sampling, call_seed,
                                                                role)
             retries += attempts - 1
             choices = response.choices[: len(missing)]
             if not choices:
                 raise LLMError(f"{self.config.model}: the server returned no choices")
-            usage = getattr(response, "usage", None)
-            prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
-            completion_tokens += getattr(usage, "completion_tokens", 0) or 0
+            usage = checked_usage(getattr(response, "usage", None), self.config.model)
+            prompt_tokens += usage.prompt_tokens
+            completion_tokens += usage.completion_tokens
             cost = _add_cost(cost, _cost_of(response))
             for index, choice in zip(missing, choices, strict=False):
                 # A configured key in a reply (a server or model that repeats it) must not reach a record or the cache.
@@ -383,9 +394,11 @@ def _cost_of(response: Any) -> float | None:
     if str(getattr(response, "model", "")).startswith("oracle/"):
         return 0.0  # the rehearsal backend is free; litellm has no price for it
     try:
-        return float(litellm.completion_cost(completion_response=response))
+        cost = float(litellm.completion_cost(completion_response=response))
     except Exception:  # noqa: BLE001 - litellm raises for models it has no price for: cost unknown
         return None
+    # litellm prices the server's own figures: a negative count must not make a call earn money back.
+    return max(0.0, cost) if math.isfinite(cost) else None
 
 
 def _add_cost(total: float | None, cost: float | None) -> float | None:
