@@ -39,7 +39,7 @@ class SpendLedger:
 
     def write(self, spent: Usage) -> None:
         """This process's total so far (nothing when it has not changed since the last line)."""
-        if spent == self._written:
+        if spent == (self._written or Usage()):  # a process that spent nothing adds no line
             return
         line = json.dumps({"process": self.process, "usage": spent.model_dump(),
                            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})

@@ -163,12 +163,11 @@ class RunStore:
         # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
         self.run_usage: dict[str, Usage] | None = {}
         self.spend: SpendLedger | None = None  # opened with the run, under the lock
+        self._spent_before = Usage()
 
     def spent_before(self) -> Usage:
-        """What earlier processes spent in this directory: the ledger, else (older runs) what the records say."""
-        if self.spend is not None and self.spend.earlier is not None:
-            return self.spend.earlier
-        return sum((self.run_usage or {}).values(), Usage())
+        """What earlier processes spent in this directory (read when the run opened its ledger)."""
+        return self._spent_before
 
     @contextmanager
     def opened(self) -> Iterator[None]:
@@ -208,7 +207,10 @@ class RunStore:
         append_jsonl(self.out / "failures.jsonl", row)
 
     def open_spend(self) -> None:
+        """The spend ledger, after load_usage: a run begun before there was a ledger counts what its records say."""
         self.spend = SpendLedger(self.out / "spend.jsonl")
+        earlier = self.spend.earlier
+        self._spent_before = earlier if earlier is not None else sum((self.run_usage or {}).values(), Usage())
 
     def load_usage(self) -> None:
         # Run totals are read back from the rows rather than kept in a running-total file: records.jsonl is already
