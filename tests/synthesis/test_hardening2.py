@@ -303,3 +303,45 @@ def test_two_annotations_of_one_problem_are_refused_naming_both_files(tmp_path, 
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "already annotated" in err, err
     assert not (tmp_path / "run").exists()
+
+
+# -- the embedded llama.cpp server wants this process's key -----------------------------------------------------------
+def _post(url: str, headers: dict[str, str]) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 2}).encode()
+    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_embedded_server_refuses_calls_without_this_processs_key(embedded_api_base):
+    from agents import embedded
+    from agents.redact import redact
+
+    key = embedded.api_key()
+    assert os.environ[embedded.API_KEY_ENV] == key and len(key) >= 24  # exported: commands we start inherit it
+    url = f"{embedded_api_base}/chat/completions"
+    assert _post(url, {}) == 401
+    assert _post(url, {"authorization": "Bearer sk-embedded-no-key"}) == 401  # the old placeholder
+    # A page that rebinds its name to 127.0.0.1 sends its own Host and cannot know the key.
+    assert _post(url, {"host": "attacker.example", "authorization": "Bearer wrong"}) == 401
+    assert _post(url, {"authorization": f"Bearer {key}"}) == 200
+    assert redact(f"echo {key}") == "echo [REDACTED]"  # its variable's name marks it a secret
+    # The project's own client passes it; so does one that shares the server by LONGTHOUGHT_EMBEDDED_API_BASE.
+    completion = asyncio.run(LLMClient(LLMConfig(model=embedded.DEFAULT_MODEL)).complete(
+        [{"role": "user", "content": "Say hi."}], max_tokens=2))
+    assert completion.completion_tokens > 0
+    shared = subprocess.run([sys.executable, "-m", "agents.llm", "--model", embedded.DEFAULT_MODEL, "--prompt",
+                             "Say hi.", "--max-tokens", "2"], capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO), embedded.API_BASE_ENV: embedded_api_base})
+    assert shared.returncode == 0, shared.stderr
+    refused = subprocess.run([sys.executable, "-m", "agents.llm", "--model", embedded.DEFAULT_MODEL, "--prompt",
+                              "Say hi.", "--max-tokens", "2"], capture_output=True, text=True, timeout=120, cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO), embedded.API_BASE_ENV: embedded_api_base,
+                                  embedded.API_KEY_ENV: "not-the-key-0123456789"})
+    assert refused.returncode != 0 and "not-the-key-0123456789" not in refused.stdout + refused.stderr
