@@ -17,6 +17,7 @@ import ctypes
 import hashlib
 import importlib.util
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,7 +35,11 @@ GGUF_PREFIX = "gguf/"
 DEFAULT_MODEL = "embedded/smollm2-135m"
 # Set to an already running server's base URL (".../v1") to share one server between processes.
 API_BASE_ENV = "LONGTHOUGHT_EMBEDDED_API_BASE"
-# The llama.cpp server takes no key, but the openai client insists on one; this is not a secret.
+# The key the local servers require (llama.cpp's --api-key). Without one, any page open in the user's browser could
+# read replies through DNS rebinding, and any local process could use the server. Each process makes a random one
+# and exports it here, so the commands it starts (and a process given LONGTHOUGHT_EMBEDDED_API_BASE) pass the same.
+API_KEY_ENV = "LONGTHOUGHT_EMBEDDED_API_KEY"
+# Sent to a shared server (LONGTHOUGHT_EMBEDDED_API_BASE) when no key is set: the openai client insists on one.
 PLACEHOLDER_KEY = "sk-embedded-no-key"
 SETTINGS_ENV = {"slots": "LONGTHOUGHT_GGUF_SLOTS", "ctx_per_slot": "LONGTHOUGHT_GGUF_CTX",
                 "threads": "LONGTHOUGHT_GGUF_THREADS"}
@@ -161,6 +166,15 @@ def slots(model: str) -> int:
     return lookup(model).settings.resolved().slots
 
 
+def api_key() -> str:
+    """This process's key for its local servers: inherited from LONGTHOUGHT_EMBEDDED_API_KEY, else made and exported
+    there (the servers it starts and the commands it runs inherit it)."""
+    key = os.environ.get(API_KEY_ENV)
+    if not key:
+        key = os.environ[API_KEY_ENV] = secrets.token_urlsafe(24)
+    return key
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -205,6 +219,7 @@ class EmbeddedServer:
         ]
         self.process = subprocess.Popen(
             command,
+            env={**os.environ, API_KEY_ENV: api_key()},  # the key by environment: a command line is public (ps)
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,  # to a file, not a pipe: a full pipe would block the server
@@ -299,4 +314,7 @@ def stop_all(keep: frozenset[str] = frozenset()) -> None:
 def litellm_route(model: str) -> tuple[str, str, str]:
     """(litellm model string, api_base, api_key) for a local model string."""
     spec = lookup(model)
-    return f"openai/{spec.name}", ensure_server(model), PLACEHOLDER_KEY
+    api_base = ensure_server(model)
+    if os.environ.get(API_BASE_ENV) and model.startswith(EMBEDDED_PREFIX):  # a shared server: its key, if one was given
+        return f"openai/{spec.name}", api_base, os.environ.get(API_KEY_ENV) or PLACEHOLDER_KEY
+    return f"openai/{spec.name}", api_base, api_key()

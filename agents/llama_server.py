@@ -8,6 +8,7 @@ This process only configures it and blocks until it is told to stop.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -26,6 +27,10 @@ def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, t
     # server's replies; allowing only the server's own origin stops that (we call it from Python, never a page).
     params.cors_origins = f"http://127.0.0.1:{port}"
     params.cors_origins_explicit = True
+    # Every request must carry this key (llama.cpp answers 401 otherwise; /health stays open for readiness checks).
+    key = os.environ.get("LONGTHOUGHT_EMBEDDED_API_KEY")
+    if key:
+        params.api_keys = [key]
     params.n_parallel = parallel
     # llama.cpp splits n_ctx evenly between slots; each slot keeps its last prompt's KV, so a debate that resends
     # its whole path every turn only pays for the new tokens when it lands on the same slot.
@@ -39,7 +44,7 @@ def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, t
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = xllamacpp.Server(params)
     print(f"llama_server: {alias} on {server.listening_address} ({parallel} slots x {ctx_per_slot} tokens, "
-          f"{threads} threads)", flush=True)
+          f"{threads} threads, {'key required' if key else 'NO KEY: set LONGTHOUGHT_EMBEDDED_API_KEY'})", flush=True)
     while not stop.wait(1.0):
         pass
     del server

@@ -18,11 +18,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import asyncio
 import copy
 import hashlib
+import math
 import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,9 @@ from agents import embedded
 from agents.cache import CompletionCache, cache_key
 from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
 from agents.llm_gate import GATES
-from agents.redact import remember, safe
+from agents.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.router import RouterSpec, router_for
+from agents.usage_check import checked_usage
 from protocols.types import Usage
 
 litellm.telemetry = False
@@ -50,6 +52,10 @@ class LLMError(RuntimeError):
 
 class LLMAuthError(LLMError):
     """The provider has no usable key for this model: retrying cannot help; the message says what to set."""
+
+
+class BudgetExhausted(RuntimeError):
+    """The run's budget is spent: no further model call starts (the problem runs again on a resumed run)."""
 
 
 class LLMTimeoutError(TimeoutError):
@@ -92,13 +98,16 @@ def is_auth_failure(error: BaseException) -> bool:
     return status in (401, 403) or bool(_CREDENTIALS.search(str(error)[:2000]))
 
 
-def auth_hint(model: str, role: str) -> str:
+def auth_hint(model: str, role: str, key_env: str | None = None) -> str:
     """What to do about a key litellm could not use: which variable to set, or which flag names another."""
+    flag = _KEY_FLAGS.get(role)
+    if key_env:  # the key came from the variable the user named, not litellm's default for the provider
+        return f"the key in {key_env} was refused: check it" + (f" (or pass {flag} NAME to use another variable)"
+                                                                 if flag else "")
     try:
         missing = litellm.validate_environment(model).get("missing_keys") or []
     except Exception:  # noqa: BLE001 - an unknown provider has no known variable
         missing = []
-    flag = _KEY_FLAGS.get(role)
     if missing:
         return f"set {' and '.join(missing)}" + (f", or pass {flag} NAME" if flag else "")
     return "the key was refused: check it" + (f" (or pass {flag} NAME to use another variable)" if flag else "")
@@ -174,6 +183,12 @@ class LLMClient:
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
         self.reply_guard = ReplyGuard()
+        # The run's budget, asked before each model call (scoped copies share it): a note once it is spent.
+        self.spend_check: Callable[[], str | None] | None = None
+        # Known from the start, not from the first call: a replayed reply or a preflight error may carry them.
+        remember_url(self.config.api_base)
+        if self.config.api_key_env:
+            remember(os.environ.get(self.config.api_key_env))
 
     def scoped(self) -> LLMClient:
         """A client for one problem: its own usage totals, also added to this client's; same cache, limits, guard."""
@@ -267,7 +282,7 @@ class LLMClient:
             for index, key in enumerate(keys):
                 hit = self._cache.get(key)
                 if hit is not None:
-                    texts[index], finish[index] = hit.text, hit.finish_reason
+                    texts[index], finish[index] = hide_secrets(hit.text), hit.finish_reason
                     prompt_tokens += hit.prompt_tokens
                     completion_tokens += hit.completion_tokens
                     cache_hits += 1
@@ -277,18 +292,22 @@ class LLMClient:
         while missing:
             # Ask for all missing samples at once; servers that ignore `n` get the rest one by one.
             call_seed = None if seed is None else seed + missing[0]
+            note = self.spend_check() if self.spend_check is not None else None
+            if note is not None:
+                raise BudgetExhausted(note)
             response, attempts = await self._call_with_retries(route, messages, len(missing), sampling, call_seed,
                                                                role)
             retries += attempts - 1
             choices = response.choices[: len(missing)]
             if not choices:
                 raise LLMError(f"{self.config.model}: the server returned no choices")
-            usage = getattr(response, "usage", None)
-            prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
-            completion_tokens += getattr(usage, "completion_tokens", 0) or 0
+            usage = checked_usage(getattr(response, "usage", None), self.config.model)
+            prompt_tokens += usage.prompt_tokens
+            completion_tokens += usage.completion_tokens
             cost = _add_cost(cost, _cost_of(response))
             for index, choice in zip(missing, choices, strict=False):
-                texts[index] = choice.message.content or ""
+                # A configured key in a reply (a server or model that repeats it) must not reach a record or the cache.
+                texts[index] = hide_secrets(choice.message.content or "")
                 finish[index] = choice.finish_reason
                 if len(texts[index]) > max_chars:  # cut before caching, so a replay is cut the same way
                     texts[index], finish[index] = texts[index][:max_chars], "length"
@@ -338,11 +357,11 @@ class LLMClient:
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
             if is_auth_failure(error):
-                raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role)} "
-                               f"({safe(_short(error))})") from error
+                raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role, self.config.api_key_env)} "
+                               f"({_short(error)})") from error
             # Servers echo keys ("Incorrect API key provided: sk-...") and may send escape sequences: both go.
             raise LLMError(
-                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {safe(_short(error))}"
+                f"{self.config.model}: {type(error).__name__} after {attempts} attempt(s): {_short(error)}"
             ) from error
         return response, retrying.statistics.get("attempt_number", 1)
 
@@ -375,9 +394,11 @@ def _cost_of(response: Any) -> float | None:
     if str(getattr(response, "model", "")).startswith("oracle/"):
         return 0.0  # the rehearsal backend is free; litellm has no price for it
     try:
-        return float(litellm.completion_cost(completion_response=response))
+        cost = float(litellm.completion_cost(completion_response=response))
     except Exception:  # noqa: BLE001 - litellm raises for models it has no price for: cost unknown
         return None
+    # litellm prices the server's own figures: a negative count must not make a call earn money back.
+    return max(0.0, cost) if math.isfinite(cost) else None
 
 
 def _add_cost(total: float | None, cost: float | None) -> float | None:
@@ -385,8 +406,8 @@ def _add_cost(total: float | None, cost: float | None) -> float | None:
 
 
 def _short(error: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[:limit] + "..."
+    # Redacted before the cut: cutting first left the first half of a key that straddled the limit.
+    return cut(str(error), limit)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ _KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9._~+/=\
 # C0 controls but \t and \n, DEL and C1 controls (a lone \x9b is a CSI on some terminals).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MASK = "[REDACTED]"
+# The user-info part of a URL (`https://user:KEY@host`): a key passed inside --api-base must not reach a file.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@]+)@")
 
 _known: set[str] = set()
 
@@ -28,6 +30,13 @@ def remember(secret: str | None) -> None:
     """Hide this value from now on (a key read from the environment by name, a router's resolved reference)."""
     if secret and len(secret) >= _MIN_SECRET_CHARS:
         _known.add(secret)
+
+
+def remember_url(url: str | None) -> None:
+    """Hide the credentials inside a URL's user-info from now on (its password, or a lone token as user)."""
+    for match in _URL_USERINFO.finditer(url or ""):
+        user, _, password = match.group(2).partition(":")
+        remember(password or user)
 
 
 def _secrets() -> list[str]:
@@ -39,12 +48,36 @@ def _secrets() -> list[str]:
     return sorted(found, key=len, reverse=True)  # longest first, so a key containing another is hidden whole
 
 
-def redact(text: str) -> str:
-    """`text` with every known secret value and anything shaped like an API key or bearer token masked."""
+def hide_secrets(text: str) -> str:
+    """`text` with every known secret value masked, and nothing else changed (for model text, which is data)."""
     for secret in _secrets():
         if secret in text:
             text = text.replace(secret, MASK)
+    return text
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret value, URL credentials and anything shaped like an API key or bearer token
+    masked."""
+    text = _URL_USERINFO.sub(lambda match: f"{match.group(1)}{MASK}@", hide_secrets(text))
     return _KEY_SHAPES.sub(MASK, text)
+
+
+def scrub(value: object) -> object:
+    """`value` (a config or manifest: dicts, lists, strings) with every string redacted: what may go to disk."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: scrub(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    return value
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` redacted first and then cut at `limit` characters: a key across the cut never leaves half of itself."""
+    text = " ".join(safe(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def neutralise(text: str) -> str:

@@ -282,6 +282,7 @@ def walk(only: str | None, keep: Path | None) -> int:
                 continue
             if "LONGTHOUGHT_EMBEDDED_API_BASE" not in env:
                 env["LONGTHOUGHT_EMBEDDED_API_BASE"] = embedded.ensure_server(embedded.DEFAULT_MODEL)
+                env[embedded.API_KEY_ENV] = embedded.api_key()  # the server wants this process's key
             rule = rule_for(command) or Rule("", "walk", "")
             begin = time.monotonic()
             rc, output = (_serve if state == "serve" else _run)(line, clone, env, rule.timeout)

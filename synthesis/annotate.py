@@ -127,7 +127,27 @@ def check(files: list[Path]) -> tuple[list[tuple[Annotation, Problem]], list[Iss
                                                        f"{problem.answer!r}", severity="warning"))
         if not any(issue.severity == "error" and issue.path == str(path) for issue in issues):
             usable.append((annotation, problem))
-    return usable, issues
+    return _refuse_duplicates(usable, issues)
+
+
+def _refuse_duplicates(usable: list[tuple[Annotation, Problem]],
+                       issues: list[Issue]) -> tuple[list[tuple[Annotation, Problem]], list[Issue]]:
+    """A second annotation of a problem is an error naming the first. Records are one per problem per attempt
+    (ARCHITECTURE), and the problem id is what a resumed run, the viewer and the exports key on: the second
+    expansion either never ran ("already has a record") or would stand beside the first under the same id. Keying
+    by (problem, annotation) instead would change that contract for every reader; merging two people's journeys is
+    a human's call."""
+    first: dict[str, str] = {}
+    kept = []
+    for annotation, problem in usable:
+        if problem.id in first:
+            issues.append(Issue(annotation.path, annotation.problem_line,
+                                f"problem {problem.id!r} is already annotated in {first[problem.id]}: one annotation "
+                                "per problem (merge the two, or expand them from separate folders into separate --out)"))
+            continue
+        first[problem.id] = annotation.path
+        kept.append((annotation, problem))
+    return kept, issues
 
 
 def command_validate(directory: Path, console: Console) -> int:

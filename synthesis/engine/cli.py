@@ -45,12 +45,14 @@ def guarded(body: Callable[[], int], console: Console, saved: str = "finished pr
     except (RunError, ValueError, OSError) as error:  # bad flags, missing files, unknown names, unreachable models
         console.print(Text(f"error: {safe(error)}", style="red"))
         return 2
-    except KeyboardInterrupt:
-        how = " by SIGTERM" if terminated else ""
+    except KeyboardInterrupt as error:
+        # A run's own signal handling says which signal it was (synthesis.engine.signals); elsewhere ours does.
+        signum = getattr(error, "signum", None) or (signal.SIGTERM if terminated else signal.SIGINT)
+        how = " by SIGTERM" if signum == signal.SIGTERM else ""
         console.print(Text(f"interrupted{how}: {saved}; rerun the same command to resume", style="yellow"))
         # 128 + the signal, as a shell reports it: a scheduler sees it was stopped (143), not that a user pressed
         # Ctrl-C (130); the run directory is the same either way (manifest "interrupted", resumable).
-        return 128 + signal.SIGTERM if terminated else 130
+        return 128 + signum
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

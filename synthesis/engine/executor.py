@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.llm import LLMAuthError, LLMClient
+from agents.llm import BudgetExhausted, LLMAuthError, LLMClient
 from agents.redact import safe
 from agents.reply_guard import unusable_message
 from protocols.types import Problem, Usage
@@ -102,15 +102,21 @@ async def preflight(clients: dict[str, LLMClient]) -> None:
 
 
 class _Budget:
-    def __init__(self, config: RunConfig, clients: Sequence[LLMClient]):
+    """--budget-tokens / --budget-cost over the run directory: what earlier processes spent (spend.jsonl) and what
+    this one has spent so far. Asked before each problem starts and before each model call (not on Ray workers,
+    where it is asked before each problem), so a run stops within one call's worth of its budget, across resumes."""
+
+    def __init__(self, config: RunConfig, clients: Sequence[LLMClient], before: Usage):
         self.config = config
         self.clients = clients
+        self.before = before
 
     def usage(self) -> Usage:
+        """This process's spend."""
         return sum((client.total_usage() for client in self.clients), Usage())
 
     def exhausted(self) -> str | None:
-        usage = self.usage()
+        usage = self.before + self.usage()
         if self.config.budget_tokens is not None and usage.total_tokens >= self.config.budget_tokens:
             return f"budget_tokens reached ({usage.total_tokens} >= {self.config.budget_tokens})"
         if self.config.budget_cost is not None and usage.cost is not None and usage.cost >= self.config.budget_cost:
@@ -154,7 +160,8 @@ class Run:
         if not todo:
             store.write_manifest(summary, "completed", "nothing to do")
             return dataclasses.replace(summary, status="nothing_to_do")
-        budget = _Budget(self.config, list(self.clients.values()))
+        store.open_spend()
+        budget = _Budget(self.config, list(self.clients.values()), store.spent_before())
         store.write_manifest(summary, "running")
         log.info("start: %d to do, %d already done", len(todo), summary.skipped)
         if store.ray_workers:
@@ -162,10 +169,11 @@ class Run:
         gate = asyncio.Semaphore(in_flight)
         stop_note: list[str] = []
         stopped: list[str] = []  # the reply guard's message: replies are unusable, spending more is waste
+        closed: list[bool] = []  # set once the run is ending: a record after the final manifest would disagree
 
         async def one(problem: Problem, progress: _Progress) -> None:
             async with gate:
-                if stop_note or stopped:
+                if stop_note or stopped or closed:
                     return
                 note = budget.exhausted()
                 if note:
@@ -176,6 +184,16 @@ class Run:
                 try:
                     record = await solve(problem)
                 except Exception as error:  # noqa: BLE001 - one problem's failure stops the run only via the guard
+                    if closed:
+                        return
+                    store.spend.write(budget.usage())
+                    spent = _budget_stop(error)
+                    if spent is not None:  # not a failure: the problem runs again when a resumed run may spend
+                        if not stop_note:
+                            stop_note.append(str(spent))
+                            log.warning("budget: %s; no new model calls start", spent)
+                        log.info("stopped %s by the budget; it runs again on a resumed run", problem.id)
+                        return
                     summary.failed += 1
                     store.append_failure({
                         "problem_id": problem.id,
@@ -192,10 +210,13 @@ class Run:
                         stopped.append(unusable)
                         log.error("stopped: %s; no new problems start", safe(unusable))
                 else:
+                    if closed:
+                        return  # it runs again on the next run
                     record.meta.setdefault("wall_time_s", round(time.monotonic() - started, 3))
                     # Every row says which roles the oracle played, so rehearsal data is known wherever it travels.
                     record.meta.setdefault(ORACLE_KEY, list(summary.oracle_roles))
                     records.append(record)
+                    store.spend.write(budget.usage())
                     store.add_usage(record)
                     summary.done += 1
                     _tally(summary, record)
@@ -203,24 +224,71 @@ class Run:
                              getattr(record, "stop_reason", None))
                 progress.update(summary)
 
-        interrupted = False
+        status = "completed"
+        for client in self.clients.values():
+            client.spend_check = budget.exhausted
         with _Progress(len(todo), console, budget, store.out.name) as progress:
+            tasks = [asyncio.ensure_future(one(problem, progress)) for problem in todo]
             try:
-                await asyncio.gather(*(one(problem, progress) for problem in todo))
-            except asyncio.CancelledError:
-                interrupted = True
+                await asyncio.gather(*tasks)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                status = "interrupted"
+                raise
+            except BaseException as error:  # a full disk, a bug: the manifest says the run failed, and why
+                status, stop_note[:] = "failed", [safe(f"{type(error).__name__}: {error}")]
                 raise
             finally:
+                # gather returns at the first cancelled child while the others may still finish: stop them all and
+                # wait, so that no record is written after the final manifest.
+                await _settle(tasks)
+                closed.append(True)
+                for client in self.clients.values():
+                    client.spend_check = None
                 summary.usage = budget.usage()
                 summary.role_models = role_model_usage(self.clients)
                 summary.elapsed_s = time.monotonic() - progress.started
-                status = ("interrupted" if interrupted else "stopped" if stopped
-                          else "budget_exhausted" if stop_note else "completed")
+                if status == "completed":
+                    status = "stopped" if stopped else "budget_exhausted" if stop_note else "completed"
                 summary.status = status
                 summary.stop_note = (stopped or stop_note or [None])[0]
+                try:
+                    store.spend.write(summary.usage)
+                except OSError as error:  # a full disk: the manifest below still says what happened
+                    log.error("spend.jsonl: %s", safe(error))
                 store.write_manifest(summary, status, summary.stop_note)
                 log.info("end: %s; %d done, %d failed", status, summary.done, summary.failed)
         return summary
+
+
+# How long the run waits for its problems to stop when interrupted, before it writes its final manifest.
+SETTLE_S = 10.0
+
+
+async def _settle(tasks: list[asyncio.Future]) -> None:
+    """Cancel the run's problems that still run and wait for them (at most SETTLE_S; a second signal waits no more)."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        try:
+            await asyncio.wait(pending, timeout=SETTLE_S)
+        except asyncio.CancelledError:
+            pass
+    for task in tasks:  # retrieved, so asyncio prints no "exception was never retrieved" at exit
+        if task.done() and not task.cancelled():
+            task.exception()
+
+
+def _budget_stop(error: BaseException) -> BudgetExhausted | None:
+    """The budget stop inside a problem's error (tasks wrap model errors in their own), if that is what it was."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, BudgetExhausted):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _tally(summary: RunSummary, record: Any) -> None:

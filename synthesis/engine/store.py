@@ -26,12 +26,14 @@ import yaml
 from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
+from agents.redact import scrub
 from agents.router import RouterSpec
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
 from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
+from synthesis.engine.spend import SpendLedger
 
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
@@ -163,6 +165,12 @@ class RunStore:
         self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
         # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
         self.run_usage: dict[str, Usage] | None = {}
+        self.spend: SpendLedger | None = None  # opened with the run, under the lock
+        self._spent_before = Usage()
+
+    def spent_before(self) -> Usage:
+        """What earlier processes spent in this directory (read when the run opened its ledger)."""
+        return self._spent_before
 
     @contextmanager
     def opened(self) -> Iterator[None]:
@@ -173,13 +181,16 @@ class RunStore:
             lock.acquire(timeout=0)
         except Timeout:
             raise RunError(f"{self.out} is in use by another process") from None
-        handler = logging.FileHandler(self.out / "run.log")
+        handler = _QuietFileHandler(self.out / "run.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
+        calls = logging.getLogger("longthought.llm")  # what the model client refuses to believe (agents.usage_check)
+        calls.addHandler(handler)
         try:
             yield
         finally:
+            calls.removeHandler(handler)
             self.log.removeHandler(handler)
             handler.close()
             lock.release()
@@ -197,6 +208,12 @@ class RunStore:
 
     def append_failure(self, row: dict[str, Any]) -> None:
         append_jsonl(self.out / "failures.jsonl", row)
+
+    def open_spend(self) -> None:
+        """The spend ledger, after load_usage: a run begun before there was a ledger counts what its records say."""
+        self.spend = SpendLedger(self.out / "spend.jsonl")
+        earlier = self.spend.earlier
+        self._spent_before = earlier if earlier is not None else sum((self.run_usage or {}).values(), Usage())
 
     def load_usage(self) -> None:
         # Run totals are read back from the rows rather than kept in a running-total file: records.jsonl is already
@@ -219,7 +236,8 @@ class RunStore:
         if router is not None:
             # The router file may change between resumptions (more servers), the models behind each name may not.
             config["router_models"] = router.served_models()
-        return config
+        # No secrets (ARCHITECTURE): a key inside --api-base (https://user:KEY@host) is masked like any other.
+        return scrub(config)
 
     def check_or_write_config(self) -> None:
         path = self.out / "config.yaml"
@@ -277,12 +295,47 @@ class RunStore:
             "usage_by_role": {role: role_usage.model_dump() for role, role_usage in sorted(by_role.items())},
             "usage_scope": "run" if self.run_usage is not None else "this process (its rows carry no usage)",
             "usage_this_process": spent.model_dump() | {"total_tokens": spent.total_tokens},
+            # Every call any process paid for in this directory (spend.jsonl): what --budget-* count.
+            "spent_run": (spent_run := self.spent_before() + spent).model_dump() | {
+                "total_tokens": spent_run.total_tokens},
             "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        temporary = self.out / "manifest.json.tmp"
-        temporary.write_text(json.dumps(manifest, indent=2))
-        os.replace(temporary, self.out / "manifest.json")  # atomic: a kill never leaves half a manifest
+        text = json.dumps(scrub(manifest), indent=2)  # scrubbed: sys.argv may hold a key in --api-base
+        if status == "running":
+            # Room for the final manifest to be written over this one in place should the disk be full by then
+            # (JSON allows trailing whitespace); without it a full disk left the manifest saying "running".
+            text += " " * MANIFEST_RESERVE + "\n"
+        path, temporary = self.out / "manifest.json", self.out / "manifest.json.tmp"
+        try:
+            temporary.write_text(text)
+            os.replace(temporary, path)  # atomic: a kill never leaves half a manifest
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            if status == "running" or not path.exists():
+                raise
+            _overwrite(path, text.encode())
+
+
+# Bytes of padding after a running manifest: a final one is at most this much longer (its rewrites and stop note).
+MANIFEST_RESERVE = 4096
+
+
+def _overwrite(path: Path, data: bytes) -> None:
+    """Write `data` over the file's own blocks (a full disk has no room for a new file), then cut what is left."""
+    with path.open("r+b") as handle:
+        handle.write(data)
+        handle.truncate(len(data))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class _QuietFileHandler(logging.FileHandler):
+    """run.log: a line that cannot be written (a full disk) is dropped, not reported with a traceback on stderr
+    for every line; the run's own error says what happened."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's naming
+        pass
 
 
 def _versions() -> dict[str, str | None]:

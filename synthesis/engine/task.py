@@ -8,7 +8,6 @@ name without importing it until asked, so the engine imports no attempt.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from protocols.problems import ProblemSetError, load
 from protocols.types import Problem
 from synthesis.engine.config import RunConfig, RunError, client_settings, out_dir
 from synthesis.engine.executor import Executor, LocalExecutor, Run, Solver, Work
+from synthesis.engine.signals import run_with_signals
 from synthesis.engine.store import RunSummary
 
 # Every task by name, as "module:ATTRIBUTE": imported only when asked for, so the engine imports no attempt.
@@ -122,7 +122,7 @@ class Plan:
                 f"  {estimate(calls, questions, self.config, models).describe()}\n  nothing was spent, nothing written",
                 markup=False, highlight=False)
             return None
-        return asyncio.run(self.execute(console))
+        return run_with_signals(self.execute(console))
 
     async def execute(self, console: Any = None) -> RunSummary:
         """Preflight, then solve every problem not yet done: in this process, or on Ray workers with --ray."""

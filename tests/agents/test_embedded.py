@@ -87,7 +87,8 @@ def test_an_in_process_command_stops_only_the_servers_it_started(embedded_api_ba
 
 def test_web_pages_cannot_read_the_servers_replies(embedded_api_base):
     # A page on another origin gets no Access-Control-Allow-Origin for itself, so the browser hides the reply.
-    request = urllib.request.Request(f"{embedded_api_base}/models", headers={"Origin": "http://evil.example"})
+    request = urllib.request.Request(f"{embedded_api_base}/models", headers={
+        "Origin": "http://evil.example", "Authorization": f"Bearer {embedded.api_key()}"})  # even with the key
     with urllib.request.urlopen(request, timeout=10) as response:
         allowed = response.headers.get("Access-Control-Allow-Origin")
     assert allowed not in ("*", "http://evil.example"), allowed
@@ -139,7 +140,8 @@ def test_two_local_models_in_one_process_start_and_stop(tmp_path, monkeypatch):
         assert embedded.running() - before == {embedded.lookup(first).key, embedded.lookup(second).key}
         ports = [int(base.rsplit(":", 1)[1].split("/")[0]) for base in bases]
         for base, model in zip(bases, (first, second)):
-            with urllib.request.urlopen(f"{base}/models", timeout=5) as response:
+            models = urllib.request.Request(f"{base}/models", headers={"Authorization": f"Bearer {embedded.api_key()}"})
+            with urllib.request.urlopen(models, timeout=5) as response:
                 assert embedded.lookup(model).name in response.read().decode()
     finally:
         embedded.stop_all(keep=before)
