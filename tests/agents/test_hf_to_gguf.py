@@ -1,4 +1,4 @@
-"""GGUF export of trained checkpoints: llama.cpp's names and layout, and the same greedy text as hf/."""
+"""HF checkpoint to GGUF (agents.hf_to_gguf, training.export --format gguf): the same greedy text as hf/."""
 
 import asyncio
 import json
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from training.gguf_export import GGUFExportError, export_gguf, pre_tokenizer
+from agents.hf_to_gguf import GGUFExportError, export_gguf, pre_tokenizer
 
 
 @pytest.mark.parametrize("pre,name", [
@@ -33,20 +33,20 @@ def test_an_unknown_pre_tokenizer_or_architecture_is_refused_in_one_line(tmp_pat
 
 
 @pytest.mark.slow
-def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tmp_path):
-    """The embedded model's transformers conversion (what training starts from) exported as f16 GGUF and served by
-    our native server answers exactly as hf/ does; q8_0 has llama.cpp's layout."""
+def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tmp_path, monkeypatch):
+    """The embedded model's transformers conversion (what training starts from) served as hf/PATH through
+    the native server (converted to f16 GGUF once) answers exactly as hf/ in-process does; q8_0 has llama.cpp's
+    layout."""
     from gguf import GGMLQuantizationType, GGUFReader
 
-    from agents import embedded
+    from agents import embedded, local_models
     from agents.llm import LLMClient
     from agents.local_models import resolve
 
     checkpoint = tmp_path / "final"
     shutil.copytree(resolve("embedded/smollm2-135m"), checkpoint)
-    f16 = export_gguf(checkpoint, tmp_path / "model.gguf", "f16")
     q8 = export_gguf(checkpoint, tmp_path, "q8_0")
-    assert q8.name == "final-q8_0.gguf" and q8.stat().st_size < 0.6 * f16.stat().st_size
+    assert q8.name == "final-q8_0.gguf"
     reader = GGUFReader(q8)
     types = {tensor.name: tensor.tensor_type for tensor in reader.tensors}
     assert types["blk.0.attn_q.weight"] == GGMLQuantizationType.Q8_0 and types["output_norm.weight"].name == "F32"
@@ -61,7 +61,13 @@ def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tm
 
     before = embedded.running()
     try:
-        served = asyncio.run(greedy(f"gguf/{f16}"))
+        monkeypatch.setenv(local_models.CACHE_ENV, str(tmp_path / "cache"))
+        monkeypatch.setenv(local_models.HF_SERVE_ENV, "native")  # hf/ converted once, served by the native server
+        native = asyncio.run(greedy(f"hf/{checkpoint}"))
+        assert f"hf/{checkpoint}" in embedded.running()
+        f16, = (tmp_path / "cache" / "gguf").glob("final-*-f16.gguf")
     finally:
-        embedded.stop_all(keep=before)  # this test's server, not a session's shared one
-    assert served.strip() and served == asyncio.run(greedy(f"hf/{checkpoint}"))
+        embedded.stop_all(keep=before)  # this test's servers, not a session's shared one
+    monkeypatch.setenv(local_models.HF_SERVE_ENV, "inprocess")
+    assert q8.stat().st_size < 0.6 * f16.stat().st_size
+    assert native.strip() and native == asyncio.run(greedy(f"hf/{checkpoint}"))
