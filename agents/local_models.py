@@ -112,11 +112,11 @@ def native_servable(model: str) -> bool:
 
 
 def _fingerprint(folder: Path) -> str:
-    """What the checkpoint's GGUF depends on: its absolute path and every file's name, size and modification time
-    (a retrained final/ gets a new GGUF; hashing 500 MB of weights on every start would cost seconds)."""
+    """What the checkpoint's GGUF depends on: every file's name, size and modification time (a retrained final/
+    gets a new GGUF; hashing 500 MB of weights on every start would cost seconds)."""
     import hashlib
 
-    digest = hashlib.sha1(str(folder.resolve()).encode())
+    digest = hashlib.sha1()
     for path in sorted(folder.iterdir()):
         if path.is_file():
             stat = path.stat()
@@ -128,15 +128,23 @@ def gguf_for(model: str, gguf_type: str | None = None) -> Path:
     """The GGUF file of an `hf/` checkpoint, converted once and cached under the cache dir by fingerprint."""
     from agents.hf_to_gguf import export_gguf
 
-    folder = Path(resolve(model)).expanduser()
+    import hashlib
+
+    folder = Path(resolve(model)).expanduser().resolve()
     gguf_type = gguf_type or os.environ.get(HF_GGUF_TYPE_ENV, "f16")
-    target = cache_dir() / "gguf" / f"{folder.resolve().name}-{_fingerprint(folder)}-{gguf_type}.gguf"
+    # One file per folder and type: the folder's path names it (many checkpoints are called final/), the files'
+    # fingerprint dates it, and a retrained folder's older conversion is deleted (each is 270 MB for 135M in f16).
+    stem = f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
+    target = cache_dir() / "gguf" / f"{stem}-{_fingerprint(folder)}-{gguf_type}.gguf"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not target.is_file():
             export_gguf(folder, target, gguf_type)  # written to .partial and renamed: never half a file here
+            for older in target.parent.glob(f"{stem}-*-{gguf_type}.gguf"):
+                if older != target:
+                    older.unlink(missing_ok=True)  # a server still reading it keeps its open copy
     return target
 
 

@@ -1,13 +1,14 @@
 """Training tokens/s in bf16 mixed precision against fp32, side by side in one run, and which one training picks.
 
-    .venv/bin/python bench/train_precision.py [--steps 3 --seq 64 --batch 1 --budget 600]
+    .venv/bin/python bench/train_precision.py [--steps 3 --seq 32 --batch 1 --budget 300]
     python3 bench/train_precision.py --random-init    # a GPU machine without the embedded model: same shapes
 
-Each arm trains a fresh fp32 copy of the model (what the trainer loads for both) for `--steps` timed steps after one
-warm-up step: forward, loss, backward and AdamW, under torch.autocast(bf16) or none, as the Trainer's `--bf16`
-does. An arm stops early when it passes `--budget` seconds (the ratio then uses the steps it finished). The arms
-alternate step by step, so a load change on the shared machine hits both. Goal: the default is the faster arm
-(issue 25: on a CPU without native bf16, one bf16 SFT step of SmolLM2-135M did not finish in 559 s).
+Each arm, in a child process one after the other, trains a fresh fp32 copy of the model (what the trainer loads for
+both) for `--steps` timed steps after one warm-up step: forward, loss, backward and AdamW, under
+torch.autocast(bf16) or none, as the Trainer's `--bf16` does. An arm is stopped at `--budget` seconds; an arm with
+no timed step then gets an upper bound on its speed (a step took longer than the rest of the budget), and the ratio
+is a lower bound. Goal: the default is the faster arm (issue 25: on a CPU without native bf16, one bf16 SFT step of
+SmolLM2-135M did not finish in 559 s).
 Prints one JSON object: tok/s per arm, the ratio fp32 / bf16, the default and why, and the machine's load.
 """
 
@@ -39,6 +40,52 @@ def load_model(args: argparse.Namespace, device: str):
     return model.to(device).train()
 
 
+def run_arm(args: argparse.Namespace) -> None:
+    """The child: train one precision, printing each step's seconds as it finishes (the parent may kill it)."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    batch = torch.randint(0, 49152, (args.batch, args.seq), device=device)
+    model = load_model(args, device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    for _ in range(args.steps + 1):
+        started = time.perf_counter()
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=args.arm == "bf16"):
+            loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        print(json.dumps({"step_s": time.perf_counter() - started}), flush=True)
+
+
+def measure(name: str, args: argparse.Namespace) -> dict:
+    """One arm in a child process, stopped at --budget seconds: an emulated bf16 step can take many minutes, and a
+    step cannot be interrupted in-process. Step 0 warms up and is not counted."""
+    import subprocess
+
+    command = [sys.executable, __file__, "--arm", name, "--steps", str(args.steps), "--seq", str(args.seq),
+               "--batch", str(args.batch), "--model", args.model] + (["--random-init"] if args.random_init else [])
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=args.budget)
+        output, finished = done.stdout, done.returncode == 0
+    except subprocess.TimeoutExpired as expired:
+        output, finished = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else expired.stdout or "", False
+    times = [json.loads(line)["step_s"] for line in output.splitlines() if line.startswith('{"step_s"')]
+    tokens = args.batch * args.seq
+    timed = times[1:]
+    result = {"steps_timed": len(timed), "finished": finished, "wall_s": round(time.perf_counter() - started, 1),
+              "warmup_s": round(times[0], 2) if times else None}
+    if timed:
+        result["tok_per_s"] = round(tokens * len(timed) / sum(timed), 2)
+    else:  # not one step in the budget: the step took longer than what was left of it, an upper bound on speed
+        result["tok_per_s_at_most"] = round(tokens / max(args.budget - (times[0] if times else 0), 1e-9), 3)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -46,58 +93,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="embedded/smollm2-135m")
     parser.add_argument("--random-init", action="store_true", help="SmolLM2-135M's shapes, random weights")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per arm (after one warm-up step)")
-    parser.add_argument("--seq", type=int, default=64, help="tokens per example")
+    parser.add_argument("--seq", type=int, default=32, help="tokens per example")
     parser.add_argument("--batch", type=int, default=1, help="examples per step")
-    parser.add_argument("--budget", type=float, default=600.0, help="seconds per arm before it stops early")
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds per arm before it is stopped")
+    parser.add_argument("--arm", choices=("fp32", "bf16"), help=argparse.SUPPRESS)  # the child's own flag
     args = parser.parse_args(argv)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        from training.common import precision_default
+    if args.arm:
+        run_arm(args)
+        return 0
+    from training.common import precision_default
 
-        flags, why = precision_default()
-        default = "bf16" if flags["bf16"] else "fp32"
-    except ImportError:  # carried without TRL's stack: the same rule, stated here
-        default, why = "?", "training.common not importable here"
-    torch.manual_seed(0)
-    batch = torch.randint(0, 49152, (args.batch, args.seq), device=device)
-    arms = {}
-    for name in ("fp32", "bf16"):
-        model = load_model(args, device)
-        arms[name] = {"model": model, "optimizer": torch.optim.AdamW(model.parameters(), lr=1e-5), "times": []}
-
-    def step(name: str) -> float:
-        arm = arms[name]
-        started = time.perf_counter()
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=name == "bf16"):
-            loss = arm["model"](input_ids=batch, labels=batch).loss
-        loss.backward()
-        arm["optimizer"].step()
-        arm["optimizer"].zero_grad()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - started
-
-    for index in range(args.steps + 1):  # step 0 warms up (allocations, kernels) and is not counted
-        for name, arm in arms.items():
-            if sum(arm["times"][1:]) > args.budget or (index == 1 and arm["times"][0] > args.budget):
-                continue
-            arm["times"].append(step(name))
-    tokens = args.batch * args.seq
-    result = {"device": torch.cuda.get_device_name() if device == "cuda" else
+    flags, why = precision_default()
+    default = "bf16" if flags["bf16"] else "fp32"
+    load = os.getloadavg()
+    result = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else
               f"cpu {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores",
-              "default": default, "why": why, "seq": args.seq, "batch": args.batch}
-    for name, arm in arms.items():
-        timed = arm["times"][1:]
-        result[name] = {"warmup_s": round(arm["times"][0], 2), "steps": len(timed),
-                        "tok_per_s": round(tokens * len(timed) / sum(timed), 1) if timed else None,
-                        "lower_bound_s_per_step": None if timed else round(arm["times"][0], 1)}
-    fp32, bf16 = result["fp32"]["tok_per_s"], result["bf16"]["tok_per_s"]
-    if not bf16:  # no timed bf16 step: its warm-up step bounds it
-        bf16 = tokens / arms["bf16"]["times"][0]
-    result["ratio_fp32_over_bf16"] = round(fp32 / bf16, 2) if fp32 and bf16 else None
-    result["faster"] = "fp32" if (fp32 or 0) > bf16 else "bf16"
+              "default": default, "why": why, "seq": args.seq, "batch": args.batch, "budget_s": args.budget}
+    result["fp32"], result["bf16"] = measure("fp32", args), measure("bf16", args)
+    fp32 = result["fp32"].get("tok_per_s") or result["fp32"].get("tok_per_s_at_most")
+    bf16 = result["bf16"].get("tok_per_s") or result["bf16"].get("tok_per_s_at_most")
+    bound = "tok_per_s_at_most" in result["bf16"]
+    result["ratio_fp32_over_bf16"] = (">= " if bound else "") + f"{fp32 / bf16:.2f}"
+    result["faster"] = "fp32" if fp32 > bf16 else "bf16"
     result["default_is_faster"] = result["faster"] == default
-    result["load_average"] = os.getloadavg()
+    result["load_average_before_after"] = [load, os.getloadavg()]
     print(json.dumps(result, indent=2))
     return 0
 

@@ -113,3 +113,8 @@ def test_the_cached_gguf_follows_the_checkpoints_files(tmp_path, monkeypatch):
     path = local_models.gguf_for(f"hf/{folder}")
     assert local_models.gguf_for(f"hf/{folder}") == path and converted == ["f16"]  # converted once
     assert path.parent == tmp_path / "cache" / "gguf" and path.name.endswith("-f16.gguf")
+    other = _llama_folder(tmp_path / "elsewhere" / "final")  # another run's final/: its own file
+    assert local_models.gguf_for(f"hf/{other}") != path and path.is_file()
+    (folder / "model.safetensors").write_bytes(b"retrained")
+    again = local_models.gguf_for(f"hf/{folder}")
+    assert again != path and again.is_file() and not path.is_file()  # the stale conversion is gone
