@@ -3,7 +3,8 @@
     .venv/bin/python bench/train_precision.py [--steps 3 --seq 32 --batch 1 --budget 300]
     python3 bench/train_precision.py --random-init    # a GPU machine without the embedded model: same shapes
 
-Each arm, in a child process one after the other, trains a fresh fp32 copy of the model (what the trainer loads for
+Both arms run at once, each a child process with `--threads` threads (a load change on the shared machine hits
+both alike); each trains a fresh fp32 copy of the model (what the trainer loads for
 both) for `--steps` timed steps after one warm-up step: forward, loss, backward and AdamW, under
 torch.autocast(bf16) or none, as the Trainer's `--bf16` does. An arm is stopped at `--budget` seconds; an arm with
 no timed step then gets an upper bound on its speed (a step took longer than the rest of the budget), and the ratio
@@ -61,29 +62,41 @@ def run_arm(args: argparse.Namespace) -> None:
         print(json.dumps({"step_s": time.perf_counter() - started}), flush=True)
 
 
-def measure(name: str, args: argparse.Namespace) -> dict:
-    """One arm in a child process, stopped at --budget seconds: an emulated bf16 step can take many minutes, and a
-    step cannot be interrupted in-process. Step 0 warms up and is not counted."""
+def measure(args: argparse.Namespace) -> dict[str, dict]:
+    """Both arms at once, each a child process with one thread, stopped together at --budget seconds: a load change
+    on the shared machine hits both alike, and an emulated bf16 step (many minutes) cannot be interrupted
+    in-process. Step 0 warms up and is not counted."""
     import subprocess
+    import tempfile
 
-    command = [sys.executable, __file__, "--arm", name, "--steps", str(args.steps), "--seq", str(args.seq),
-               "--batch", str(args.batch), "--model", args.model] + (["--random-init"] if args.random_init else [])
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=args.budget)
-        output, finished = done.stdout, done.returncode == 0
-    except subprocess.TimeoutExpired as expired:
-        output, finished = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else expired.stdout or "", False
-    times = [json.loads(line)["step_s"] for line in output.splitlines() if line.startswith('{"step_s"')]
+    children = {}
+    for name in ("fp32", "bf16"):
+        command = [sys.executable, __file__, "--arm", name, "--steps", str(args.steps), "--seq", str(args.seq),
+                   "--batch", str(args.batch), "--model", args.model] + (["--random-init"] if args.random_init else [])
+        log = tempfile.TemporaryFile(mode="w+")
+        threads = str(args.threads)
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        children[name] = (subprocess.Popen(command, stdout=log, stderr=subprocess.DEVNULL, env=env), log)
+    deadline = time.monotonic() + args.budget
+    while time.monotonic() < deadline and any(child.poll() is None for child, _ in children.values()):
+        time.sleep(1)
+    results = {}
     tokens = args.batch * args.seq
-    timed = times[1:]
-    result = {"steps_timed": len(timed), "finished": finished, "wall_s": round(time.perf_counter() - started, 1),
-              "warmup_s": round(times[0], 2) if times else None}
-    if timed:
-        result["tok_per_s"] = round(tokens * len(timed) / sum(timed), 2)
-    else:  # not one step in the budget: the step took longer than what was left of it, an upper bound on speed
-        result["tok_per_s_at_most"] = round(tokens / max(args.budget - (times[0] if times else 0), 1e-9), 3)
-    return result
+    for name, (child, log) in children.items():
+        finished = child.poll() == 0
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        log.seek(0)
+        times = [json.loads(line)["step_s"] for line in log.read().splitlines() if line.startswith('{"step_s"')]
+        timed = times[1:]
+        result = {"steps_timed": len(timed), "finished": finished, "warmup_s": round(times[0], 2) if times else None}
+        if timed:
+            result["tok_per_s"] = round(tokens * len(timed) / sum(timed), 2)
+        else:  # not one timed step in the budget: a step took longer than what was left, an upper bound on speed
+            result["tok_per_s_at_most"] = round(tokens / max(args.budget - (times[0] if times else 0), 1.0), 3)
+        results[name] = result
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seq", type=int, default=32, help="tokens per example")
     parser.add_argument("--batch", type=int, default=1, help="examples per step")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per arm before it is stopped")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per arm (both arms run at once)")
     parser.add_argument("--arm", choices=("fp32", "bf16"), help=argparse.SUPPRESS)  # the child's own flag
     args = parser.parse_args(argv)
     if args.arm:
@@ -108,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     result = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else
               f"cpu {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores",
-              "default": default, "why": why, "seq": args.seq, "batch": args.batch, "budget_s": args.budget}
-    result["fp32"], result["bf16"] = measure("fp32", args), measure("bf16", args)
+              "default": default, "why": why, "seq": args.seq, "batch": args.batch, "budget_s": args.budget,
+              "threads_per_arm": args.threads}
+    result |= measure(args)
     fp32 = result["fp32"].get("tok_per_s") or result["fp32"].get("tok_per_s_at_most")
     bf16 = result["bf16"].get("tok_per_s") or result["bf16"].get("tok_per_s_at_most")
-    bound = "tok_per_s_at_most" in result["bf16"]
+    bound = "tok_per_s_at_most" in result["bf16"] and "tok_per_s" in result["fp32"]
     result["ratio_fp32_over_bf16"] = (">= " if bound else "") + f"{fp32 / bf16:.2f}"
     result["faster"] = "fp32" if fp32 > bf16 else "bf16"
     result["default_is_faster"] = result["faster"] == default
