@@ -115,6 +115,8 @@ def export(inputs: list[str], config: ExportConfig) -> str:
     if config.format == "gguf":
         from training.gguf_export import export_command
 
+        if config.push_to_hub:
+            raise ValueError("--push-to-hub: datasets only; --format gguf writes a local file (--out)")
         return export_command(inputs, config.out, config.gguf_type)
     if config.format != "dataset":
         raise ValueError(f"--format {config.format}: expected dataset or gguf")

@@ -30,6 +30,10 @@ def test_an_unknown_pre_tokenizer_or_architecture_is_refused_in_one_line(tmp_pat
                            str(tmp_path / "x.gguf")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "is not supported" in done.stdout + done.stderr
     assert not list(tmp_path.glob("*.gguf*"))  # nothing half-written
+    from training.export import ExportConfig, export
+
+    with pytest.raises(ValueError, match="--push-to-hub: datasets only"):
+        export([str(tmp_path)], ExportConfig(out="x.gguf", format="gguf", push_to_hub="me/model"))
 
 
 @pytest.mark.slow
