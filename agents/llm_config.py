@@ -54,6 +54,11 @@ class LLMConfig:
 
     def concurrency(self) -> int:
         """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default)."""
+        if self.model.startswith("hf/") and not embedded.is_embedded(self.model):
+            # In-process hf/ generates one request at a time (agents.hf_backend); a call let through the gate would
+            # wait for the others inside its own timeout, and 4 parallel requests timed out at 300 s (issue 25).
+            # Queued here, at the gate, a call's timeout counts only its own generation.
+            return 1
         if self.max_concurrency is not None:
             return self.max_concurrency
         return embedded.slots(self.model) if embedded.is_embedded(self.model) else DEFAULT_CONCURRENCY

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock
@@ -84,3 +86,77 @@ def resolve(model: str) -> str:
         if not (target / "config.json").is_file():
             _convert_gguf(model, target)
     return str(target)
+
+
+# hf/PATH through llama.cpp's native server (parallel slots) instead of transformers in-process: "native" or
+# "inprocess"; unset, eval.accuracy serves natively and everything else in-process (see embedded.serves_hf_natively).
+HF_SERVE_ENV = "LONGTHOUGHT_HF_SERVE"
+# f16 by default: it answered with hf/'s greedy text exactly, where q8_0 changed an answer (12 + 7 = 19 became 9).
+HF_GGUF_TYPE_ENV = "LONGTHOUGHT_HF_GGUF_TYPE"
+
+
+def native_servable(model: str) -> bool:
+    """Whether `hf/<name>` is a local checkpoint that GGUF export handles (a llama-architecture folder)."""
+    import json
+
+    from agents.hf_to_gguf import ARCHITECTURES
+
+    name = model.removeprefix("hf/")
+    if embedded.is_embedded(name):
+        return True
+    config = Path(name).expanduser() / "config.json"
+    try:
+        return bool(set(json.loads(config.read_text()).get("architectures") or []) & set(ARCHITECTURES))
+    except (OSError, ValueError):
+        return False
+
+
+def _fingerprint(folder: Path) -> str:
+    """What the checkpoint's GGUF depends on: every file's name, size and modification time (a retrained final/
+    gets a new GGUF; hashing 500 MB of weights on every start would cost seconds)."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:12]
+
+
+def gguf_for(model: str, gguf_type: str | None = None) -> Path:
+    """The GGUF file of an `hf/` checkpoint, converted once and cached under the cache dir by fingerprint."""
+    from agents.hf_to_gguf import export_gguf
+
+    import hashlib
+
+    folder = Path(resolve(model)).expanduser().resolve()
+    gguf_type = gguf_type or os.environ.get(HF_GGUF_TYPE_ENV, "f16")
+    # One file per folder and type: the folder's path names it (many checkpoints are called final/), the files'
+    # fingerprint dates it, and a retrained folder's older conversion is deleted (each is 270 MB for 135M in f16).
+    stem = f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
+    target = cache_dir() / "gguf" / f"{stem}-{_fingerprint(folder)}-{gguf_type}.gguf"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not target.is_file():
+            export_gguf(folder, target, gguf_type)  # written to .partial and renamed: never half a file here
+            for older in target.parent.glob(f"{stem}-*-{gguf_type}.gguf"):
+                if older != target:
+                    older.unlink(missing_ok=True)  # a server still reading it keeps its open copy
+    return target
+
+
+@contextmanager
+def native_hf_by_default() -> Iterator[None]:
+    """Within it, hf/ checkpoints are served natively unless LONGTHOUGHT_HF_SERVE says otherwise (eval.accuracy:
+    its parallel requests are what the native server's slots are for); the environment is restored after."""
+    if HF_SERVE_ENV in os.environ:
+        yield
+        return
+    os.environ[HF_SERVE_ENV] = "native"
+    try:
+        yield
+    finally:
+        os.environ.pop(HF_SERVE_ENV, None)

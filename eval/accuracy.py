@@ -77,8 +77,11 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from agents.local_models import native_hf_by_default
+
     console = console_for_errors()
-    return guarded(lambda: _evaluate(argv, console), console, saved="graded problems are saved")
+    with native_hf_by_default():  # hf/ checkpoints answer through the native server's parallel slots (issue 25)
+        return guarded(lambda: _evaluate(argv, console), console, saved="graded problems are saved")
 
 
 def _evaluate(argv: list[str] | None, console) -> int:

@@ -31,9 +31,9 @@ from agents.local_models import resolve
 from agents.roles import client_for
 from agents.sampling import sample_and_judge
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
-from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
-                             process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
-                             write_config)
+from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
+                             parse_config, precision_line, process_state, quiet_library_warnings, save_final,
+                             sized_max_length, trainer_defaults, write_config)
 from training.formats import DatasetCard, dpo_row, load_train, run_cards, write_dataset
 from training.sample import PairStats, SampleSet, SamplingConfig, make_pairs
 
@@ -92,7 +92,8 @@ def train_dpo(args: DPOScriptConfig, config: Any, dataset_dir: Path) -> dict[str
                                    tokenizer)
     config.max_length, truncated = sized_max_length(lengths, config.max_length)
     peft_config = lora_config(args.lora_rank) if args.lora else None
-    trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path), args=config, processing_class=tokenizer,
+    log.info(precision_line(config))
+    trainer = DPOTrainer(model=AutoModelForCausalLM.from_pretrained(model_path, dtype=load_dtype(config)), args=config, processing_class=tokenizer,
                          train_dataset=pairs,
                          peft_config=peft_config)
     resume_from = config.resume_from_checkpoint or (last_checkpoint(out) if args.resume else None)

@@ -3,6 +3,7 @@
     python -m training.export runs/demo --out runs/demo-dataset
     python -m training.export runs/ablation runs/tree --out runs/thoughts --push-to-hub ME/long-thoughts --private
     python -m training.export runs/sft-journey --push-to-hub ME/journey-sft    # an SFT/DPO dataset, as written
+    python -m training.export --format gguf --gguf-type q8_0 runs/sft-journey/final --out runs/sft.gguf  # a model
 
 Each argument is a run directory, a folder of runs (an ablation) or a records.jsonl file, read by the engine's one
 row reader. OUT holds `data/train-00000-of-00001.parquet` and `README.md`, whose `configs:` header makes
@@ -40,6 +41,10 @@ class ExportConfig:
     push_to_hub: str | None = field(default=None, metadata={
         "help": "also upload it to this Hub dataset repo (NAME or OWNER/NAME; token from HF_TOKEN or hf auth login)"})
     private: bool = field(default=False, metadata={"help": "with --push-to-hub: create the repo as private"})
+    format: str = field(default="dataset", metadata={
+        "help": "dataset: runs as a dataset; gguf: one trained model folder as a GGUF file for llama.cpp "
+                "(training.gguf_export), served as gguf/FILE"})
+    gguf_type: str = field(default="f16", metadata={"help": "with --format gguf: f16 or q8_0"})
 
 
 def features() -> Any:
@@ -114,6 +119,14 @@ def export_runs(paths: list[str | Path], out: Path) -> tuple[Path, int]:
 
 def export(inputs: list[str], config: ExportConfig) -> str:
     """Export runs (or take an SFT/DPO dataset folder as it is), push it when asked; returns what was done."""
+    if config.format == "gguf":
+        from training.gguf_export import export_command
+
+        if config.push_to_hub:
+            raise ValueError("--push-to-hub: datasets only; --format gguf writes a local file (--out)")
+        return export_command(inputs, config.out, config.gguf_type)
+    if config.format != "dataset":
+        raise ValueError(f"--format {config.format}: expected dataset or gguf")
     if config.private and not config.push_to_hub:
         raise ValueError("--private: only with --push-to-hub REPO (a local folder has no visibility)")
     if config.push_to_hub:

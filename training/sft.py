@@ -26,9 +26,9 @@ from typing import Any
 from agents.local_models import resolve
 from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
-from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, lora_config, parse_config,
-                             process_state, quiet_library_warnings, save_final, sized_max_length, trainer_defaults,
-                             write_config)
+from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
+                             parse_config, precision_line, process_state, quiet_library_warnings, save_final,
+                             sized_max_length, trainer_defaults, write_config)
 from training.formats import (DatasetCard, load_records, load_train, paired_sft, records_oracle_roles, run_cards,
                               select_pairs, solution_rows, write_dataset)
 
@@ -129,7 +129,8 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     if state.is_main_process:
         write_config(out, (args, config))
     peft_config = lora_config(args.lora_rank) if args.lora else None
-    model = AutoModelForCausalLM.from_pretrained(model_path)
+    log.info(precision_line(config))
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=load_dtype(config))
     trainer = SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=peft_config,
                          train_dataset=load_train(out / "dataset"))
     started = time.perf_counter()
@@ -144,6 +145,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
         "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
         "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
         "final_model": str(final), "processes": state.num_processes,
+        "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
     }
     if state.is_main_process:
         (out / "training_summary.json").write_text(json.dumps(summary, indent=2))

@@ -1,5 +1,7 @@
 """`hf/` model strings: a local path must exist, and a Hub id is fetched only when the user allows it."""
 
+from pathlib import Path
+
 import pytest
 
 from agents.local_models import HUB_DOWNLOADS_ENV, check_available
@@ -63,3 +65,56 @@ def test_agents_llm_refuses_a_missing_checkpoint_in_one_line_without_reaching_fo
     assert result.returncode == 2, result.stderr
     output = (result.stdout + result.stderr).strip()
     assert output.count("\n") == 0 and "hf/runs/nothere: no local folder" in output, output
+
+
+def _llama_folder(path, architecture="LlamaForCausalLM"):
+    import json
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps({"architectures": [architecture]}))
+    return path
+
+
+def test_hf_checkpoints_are_served_natively_only_when_asked_and_only_if_llama(tmp_path, monkeypatch):
+    from agents import embedded
+    from agents.llm_config import LLMConfig
+    from agents.local_models import HF_SERVE_ENV, native_hf_by_default
+
+    llama, other = _llama_folder(tmp_path / "llama"), _llama_folder(tmp_path / "gpt2", "GPT2LMHeadModel")
+    monkeypatch.delenv(HF_SERVE_ENV, raising=False)
+    assert not embedded.is_embedded(f"hf/{llama}")
+    assert LLMConfig(model=f"hf/{llama}", max_concurrency=8).concurrency() == 1  # in-process: one at a time
+    with native_hf_by_default():  # eval.accuracy's default
+        assert embedded.is_embedded(f"hf/{llama}") and not embedded.is_embedded(f"hf/{other}")
+        assert isinstance(embedded.lookup(f"hf/{llama}"), embedded.HFCheckpoint)
+        assert LLMConfig(model=f"hf/{llama}").concurrency() == embedded.slots("embedded/smollm2-135m")
+        assert LLMConfig(model=f"hf/{other}").concurrency() == 1
+    assert HF_SERVE_ENV not in __import__("os").environ  # restored
+    monkeypatch.setenv(HF_SERVE_ENV, "inprocess")
+    with native_hf_by_default():  # the user's choice wins
+        assert not embedded.is_embedded(f"hf/{llama}")
+
+
+def test_the_cached_gguf_follows_the_checkpoints_files(tmp_path, monkeypatch):
+    import os
+
+    from agents import local_models
+
+    folder = _llama_folder(tmp_path / "final")
+    (folder / "model.safetensors").write_bytes(b"weights")
+    first = local_models._fingerprint(folder)
+    assert local_models._fingerprint(folder) == first
+    os.utime(folder / "model.safetensors", ns=(1, 1))  # retrained in place: same name, new file
+    assert local_models._fingerprint(folder) != first
+    converted = []
+    monkeypatch.setenv(local_models.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr("agents.hf_to_gguf.export_gguf",
+                        lambda source, target, kind: converted.append(kind) or Path(target).write_bytes(b"GGUF"))
+    path = local_models.gguf_for(f"hf/{folder}")
+    assert local_models.gguf_for(f"hf/{folder}") == path and converted == ["f16"]  # converted once
+    assert path.parent == tmp_path / "cache" / "gguf" and path.name.endswith("-f16.gguf")
+    other = _llama_folder(tmp_path / "elsewhere" / "final")  # another run's final/: its own file
+    assert local_models.gguf_for(f"hf/{other}") != path and path.is_file()
+    (folder / "model.safetensors").write_bytes(b"retrained")
+    again = local_models.gguf_for(f"hf/{folder}")
+    assert again != path and again.is_file() and not path.is_file()  # the stale conversion is gone
