@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 
+from protocols.terminal import neutralise  # noqa: F401 - callers import it from here too
+
 # Environment variables litellm reads credentials from (OPENAI_API_KEY, HF_TOKEN, AWS_SECRET_ACCESS_KEY, ...).
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
 # Values shorter than this are not hidden: "1" or "true" in a *_TOKEN variable would blank out ordinary text.
 _MIN_SECRET_CHARS = 8
 # Shapes of keys whatever their source: OpenAI / Anthropic style sk-..., and any bearer token.
 _KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
-# C0 controls but \t and \n, DEL and C1 controls (a lone \x9b is a CSI on some terminals).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MASK = "[REDACTED]"
 
 _known: set[str] = set()
@@ -45,11 +45,6 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return _KEY_SHAPES.sub(MASK, text)
-
-
-def neutralise(text: str) -> str:
-    """`text` with control characters (ESC, BEL, CR, ...) shown as visible escapes; newlines and tabs kept."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def safe(text: object) -> str:
