@@ -42,6 +42,8 @@ def run_job(out: Path) -> dict:
     started = time.perf_counter()
     code = debate.main(["--problems", "math_train", "--limit", str(PROBLEMS), "--out", str(out)])
     wall = time.perf_counter() - started
+    if not (out / "records.jsonl").is_file():
+        raise SystemExit(f"the main job ended with exit {code} and wrote no records")
     completion = prompt = calls = 0
     for line in (out / "records.jsonl").read_text().splitlines():
         for usage in json.loads(line)["usage"].values():
