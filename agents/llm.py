@@ -35,6 +35,7 @@ from agents.cache import CompletionCache, cache_key
 from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
 from agents.llm_gate import GATES
 from agents.redact import cut, hide_secrets, remember, remember_url, safe
+from agents.reply_cap import capped_client, too_large
 from agents.router import RouterSpec, router_for
 from agents.usage_check import checked_usage
 from protocols.types import Usage
@@ -115,7 +116,7 @@ def auth_hint(model: str, role: str, key_env: str | None = None) -> str:
 
 def is_transient(error: BaseException) -> bool:
     """Errors worth retrying: rate limits, timeouts, connection failures and 5xx answers (not a missing key)."""
-    if is_auth_failure(error):
+    if is_auth_failure(error) or too_large(error):  # a server that sent too much would send it again
         return False
     if isinstance(error, _TRANSIENT):
         return True
@@ -356,6 +357,8 @@ class LLMClient:
                     response = await self._call_once(route, messages, n, sampling, seed)
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
+            if too_large(error):  # litellm reports it as a connection error; say what happened
+                raise LLMError(f"{self.config.model}: {too_large(error)}") from error
             if is_auth_failure(error):
                 raise LLMAuthError(f"{self.config.model}: authentication failed: {auth_hint(self.config.model, role, self.config.api_key_env)} "
                                f"({_short(error)})") from error
@@ -376,6 +379,14 @@ class LLMClient:
         if kwargs.get("stop") is None:
             kwargs.pop("stop", None)
         spec: RouterSpec | None = kwargs.pop("router", None)
+        if spec is None and kwargs.get("api_base"):  # a server named by address: its reply is read with a cap
+            try:
+                provider = litellm.get_llm_provider(kwargs["model"], api_base=kwargs["api_base"])[1]
+            except Exception:  # noqa: BLE001 - litellm raises for a prefix it does not know; the call will say so
+                provider = ""
+            client = capped_client(provider, kwargs["api_base"], kwargs.get("api_key"), self.config.timeout)
+            if client is not None:
+                kwargs["client"] = client
         # Behind a router the limit holds per server: a fleet of N servers takes N times the calls.
         limit = self.config.concurrency() * (spec.deployments(self.config.model) if spec else 1)
         acompletion = router_for(spec).acompletion if spec else litellm.acompletion

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 
+from protocols.terminal import neutralise  # noqa: F401 - callers import it from here too
+
 # Environment variables litellm reads credentials from (OPENAI_API_KEY, HF_TOKEN, AWS_SECRET_ACCESS_KEY, ...).
 _SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
 # Values shorter than this are not hidden: "1" or "true" in a *_TOKEN variable would blank out ordinary text.
 _MIN_SECRET_CHARS = 8
 # Shapes of keys whatever their source: OpenAI / Anthropic style sk-..., and any bearer token.
 _KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|(?<=Bearer )[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
-# C0 controls but \t and \n, DEL and C1 controls (a lone \x9b is a CSI on some terminals).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MASK = "[REDACTED]"
 # The user-info part of a URL (`https://user:KEY@host`): a key passed inside --api-base must not reach a file.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@]+)@")
@@ -78,11 +78,6 @@ def cut(text: str, limit: int) -> str:
     """`text` redacted first and then cut at `limit` characters: a key across the cut never leaves half of itself."""
     text = " ".join(safe(text).split())
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def neutralise(text: str) -> str:
-    """`text` with control characters (ESC, BEL, CR, ...) shown as visible escapes; newlines and tabs kept."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def safe(text: object) -> str:

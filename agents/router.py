@@ -121,8 +121,12 @@ def load_router_config(path: str | Path) -> RouterSpec:
     if not isinstance(data, dict):
         raise RouterConfigError(f"{path}: expected a mapping with model_list (and optionally router_settings)")
     _check_secrets(data, str(path))
-    for index, deployment in enumerate(data.get("model_list") or []):
-        if not isinstance(deployment, dict) or "model" not in (deployment.get("litellm_params") or {}):
+    if not isinstance(data.get("model_list"), list):
+        raise RouterConfigError(f"{path}: model_list: expected a list of deployments "
+                                f"(model_name and litellm_params each), got {type(data.get('model_list')).__name__}")
+    for index, deployment in enumerate(data["model_list"]):
+        params = deployment.get("litellm_params") if isinstance(deployment, dict) else None
+        if not isinstance(params, dict) or "model" not in params:
             raise RouterConfigError(f"{path}: model_list[{index}]: expected model_name and litellm_params.model")
     try:
         return RouterSpec(source=str(path.resolve()), **data)

@@ -32,6 +32,15 @@ class AccuracyConfig(model_role("", "model", model_help="litellm model string, o
     # A journey model's answers are the long ones: a 1024 cap scored its cut answers as wrong (issue [5/5]).
     answer_max_tokens: int = field(default=4096, metadata={"help": "max tokens per answer"})
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.samples < 1:  # else the run "succeeds" with no samples and reports "no records"
+            raise ValueError(f"samples: expected >= 1, got {self.samples}")
+        if not 0 <= self.temperature < float("inf"):  # NaN passes `< 0`
+            raise ValueError(f"temperature: expected a finite number >= 0, got {self.temperature}")
+        if self.answer_max_tokens < 1:
+            raise ValueError(f"answer_max_tokens: expected >= 1, got {self.answer_max_tokens}")
+
 
 async def judge_problem(problem: Problem, config: AccuracyConfig, llm: LLMClient, seed: int = 0) -> SampleSet:
     """One problem's answers, each kept with what was extracted from it and the judgment."""

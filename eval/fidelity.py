@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from agents.oracle.reference import Reference, reference_for, same
+from agents.redact import safe
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
 from synthesis.engine import read_rows, run_dirs
@@ -188,12 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         runs = run_dirs(args.runs)
-    except FileNotFoundError as error:
-        Console(stderr=True, soft_wrap=True).print(f"error: {error}", style="red", markup=False, highlight=False)
+        # Read every run before printing any: a line that is not a record (another schema_version, garbage) is one
+        # line naming file:line, not a traceback after half the tables.
+        measured = [(run, measure_run(run)) for run in runs]
+    except (OSError, ValueError) as error:  # FileNotFoundError, RowError
+        Console(stderr=True, soft_wrap=True).print(f"error: {safe(error)}", style="red", markup=False, highlight=False)
         return 2
-    for run in runs:
+    for run, fidelity in measured:
         table = Table("invariant", "value", title=str(run))
-        for name, value in measure_run(run).rows():
+        for name, value in fidelity.rows():
             table.add_row(name, value)
         console.print(table)
     return 0

@@ -36,6 +36,10 @@ MARKERS = ("attempt", "reflection", "correction", "note", "final")
 _HEADING = re.compile(r"^##\s+(\w+)(?:\s+to\s+(\d+))?\s*$", re.IGNORECASE)
 _PROBLEM = re.compile(r"^#\s+problem:\s*(\S+)\s*$", re.IGNORECASE)
 _SOURCE = re.compile(r"^#\s+source:\s*(\S+)\s*$", re.IGNORECASE)
+# A person writes tens of lines (the report's examples fit on a page); a file past these caps is a mistake (a log or
+# a dump saved as .md) whose expansion prompt no model would take, so it is refused in one line before it is read.
+MAX_ANNOTATION_BYTES = 1_000_000
+MAX_ANNOTATION_LINES = 10_000
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,23 @@ def _closest_marker(heading: str) -> str | None:
 
 
 def parse_file(path: Path) -> tuple[Annotation | None, list[Issue]]:
-    return parse(path.read_text(encoding="utf-8"), str(path))
+    """`parse` of a file; a file too large to be an annotation, or not UTF-8 text, is one issue naming it."""
+    size = path.stat().st_size
+    if size > MAX_ANNOTATION_BYTES:
+        return None, [Issue(str(path), 1, f"{size:,} bytes: an annotation is at most {MAX_ANNOTATION_BYTES:,} bytes "
+                                          f"and {MAX_ANNOTATION_LINES:,} lines")]
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return None, [Issue(str(path), line, f"not UTF-8 text (byte {data[error.start]:#04x}): an annotation is a "
+                                             "Markdown text file")]
+    lines = text.count("\n") + 1
+    if lines > MAX_ANNOTATION_LINES:
+        return None, [Issue(str(path), MAX_ANNOTATION_LINES + 1, f"{lines:,} lines: an annotation is at most "
+                                                                 f"{MAX_ANNOTATION_LINES:,} lines")]
+    return parse(text, str(path))
 
 
 def to_tree(annotation: Annotation) -> ThoughtTree:
@@ -166,15 +186,14 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
     tree = ThoughtTree()
     frontier = 0
     last: ThoughtNode | None = None
-
-    def path_steps(node_id: int) -> list[ThoughtNode]:
-        return [node for node in tree.path(node_id) if node.kind in ("step", "answer")]
+    # The steps from the root to the frontier, kept as the tree grows: walking the path again for every new step
+    # made a 200,000-line annotation quadratic (minutes with the event loop blocked, deaf to timeout and SIGTERM).
+    steps: list[ThoughtNode] = []
 
     for block in annotation.blocks:
         if block.marker == "attempt":
-            frontier = 0  # a new attempt starts over; the previous one stays as an abandoned branch
+            frontier, steps = 0, []  # a new attempt starts over; the previous one stays as an abandoned branch
         elif block.marker == "correction":
-            steps = path_steps(frontier)
             # "correction to N": step N is the first wrong one (a critic's "backtrack to N"); default: the last step.
             first_wrong = block.target if block.target is not None and 1 <= block.target <= len(steps) else len(steps)
             for wrong in steps[first_wrong - 1:]:
@@ -182,10 +201,11 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
             if steps:
                 steps[-1].action = Action.BACKTRACK
                 frontier = steps[first_wrong - 1].parent
+                del steps[first_wrong - 1:]
         if block.marker in ("attempt", "correction"):
             for _, text in block.lines:
-                index = len(path_steps(frontier)) + 1
-                last = tree.add(frontier, step=Step(index=index, text=text))
+                last = tree.add(frontier, step=Step(index=len(steps) + 1, text=text))
+                steps.append(last)
                 frontier = last.id
         elif block.marker in ("reflection", "note") and last is not None:
             if block.marker == "reflection":
@@ -194,8 +214,8 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
                      step=Step(index=last.step.index, text=block.text))
         elif block.marker == "final" and block.lines:
             answer = annotation.final_answer
-            index = len(path_steps(frontier)) + 1
-            last = tree.add(frontier, kind="answer", step=Step(index=index, text=block.text), answer=answer)
+            last = tree.add(frontier, kind="answer", step=Step(index=len(steps) + 1, text=block.text), answer=answer)
+            steps.append(last)
             frontier = last.id
     return tree
 

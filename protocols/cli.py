@@ -8,6 +8,8 @@ run commands, eval); transformers is imported only when a command parses its fla
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,8 @@ def parse(parser: Any, argv: list[str] | None) -> tuple[Any, ...]:
     *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    for item in parsed:
+        _refuse_non_finite(item)
     # The namespace of positionals comes last; with only --config in it (no positionals), there is none.
     return tuple(item for item in map(_without_config, parsed)
                  if not (isinstance(item, argparse.Namespace) and not vars(item)))
@@ -63,16 +67,112 @@ def _apply_config_file(parser: Any, argv: list[str]) -> list[str]:
             raise ValueError(f"--config {path}: {' '.join(str(error).split())}") from None
         if not isinstance(settings, dict):
             raise ValueError(f"--config {path}: expected a mapping of setting: value, got {type(settings).__name__}")
-        actions = {action.dest: action for action in parser._actions}
+        actions: dict[str, argparse.Action] = {}
+        for action in parser._actions:  # the flag itself, not its `--no_<name>` complement (same dest, no type)
+            actions.setdefault(action.dest, action)
         for key in list(settings):
             dest = str(key).replace("-", "_")
             if dest not in actions or dest in ("help", "config"):
                 raise ValueError(f"--config {path}: unknown setting {key!r} for {parser.prog}")
             actions[dest].required = False  # the file gives it; argparse would still demand the flag
-            settings[dest] = settings.pop(key)
+            value = settings.pop(key)
+            # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
+            # a list from a file as it is, as TRL does; argparse could only give it a string.
+            keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
+            settings[dest] = value if keep else _setting(actions[dest], value, f"--config {path}: {key}")
         parser.set_defaults(**settings)
         return rest
     return argv
+
+
+def _setting(action: argparse.Action, value: Any, where: str) -> Any:
+    """A file's value as the flag would have parsed it: argparse checks types only on the command line, and a
+    YAML list, mapping or 3.7 where an int belongs would otherwise reach the dataclass (or a traceback) as is."""
+    if value is None and action.default is None:
+        return None  # an optional setting left unset
+    if action.nargs in ("+", "*"):
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list ({_kind(action)} each), got {_shown(value)}")
+        return [_scalar(action, item, f"{where}[{index}]") for index, item in enumerate(value)]
+    return _scalar(action, value, where)
+
+
+def _scalar(action: argparse.Action, value: Any, where: str) -> Any:
+    kind = action.type
+    expected = f"expected {_kind(action)}"
+    if isinstance(value, (list, dict)) or value is None:
+        raise ValueError(f"{where}: {expected}, got {_shown(value)}")
+    if kind is int:
+        try:
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                raise ValueError
+            return int(value)  # "3.7" and 3.7 are refused, never rounded
+        except ValueError:
+            raise ValueError(f"{where}: {expected}, got {_shown(value)}") from None
+    if kind is float:
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(f"{where}: {expected}, got {_shown(value)}")
+        return number
+    if kind is None:
+        return value
+    if kind is str:
+        if isinstance(value, bool):
+            raise ValueError(f"{where}: {expected}, got {_shown(value)}")
+        return str(value)
+    try:  # bool (TRL's string_to_bool takes a bool as is), Literal/Enum choices, Path, ...
+        converted = kind(value if isinstance(value, bool) else str(value))
+    except (ValueError, TypeError, argparse.ArgumentTypeError):
+        raise ValueError(f"{where}: {expected}, got {_shown(value)}") from None
+    if action.choices is not None and converted not in action.choices:
+        raise ValueError(f"{where}: {expected}, got {_shown(value)}")
+    return converted
+
+
+def _containers(parser: Any) -> dict[str, set[type]]:
+    """Which of dict and list each field of the parser's dataclasses admits by its declared type."""
+    import typing
+
+    found: dict[str, set[type]] = {}
+    for dtype in getattr(parser, "dataclass_types", ()):
+        try:
+            hints = typing.get_type_hints(dtype)
+        except Exception:  # noqa: BLE001 - an unresolvable annotation: its fields take no container as is
+            continue
+        for name, hint in hints.items():
+            for kind in (hint, *typing.get_args(hint)):
+                origin = typing.get_origin(kind) or kind
+                if origin in (dict, list):
+                    found.setdefault(name, set()).add(origin)
+    return found
+
+
+def _kind(action: argparse.Action) -> str:
+    if action.choices is not None:
+        return "one of " + ", ".join(map(str, action.choices))
+    names = {int: "an integer", float: "a finite number", str: "a string", None: "a value"}
+    if action.type in names:
+        return names[action.type]
+    return "true or false" if getattr(action.type, "__name__", "") == "string_to_bool" else f"a {action.type.__name__}"
+
+
+def _shown(value: Any) -> str:
+    described = {list: "a list", dict: "a mapping", type(None): "nothing (null)"}.get(type(value))
+    return described or repr(value)
+
+
+def _refuse_non_finite(item: Any) -> None:
+    """NaN compares false with everything, so a `< 0` check lets it through and it spreads (a NaN temperature
+    made every resume refuse "nan -> nan"); inf is no setting either. One line naming the field."""
+    if not dataclasses.is_dataclass(item):
+        return
+    for spec in dataclasses.fields(item):
+        value = getattr(item, spec.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{spec.name}: expected a finite number, got {value}")
 
 
 def _without_config(item: Any) -> Any:

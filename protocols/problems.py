@@ -8,6 +8,7 @@ Resolution: a path to a `.jsonl` file; else `$LONGTHOUGHT_DATA_DIR/<file>`; else
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 from protocols.answers import last_boxed
 from protocols.cli import command_parser, parse
+from protocols.terminal import neutralise
 from protocols.types import Problem
 
 DATA_DIR_ENV = "LONGTHOUGHT_DATA_DIR"
@@ -84,8 +86,10 @@ def _user_problem(row: dict[str, Any], line: int, source: str) -> Problem:
     if not isinstance(question, str) or not question.strip():
         raise ProblemSetError(f"{source}:{line}: expected a non-empty string field 'problem' or 'question'")
     answer = row.get("answer")
-    if answer is not None and not isinstance(answer, str | int | float):
-        raise ProblemSetError(f"{source}:{line}: field 'answer' must be a string or number")
+    # json reads NaN and Infinity as floats, and True is an int: none is a gold answer ("nan" would be checked as one).
+    if answer is not None and (not isinstance(answer, str | int | float) or isinstance(answer, bool)
+                               or (isinstance(answer, float) and not math.isfinite(answer))):
+        raise ProblemSetError(f"{source}:{line}: field 'answer' must be a string or a finite number, got {answer!r}")
     if isinstance(answer, str) and "####" in answer:  # GSM8K-style worked answer
         answer = answer.rpartition("####")[2].strip().replace(",", "")
     known = {"id", "problem", "question", "answer"}
@@ -255,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     for problem in problems:
         # Problem text is LaTeX full of brackets: print it as plain Text, never as rich markup.
-        subtitle = escape(f"answer: {problem.answer}")
-        console.print(Panel(Text(problem.question), title=escape(problem.id), subtitle=subtitle, subtitle_align="left"))
+        # Escape sequences in the data are shown, never obeyed (protocols.terminal).
+        subtitle = escape(neutralise(f"answer: {problem.answer}"))
+        console.print(Panel(Text(neutralise(problem.question)), title=escape(neutralise(problem.id)), subtitle=subtitle,
+                            subtitle_align="left"))
     return 0
 
 

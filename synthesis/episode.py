@@ -28,10 +28,11 @@ async def check_final_answer(problem: Problem, answer: str | None) -> bool | Non
 
 
 def check_sampling(config: object, temperatures: tuple[str, ...], token_caps: tuple[str, ...]) -> None:
-    """One-line errors naming the field: temperatures >= 0, token caps >= 1 (each role checks its own timeout)."""
+    """One-line errors naming the field: temperatures finite and >= 0, token caps >= 1 (each role checks its own
+    timeout). NaN passes a `< 0` check, so the test is `0 <= t < inf`."""
     for name in temperatures:
-        if getattr(config, name) < 0:
-            raise ValueError(f"{name}: expected >= 0, got {getattr(config, name)}")
+        if not 0 <= getattr(config, name) < float("inf"):
+            raise ValueError(f"{name}: expected a finite number >= 0, got {getattr(config, name)}")
     for name in token_caps:
         if getattr(config, name) < 1:
             raise ValueError(f"{name}: expected >= 1, got {getattr(config, name)}")

@@ -94,9 +94,12 @@ def with_call_limits(clients: dict[str, LLMClient], values: Sequence[str]) -> di
 
 def out_dir(name: str, config: RunConfig) -> Path:
     """The run directory: --out, else runs/<task>-<problem set>."""
-    if config.out:
-        return Path(config.out)
-    return REPO_ROOT / "runs" / f"{name}-{Path(config.problems).stem}"
+    path = Path(config.out) if config.out else REPO_ROOT / "runs" / f"{name}-{Path(config.problems).stem}"
+    try:
+        path.resolve()  # a symlink loop raises RuntimeError here (OSError in newer Pythons), not at mkdir
+    except (RuntimeError, OSError) as error:
+        raise RunError(f"--out {path}: not a usable directory ({' '.join(str(error).split())})") from None
+    return path
 
 
 def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from agents.llm import LLMClient
-from agents.redact import scrub
+from agents.redact import safe, scrub
 from agents.router import RouterSpec
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
@@ -34,6 +34,15 @@ from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
 from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
 from synthesis.engine.spend import SpendLedger
+
+
+class SafeFormatter(logging.Formatter):
+    """run.log lines through agents.redact.safe: problem ids, questions and error text are data from elsewhere, and
+    `tail run.log` must show an escape sequence in them, never obey it (model text is treated the same way)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe(super().format(record))
+
 
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
@@ -182,7 +191,7 @@ class RunStore:
         except Timeout:
             raise RunError(f"{self.out} is in use by another process") from None
         handler = _QuietFileHandler(self.out / "run.log")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
         calls = logging.getLogger("longthought.llm")  # what the model client refuses to believe (agents.usage_check)

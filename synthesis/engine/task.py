@@ -19,6 +19,7 @@ from agents import oracle
 from agents.llm import LLMClient
 from prompts import prompt_hashes
 from protocols.problems import ProblemSetError, load
+from protocols.terminal import neutralise
 from protocols.types import Problem
 from synthesis.engine.config import RunConfig, RunError, client_settings, out_dir
 from synthesis.engine.executor import Executor, LocalExecutor, Run, Solver, Work
@@ -115,10 +116,11 @@ class Plan:
             calls = self.task.estimate_calls(len(self.problems), self.config)
             questions = [getattr(getattr(item, "problem", item), "question", "") or "" for item in self.problems]
             models = [client.model for client in self.run.clients.values()]
-            ids = [str(item.id) for item in self.problems[:5]]
+            ids = [neutralise(str(item.id)) for item in self.problems[:5]]  # problem data: no raw escapes
             more = f", ... ({len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
             (console or Console(stderr=True, soft_wrap=True)).print(
-                f"dry run: {len(self.problems)} problems from {self.run.config.problems}: {', '.join(ids)}{more}\n"
+                f"dry run: {len(self.problems)} problems from {neutralise(self.run.config.problems)}: "
+                f"{', '.join(ids)}{more}\n"
                 f"  {estimate(calls, questions, self.config, models).describe()}\n  nothing was spent, nothing written",
                 markup=False, highlight=False)
             return None

@@ -1,0 +1,149 @@
+"""The README's main job against its own server: completion tokens/s of the job over the server's own tokens/s at
+the same concurrency, measured side by side on one server in one run (goal >= 0.9).
+
+    LONGTHOUGHT_DATA_DIR=../shared/data .venv/bin/python bench/main_job.py [--threads 1 2] [--rounds 1]
+
+For each thread count: a fresh embedded server (LONGTHOUGHT_GGUF_THREADS), then, alternating for `--rounds`:
+(a) the main job, `python -m synthesis.debate --problems math_train --limit 3` (in-process, into a fresh run
+directory, so nothing is resumed or replayed), its completion tokens from its records over its wall time; and
+(b) the server alone: as many raw chat requests in flight as the job had problems (3), each with a prompt of the
+job's mean prompt length and its mean reply length, for about as long as the job ran; tokens/s from the server's
+own `timings` (predicted_n) over the wall time. The ratio a/b says how much of its server's speed the job gets.
+The machine may be shared: only ratios are printed, with the load (`uptime`) before and after.
+
+`--cache-probe` first checks the first suspect, prompt re-processing across turns: N conversations that resend
+their growing history each turn, as the debate's roles do, and the share of their prompt tokens the server
+processed again (its `timings.prompt_n`) after the first turn. Measured 2026-12-04 (load 11.6 on 2 cores): 6
+streams, 180 of 8,556 prompt tokens (2.1%); 12 streams over 8 slots, 318 of 17,716 (1.8%): the slots' prompt
+cache works, so re-processing is not where the job loses its server's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents import embedded  # noqa: E402  (first: it sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
+
+MODEL = "embedded/smollm2-135m"
+PROBLEMS = 3  # --limit 3: the job's problems, all in flight at once (concurrency 4)
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def run_job(out: Path) -> dict:
+    """The README's main job, timed; its completion and prompt tokens from the records it wrote."""
+    from synthesis import debate
+
+    started = time.perf_counter()
+    code = debate.main(["--problems", "math_train", "--limit", str(PROBLEMS), "--out", str(out)])
+    wall = time.perf_counter() - started
+    if not (out / "records.jsonl").is_file():
+        raise SystemExit(f"the main job ended with exit {code} and wrote no records")
+    completion = prompt = calls = 0
+    for line in (out / "records.jsonl").read_text().splitlines():
+        for usage in json.loads(line)["usage"].values():
+            completion += usage["completion_tokens"]
+            prompt += usage["prompt_tokens"]
+            calls += usage["calls"]
+    return {"exit": code, "wall_s": wall, "completion": completion, "prompt": prompt, "calls": calls}
+
+
+async def run_server_alone(api_base: str, prompt_tokens: int, reply_tokens: int, seconds: float) -> dict:
+    """PROBLEMS request streams against the server for about `seconds`; tokens by the server's own count."""
+    import httpx
+
+    # A prompt of about the job's mean length (SmolLM2 reads "word " as about one token), a new one each request so
+    # the slots' prompt cache does not help more than it can help the job.
+    predicted = 0
+    counter = iter(range(10**9))
+
+    async def stream(client: httpx.AsyncClient, deadline: float) -> None:
+        nonlocal predicted
+        while time.perf_counter() < deadline:
+            words = " ".join(f"w{next(counter)}" for _ in range(max(1, prompt_tokens // 2)))
+            reply = await client.post(f"{api_base}/chat/completions", json={
+                "model": "bench", "messages": [{"role": "user", "content": words}], "max_tokens": reply_tokens,
+                "temperature": 0.7, "ignore_eos": True})
+            reply.raise_for_status()
+            predicted += reply.json().get("timings", {}).get("predicted_n", 0)
+
+    headers = {}
+    key = embedded.litellm_route(MODEL)[2]
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    async with httpx.AsyncClient(timeout=600, headers=headers) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(stream(client, started + seconds) for _ in range(PROBLEMS)))
+        wall = time.perf_counter() - started
+    return {"wall_s": wall, "completion": predicted}
+
+
+async def cache_probe(api_base: str, streams: int, turns: int = 3) -> tuple[int, int]:
+    """(prompt tokens, tokens the server processed again) over the turns after the first of `streams` chats."""
+    import httpx
+
+    later: list[tuple[int, int]] = []
+
+    async def chat(client: httpx.AsyncClient, name: str) -> None:
+        messages = [{"role": "user", "content": f"Problem {name}: " + " ".join(f"{name}{i}" for i in range(150))}]
+        for turn in range(turns):
+            reply = (await client.post(f"{api_base}/chat/completions", json={
+                "model": "bench", "messages": messages, "max_tokens": 12, "temperature": 0})).json()
+            if turn:
+                later.append((reply["usage"]["prompt_tokens"], reply.get("timings", {}).get("prompt_n", 0)))
+            messages += [{"role": "assistant", "content": reply["choices"][0]["message"]["content"]},
+                         {"role": "user", "content": f"continue {turn}"}]
+
+    key = embedded.litellm_route(MODEL)[2]
+    async with httpx.AsyncClient(timeout=600, headers={"Authorization": f"Bearer {key}"} if key else {}) as client:
+        await asyncio.gather(*(chat(client, f"s{k}") for k in range(streams)))
+    return sum(prompt for prompt, _ in later), sum(processed for _, processed in later)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python bench/main_job.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="decode thread counts to compare")
+    parser.add_argument("--rounds", type=int, default=1, help="job/server pairs per thread count")
+    parser.add_argument("--cache-probe", action="store_true", help="first, the prompt cache across turns")
+    args = parser.parse_args(argv)
+    print(f"load before: {load()}", flush=True)
+    if args.cache_probe:
+        api_base = embedded.ensure_server(MODEL)
+        for streams in (6, 12):
+            prompt, processed = asyncio.run(cache_probe(api_base, streams))
+            print(f"prompt cache, {streams} chats: after the first turn the server processed {processed} of {prompt} "
+                  f"prompt tokens again ({processed / max(prompt, 1):.1%})", flush=True)
+    for threads in args.threads:
+        os.environ[embedded.SETTINGS_ENV["threads"]] = str(threads)
+        embedded.stop_all()
+        api_base = embedded.ensure_server(MODEL)
+        for round_ in range(args.rounds):
+            with tempfile.TemporaryDirectory() as folder:
+                job = run_job(Path(folder) / "demo")
+            job_tps = job["completion"] / job["wall_s"]
+            mean_prompt = job["prompt"] // max(job["calls"], 1)
+            mean_reply = max(8, job["completion"] // max(job["calls"], 1))
+            alone = asyncio.run(run_server_alone(api_base, mean_prompt, mean_reply, job["wall_s"]))
+            server_tps = alone["completion"] / alone["wall_s"]
+            print(f"threads {threads} round {round_ + 1}: job exit {job['exit']}, {job['calls']} calls, "
+                  f"{job['completion']} completion tokens (mean prompt {mean_prompt}, reply {mean_reply}); "
+                  f"job/server tokens/s ratio {job_tps / server_tps:.2f}", flush=True)
+        embedded.stop_all()
+    print(f"load after: {load()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
