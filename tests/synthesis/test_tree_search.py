@@ -122,7 +122,7 @@ def test_dry_run_prints_the_pruned_estimate(tmp_path, with_data_dir):
     assert result.returncode == 0, result.stderr
     # per problem: 1 + 9 * 3 proposal requests, 3 + 9 * 9 scored steps, 2 resampled rounds of 3 + 9, one rewrite,
     # and grown wrong branches: 10 path nodes x 2 wrong children x 10 steps x (a proposal + a score)
-    assert "at most 674 model calls" in result.stderr
+    assert "at most 1,074 model calls" in result.stderr  # 2 x (137 + 400)
 
 
 @pytest.mark.slow
