@@ -71,7 +71,8 @@ async def test_the_policy_writes_the_next_reference_step_and_errs_at_its_rate():
     for seed in range(200):
         (text,) = await _ask("oracle/reference-e30", [{"role": "user", "content": prompt}], seed=seed)
         wrong += text != "1. " + reference_for(EGGS).step(1)
-    assert 40 <= wrong <= 80  # about 30% of 200
+    # 30% a step, but a two-step solution's first pass must hold an error 75% of the time: 50% a step here
+    assert 80 <= wrong <= 120
 
 
 async def test_n_samples_differ_and_rollouts_end_in_a_boxed_answer():
