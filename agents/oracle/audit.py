@@ -17,7 +17,7 @@ from agents.oracle.reference import first_wrong, reference_for
 from agents.oracle.roles import Behaviour, Oracle
 from protocols.types import Action, Record
 
-LEAK = re.compile(r"\banswer\s+\S+\s+is\s+not\s+correct|\bcorrect\s+(?:final\s+)?answer\b|\bgold\b|"
+LEAK = re.compile(r"\banswer\s+\S+\s+is\s+not\s+correct|\bcorrect\s+(?:final\s+)?answer\b|\bgold\s+answer\b|"
                   r"\breference\s+(?:solution|answer)", re.IGNORECASE)
 DOUBLED = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
 
@@ -45,7 +45,8 @@ def _wrong_by_value(text: str, expected: str) -> bool:
         trusted = [side.value for side in chain if side.value is not None]
         if any(not close(trusted[0], value) for value in trusted[1:]):
             return True
-    return any(not any(close(value, other) for other in theirs) for value in ours)
+    # the values the step states, in order (`48/8 = 6` for `48/6 = 8` states the same numbers, in another order)
+    return len(ours) != len(theirs) or any(not close(a, b) for a, b in zip(ours, theirs))
 
 
 def _chain_below(record: Record, node_id: int) -> int:

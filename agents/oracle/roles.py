@@ -104,7 +104,8 @@ class Oracle:
         # GSM8K solutions): a first pass holds an error at least 2.5 times the rate (75% at e30), as the report's
         # journeys nearly always do. Retries never err, so over a whole episode the share of wrong steps stays low.
         at_least_one = min(0.95, 2.5 * rate)
-        return min(0.9, max(rate * len(self.reference) / available, 1 - (1 - at_least_one) ** (1 / available)))
+        # capped: a step with its only wrong variants on offer must still be right often enough to be found
+        return min(0.6, max(rate * len(self.reference) / available, 1 - (1 - at_least_one) ** (1 / available)))
 
     def _errs(self, index: int, sample: int) -> bool:
         rate = self._rate()
@@ -246,6 +247,9 @@ def latex_style(line: str, connective: str = "") -> str:
     prefix, body = (f"{numbered.group(1)}. ", numbered.group(2)) if numbered else ("", line)
     if "\\boxed" in body:
         return prefix + body
+    opener = body.split(" ", 1)[0].rstrip(",").lower()
+    if opener in {word.strip(", ").lower() for word in _CONNECTIVES} | {"thus", "therefore", "hence"}:
+        connective = ""  # "Then then ...", "So so ...": the step has its own connective
     if numbered and connective and len(body) > 1 and body[0].isupper() and body[1].islower():
         body = connective + body[0].lower() + body[1:]
     body = _FRACTION.sub(r"\\frac{\1}{\2}", body)
