@@ -221,7 +221,7 @@ class Oracle:
         rephrased = [latex_style(line, connective=_CONNECTIVES[position % len(_CONNECTIVES)])
                      for position, line in enumerate(lines)]
         answer = last_boxed(draft)
-        if answer is not None:
+        if answer is not None and (not rephrased or "\\boxed" not in rephrased[-1]):  # one final answer
             rephrased.append(f"So the final answer is $\\boxed{{{answer}}}$.")
         return "\n\n".join(rephrased)
 
