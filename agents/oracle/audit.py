@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from agents.oracle.arith import close, sides
 from agents.oracle.reference import first_wrong, reference_for
 from agents.oracle.roles import Behaviour, Oracle
+from protocols.answers import last_boxed
 from protocols.types import Action, Record
 
 LEAK = re.compile(r"\banswer\s+\S+\s+is\s+not\s+correct|\bcorrect\s+(?:final\s+)?answer\b|\bgold\s+answer\b|"
@@ -75,10 +76,13 @@ def audit(record: Record) -> JourneyAudit:
         found.errors += 1
         injection = oracle.line(path)
         expected = reference.step(len(path))
-        by_value = _wrong_by_value(node.step.text, expected)
-        if injection is not None:
-            from agents.oracle.errors import _answers_differ
+        from agents.oracle.errors import _answers_differ
 
+        # the step states a different value, or its own final answer differs (the answer checker decides) ...
+        stated = node.answer or last_boxed(node.step.text)
+        by_value = _wrong_by_value(node.step.text, expected) or (
+            stated is not None and _answers_differ(reference.answer, stated))
+        if injection is not None:  # ... and the line it starts ends on a wrong final answer
             by_value = by_value and _answers_differ(reference.answer, injection.answer)
         found.verified += by_value
         found.propagated += _chain_below(record, node.id) >= 2

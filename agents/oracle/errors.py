@@ -316,6 +316,8 @@ def inject(bodies: Sequence[str], index: int, kind: str, rng: random.Random, *, 
             break
     if site is None:
         site = _fallback_site(body, kind, rng, question, taken)
+    if site is None and index == len(bodies) and kind in ("arithmetic", "leap"):
+        return _answer_slip(bodies, kind, rng, answer, taken, final)
     if site is None:
         return None
     edited, old, new, reason, check = site
@@ -332,6 +334,33 @@ def inject(bodies: Sequence[str], index: int, kind: str, rng: random.Random, *, 
     if final:
         line[-1] = f"{line[-1]} {final_sentence(wrong)}"
     return Injection(index, kind, tuple(line), wrong, reason, check, carried)
+
+
+def _answer_slip(bodies: Sequence[str], kind: str, rng: random.Random, answer: str, taken: set[str],
+                 final: bool) -> Injection | None:
+    """The last step states a wrong result (one number of the answer miscomputed, e.g. `(4, \\frac{\\pi}{2})` for
+    `(3, \\frac{\\pi}{2})`), wherever the step writes the answer: for a step with no arithmetic of its own to redo.
+    Wrong by value through the answer checker."""
+    numbers = [item for item in tokens(answer) if item.kind == "num"]
+    if not numbers:
+        return None
+    item = rng.choice(numbers)
+    new_text = _slip(evaluate(item.text), taken, rng, item.text)
+    if new_text is None:
+        return None
+    wrong = answer[: item.start] + new_text + answer[item.end:]
+    if not _answers_differ(answer, wrong):
+        return None
+    body = bodies[-1].replace(answer, wrong) if answer in bodies[-1] else bodies[-1]
+    if final:
+        body = f"{body} {final_sentence(wrong)}"
+    if kind == "arithmetic":
+        reason = f"I slipped when I wrote down the result: the steps before give {item.text} there, not {new_text}."
+        check = "Let me redo the last computation from the previous step."
+    else:
+        reason = f"I stated {new_text} in the result without working it out, and the earlier steps do not give it."
+        check = "Let me actually work out the value I took for granted."
+    return Injection(len(bodies), kind, (body,), wrong, reason, check, 0)
 
 
 def injections(bodies: Sequence[str], index: int, seed_parts: tuple, *, question: str, answer: str,

@@ -105,7 +105,7 @@ class Oracle:
         # journeys nearly always do. Retries never err, so over a whole episode the share of wrong steps stays low.
         at_least_one = min(0.95, 2.5 * rate)
         # capped: a step with its only wrong variants on offer must still be right often enough to be found
-        return min(0.6, max(rate * len(self.reference) / available, 1 - (1 - at_least_one) ** (1 / available)))
+        return min(0.75, max(rate * len(self.reference) / available, 1 - (1 - at_least_one) ** (1 / available)))
 
     def _errs(self, index: int, sample: int) -> bool:
         rate = self._rate()

@@ -130,3 +130,10 @@ def test_a_duplicate_sibling_is_merged():
     assert _add_unique(tree, tree.root, "1. $x = 4$.", 1) is not None
     assert _add_unique(tree, tree.root, "1. x  =  4", 1) is None
     assert _add_unique(tree, tree.root, "1. x = 5", 1) is not None
+
+
+def test_a_judges_reason_in_latex_with_braces_is_parsed():
+    from agents.reward import parse_judgement
+
+    assert parse_judgement('{"correct": false, "score": 0.0, "reason": "$\\\\sqrt{9}$ is 3, not 4."}') == (
+        False, "$\\sqrt{9}$ is 3, not 4.")
