@@ -109,6 +109,8 @@ class Oracle:
 
     def _errs(self, index: int, sample: int) -> bool:
         rate = self._rate()
+        if sample > 0:  # the other samples of one request (a tree's siblings): not all wrong at once, as a rule
+            rate = min(rate, 0.5)
         return rate > 0 and seeded(self.problem_id, index, self.seed, sample, "error").random() < rate
 
     def line(self, steps: list[str]) -> Injection | None:
