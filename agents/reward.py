@@ -47,9 +47,13 @@ _POSITIVE = re.compile(r"\b(correct|right|valid|yes)\b", re.IGNORECASE)
 
 def parse_judgement(text: str) -> tuple[bool | None, str]:
     """(is the step correct, the reason) from a judge's reply; None when it says neither."""
-    for candidate in reversed(_VERDICT_JSON.findall(text or "")):
+    # A reason in LaTeX holds braces (`$\\sqrt{9}$`), which the flat pattern cannot span: decode from each "{" too.
+    decoder = json.JSONDecoder()
+    starts = [match.start() for match in re.finditer(r"\{", text or "")]
+    candidates = [*_VERDICT_JSON.findall(text or "")] + [text[start:] for start in starts]
+    for candidate in reversed(candidates):
         try:
-            data = json.loads(candidate)
+            data, _ = decoder.raw_decode(candidate)
         except json.JSONDecodeError:
             continue
         if isinstance(data, dict) and isinstance(data.get("correct"), bool):

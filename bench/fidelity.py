@@ -84,7 +84,45 @@ def _lossy_expansions(lossy_run: Path, into: Fidelity) -> None:
             into.note("lossy expansion accepted", record.problem_id)
 
 
-def run_suite(problems: str, limit: int | None, out: Path) -> dict[str, Fidelity]:
+def duplicate_siblings(record: Record) -> int:
+    """Pairs of sibling steps that say the same thing (they must have been merged)."""
+    from synthesis.tree_search import same_step
+
+    pairs = 0
+    for node in record.tree.nodes:
+        texts = [record.tree.nodes[child].step.text for child in node.children if record.tree.nodes[child].step]
+        pairs += sum(same_step(a, b) for position, a in enumerate(texts) for b in texts[position + 1:])
+    return pairs
+
+
+def journeys(out: Path) -> dict[str, dict[str, str]]:
+    """The journey figures of issue 24 per attempt: errors, their propagation and value check, late backtracks,
+    wrong-branch depth, answer leaks, doubled words, duplicate siblings."""
+    from agents.oracle.audit import audit
+
+    table = {}
+    for attempt in ("debate", "critique_loop", "tree_search"):
+        records = list(read_rows(out / attempt, Record))
+        audits = [audit(record) for record in records]
+        errors = sum(a.errors for a in audits)
+        backtracks = sum(a.backtracks for a in audits)
+        depths = [depth for a in audits for depth in a.branch_depths]
+        share = lambda part, whole: f"{part / whole:.0%} ({part}/{whole})" if whole else "-"  # noqa: E731
+        table[attempt] = {
+            "records": str(len(records)),
+            "records with >= 1 error": share(sum(a.errors > 0 for a in audits), len(records)),
+            "errors carried >= 2 steps": share(sum(a.propagated for a in audits), errors),
+            "backtracks to an earlier step": share(sum(a.earlier_backtracks for a in audits), backtracks),
+            "mean wrong-branch depth": f"{sum(depths) / len(depths):.2f} ({len(depths)} branches)" if depths else "-",
+            "wrong steps wrong by value": share(sum(a.verified for a in audits), errors),
+            "answer leaks": str(sum(len(a.leaks) for a in audits)),
+            "doubled words": str(sum(len(a.doubled) for a in audits)),
+            "duplicate sibling pairs": str(sum(duplicate_siblings(record) for record in records)),
+        }
+    return table
+
+
+def run_suite(problems: str, limit: int | None, out: Path, journeys_only: bool = False) -> dict[str, Fidelity]:
     """Run the four attempts into `out` and measure them; returns one Fidelity per attempt."""
     from agents.oracle.annotations import write_annotations
 
@@ -97,6 +135,8 @@ def run_suite(problems: str, limit: int | None, out: Path) -> dict[str, Fidelity
     _run("synthesis.tree_search", [*common("tree_search"), "--policy-model", POLICY, "--scorer", "llm-judge",
                                    "--scorer-model", REFERENCE, "--rewrite-model", REFERENCE, "--width", "3",
                                    "--depth", "12", "--beam", "3", "--step-max-tokens", STEP_TOKENS])
+    if journeys_only:
+        return {name: measure_run(out / name, len(selected)) for name in ("debate", "critique_loop", "tree_search")}
     # The oracle's annotations (steps comparable with the reference) and the shipped, person-written examples.
     written = write_annotations(selected, problems, out / "annotations")
     examples = REPO / "examples" / "annotations"
@@ -118,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--problems", default="math500", help="a problem set with reference solutions")
     parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
     parser.add_argument("--out", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--journeys-only", action="store_true",
+                        help="run only the three attempts the journey figures need (no annotations, no lossy runs)")
     args = parser.parse_args(argv)
     from rich.console import Console
     from rich.table import Table
@@ -129,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        results = run_suite(args.problems, args.limit, out)
+        results = run_suite(args.problems, args.limit, out, args.journeys_only)
+        figures = journeys(out)
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
@@ -140,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in columns[0]:
         table.add_row(name, *(column[name] for column in columns))
     console.print(table)
+    journey_table = Table("journey", *figures, title=f"journeys on {args.problems} (issue 24's figures)")
+    for name in next(iter(figures.values())):
+        journey_table.add_row(name, *(column[name] for column in figures.values()))
+    console.print(journey_table)
     failed = {attempt: result.examples for attempt, result in results.items() if not result.holds()}
     for attempt, examples in failed.items():
         console.print(f"{attempt}: invariants failed, first problems: {examples}", style="red")

@@ -96,6 +96,12 @@ def _has_step_children(tree: ThoughtTree, node: ThoughtNode) -> bool:
     return any(tree.nodes[child].kind in ("step", "answer") for child in node.children)
 
 
+def _correct_answer_below(tree: ThoughtTree, node: ThoughtNode) -> bool:
+    below = [tree.nodes[child] for child in node.children]
+    return any((child.kind == "answer" and child.correct is True) or _correct_answer_below(tree, child)
+               for child in below)
+
+
 def _shortcut_lines(shortcut: str | None) -> list[tuple[int, str]]:
     lines = []
     for line in (shortcut or "").splitlines():
@@ -142,7 +148,9 @@ def measure(record: Record, into: Fidelity, steps: bool = True) -> None:
             continue
         into.injected += 1
         flagged = node.correct is False or node.action in (Action.BACKTRACK, Action.REFLECT)
-        caught = flagged and not _has_step_children(tree, node)
+        # A critic may notice an error a few steps later, and a tree search grows a wrong child to its leaf: the
+        # error is caught when nothing below it was accepted as a correct final answer.
+        caught = flagged and not _correct_answer_below(tree, node)
         if caught and node.step.index in on_shortcut_ok:
             into.caught_and_corrected += 1
         else:
@@ -164,6 +172,10 @@ def _not_really_wrong(record: Record, reference: Reference, narrated: list[list[
     ends in a wrong answer; a loop or annotation step called wrong must itself not be the reference step."""
     def wrong(branch: list[ThoughtNode]) -> bool:
         if any(not is_reference(reference, node.step.index, node.step.text) for node in branch):
+            return True
+        # a step after a wrong one, abandoned with it when the critic noticed late, is on a wrong line
+        ancestors = [node for node in record.tree.path(branch[0].id)[:-1] if node.step is not None]
+        if any(not is_reference(reference, node.step.index, node.step.text) for node in ancestors):
             return True
         return record.attempt == "tree_search" and branch[-1].kind == "answer" and branch[-1].correct is False
 

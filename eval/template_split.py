@@ -35,10 +35,15 @@ def _phrase(pattern: str) -> tuple[re.Pattern, str]:
     return re.compile(regex), own
 
 
-# synthesis/traverse.py's fixed sentences (the DFS draft), and protocols.voice's neutral reason.
+# synthesis/traverse.py's fixed sentences (the DFS draft; its DRAFT_SENTENCES, a test keeps the two in agreement),
+# the closings of older drafts, and protocols.voice's neutral reason.
 DRAFT_PHRASES = [_phrase(text) for text in (
-    "Let me start over.", "Let me go back to step {n} and redo it.",
+    "Let me start over.", "I'll start again from the beginning.", "Back to the beginning, then.",
+    "Let me go back to step {n} and redo it.", "So step {n} has to be redone.",
+    "I'll return to step {n} and take another route.", "Back to step {n}, then.",
+    "That means step {n} needs a different approach.",
     "But {} does not check out, so this line of reasoning is wrong.", "This line of reasoning cannot be right.",
+    "So the final answer is $\\boxed{{}}$.", "I have not found an answer that checks out.",
     "So the solution is:", "I have not found a correct solution; my best attempt is:", NEUTRAL_REASON)]
 # prompts/render/*.j2 and protocols/render.py's fixed sentences, for rendered thoughts the renderer no longer
 # reproduces; the paragraph openers are matched only at a paragraph's start, where the templates put them.

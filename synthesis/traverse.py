@@ -7,7 +7,11 @@ one a scalar scorer never expanded, was never shown wrong, so narrating it as a 
 lesson; a path node without a known-wrong child gets no trial (counted in `Draft.no_trial`). An exploration
 descends by one random child per level to a wrong end, says why it is wrong in the solver's words (a judge's
 negative reason, else a neutral sentence about the wrong answer; never scorer bookkeeping), and backtracks.
-Seeded: the same tree and seed always give the same draft. The draft ends by restating the full shortcut.
+A wrong child that the search grew down to its own wrong final answer (synthesis.tree_search grows them) is
+explored over several steps, as the report's DFS does. The sentences our code writes (going back, starting over)
+are drawn from small seeded banks (`DRAFT_SENTENCES`; eval/template_split.py keeps a copy to count them as
+template), and the draft ends on the one final answer, never on a restated shortcut.
+Seeded: the same tree and seed always give the same draft.
 """
 
 from __future__ import annotations
@@ -16,11 +20,20 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from protocols.render import path_text
 from protocols.types import ThoughtNode, ThoughtTree
 from protocols.voice import first_person
 
 EventKind = Literal["step", "wrong", "backtrack", "summary"]
+
+# What the DFS itself writes ({n}: a step number; {}: a final answer). eval/template_split.py's DRAFT_PHRASES must
+# hold every one of these (a test checks), so the report counts them as ours, not the model's.
+START_OVER = ("Let me start over.", "I'll start again from the beginning.", "Back to the beginning, then.")
+GO_BACK = ("Let me go back to step {n} and redo it.", "So step {n} has to be redone.",
+           "I'll return to step {n} and take another route.", "Back to step {n}, then.",
+           "That means step {n} needs a different approach.")
+WRONG_END = ("But {} does not check out, so this line of reasoning is wrong.", "This line of reasoning cannot be right.")
+CLOSING = ("So the final answer is $\\boxed{{}}$.", "I have not found an answer that checks out.")
+DRAFT_SENTENCES = (*START_OVER, *GO_BACK, *WRONG_END, *CLOSING)
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class Draft:
 
     def anchored_texts(self, tree: ThoughtTree) -> list[str]:
         """What a rewrite must keep, in order: every step's text, every reason a branch is wrong, and the closing
-        solution (without it, a dropped wrong step's numbers are found again in the restated solution)."""
+        sentence when there is one."""
         return [tree.nodes[event.node].step.text if event.kind == "step" else event.text
                 for event in self.events if event.kind in ("step", "wrong", "summary")]
 
@@ -121,8 +134,8 @@ def _why_wrong(branch: list[ThoughtNode]) -> str:
             return reason
     leaf = branch[-1]
     if leaf.kind == "answer" and leaf.answer is not None:
-        return f"But {leaf.answer} does not check out, so this line of reasoning is wrong."
-    return "This line of reasoning cannot be right."
+        return WRONG_END[0].replace("{}", leaf.answer)
+    return WRONG_END[1]
 
 
 def _branch(tree: ThoughtTree, start: ThoughtNode, rng: random.Random) -> list[ThoughtNode]:
@@ -154,9 +167,12 @@ def dfs_draft(tree: ThoughtTree, leaf: ThoughtNode, trials_per_node: int = 1, se
                 draft.events.append(Event("step", step.id, f"{step.step.index}. {step.step.text.strip()}"))
             draft.events.append(Event("wrong", branch[-1].id, _why_wrong(branch)))
             # "Go back to step N and redo it": N is the first wrong step, as in the debate's backtrack.
-            back = "Let me start over." if node.id == 0 else f"Let me go back to step {on_path.step.index} and redo it."
+            back = rng.choice(START_OVER) if node.id == 0 else rng.choice(GO_BACK).format(n=on_path.step.index)
             draft.events.append(Event("backtrack", node.id, back))
         draft.events.append(Event("step", on_path.id, f"{on_path.step.index}. {on_path.step.text.strip()}"))
-    closing = "So the solution is:\n" if leaf.correct is True else "I have not found a correct solution; my best attempt is:\n"
-    draft.events.append(Event("summary", leaf.id, closing + path_text(tree, leaf)))
+    # One final answer, said once: the last step usually states it already; the shortcut is not restated.
+    if leaf.correct is not True:
+        draft.events.append(Event("summary", leaf.id, CLOSING[1]))
+    elif leaf.answer is not None and "\\boxed" not in leaf.step.text:
+        draft.events.append(Event("summary", leaf.id, CLOSING[0].replace("{}", leaf.answer)))
     return draft

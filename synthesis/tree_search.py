@@ -13,9 +13,10 @@ Without pruning the last level alone costs width^depth generations; `--dry-run` 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.llm import LLMClient, derive_seed
 from agents.policy import split_step
@@ -54,6 +55,9 @@ class TreeSearchConfig(model_role("policy_", "policy"),
     trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
     resamples: int = field(default=2, metadata={
         "help": "per problem: how many times a level may be sampled again because every candidate was judged wrong"})
+    grow_wrong: bool = field(default=True, metadata={
+        "help": "grow each judged-wrong child of the chosen path down to its own final answer, so the DFS explores "
+                "a wrong branch over several steps before it backtracks (the report's constrained DFS)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -83,7 +87,9 @@ def estimate_calls(problems: int, config: TreeSearchConfig) -> int:
     scorer_requests = 0 if config.scorer == "hf-prm" else pruned
     per_round = config.beam + (0 if config.scorer == "hf-prm" else config.beam * config.width)
     rewrite = 0 if _no_rewrite(config) else 1
-    return problems * (frontier_requests + scorer_requests + config.resamples * per_round + rewrite)
+    # each grown wrong branch: at most depth steps, each a proposal and a score
+    grown = config.depth * (config.width - 1) * config.depth * 2 if config.grow_wrong else 0
+    return problems * (frontier_requests + scorer_requests + config.resamples * per_round + rewrite + grown)
 
 
 def _no_rewrite(config: TreeSearchConfig) -> bool:
@@ -108,6 +114,27 @@ async def _propose(problem: Problem, tree: ThoughtTree, node: ThoughtNode, confi
     completion = await policy.complete(messages, n=config.width, temperature=config.temperature,
                                        max_tokens=max_tokens, seed=seed * 100_003 + node.id, role="policy")
     return completion.texts
+
+
+def same_step(a: str, b: str) -> bool:
+    """Whether two steps say the same thing in the same words: spacing, case, `$` and LaTeX spacing aside."""
+    return _normalised(a) == _normalised(b)
+
+
+def _normalised(text: str) -> str:
+    text = re.sub(r"\\(?:left|right|[,;!: ])|\$|\s+", "", text)
+    return text.lower().rstrip(".")
+
+
+def _add_unique(tree: ThoughtTree, parent: ThoughtNode, text: str, level: int) -> ThoughtNode | None:
+    """Add a proposed step under `parent`, or None when a sibling already says the same (merged: a confident
+    policy often samples one step twice, and two identical branches would be narrated as two trials)."""
+    step_text, answer = split_step(text)
+    if any(same_step(tree.nodes[child].step.text, step_text) for child in parent.children
+           if tree.nodes[child].step is not None):
+        return None
+    return tree.add(parent.id, kind="answer" if answer is not None else "step", step=Step(index=level, text=step_text),
+                    answer=answer)
 
 
 def _keep(children: list[ThoughtNode], beam: int, binary: bool) -> list[ThoughtNode]:
@@ -138,9 +165,9 @@ async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClien
         children: list[ThoughtNode] = []
         for parent, texts in zip(frontier, proposals, strict=True):
             for text in texts:
-                step_text, answer = split_step(text)
-                children.append(tree.add(parent.id, kind="answer" if answer is not None else "step",
-                                         step=Step(index=level, text=step_text), answer=answer))
+                child = _add_unique(tree, parent, text, level)
+                if child is not None:
+                    children.append(child)
         scores = await asyncio.gather(*(scorer.score(problem, _texts(tree, child)) for child in children))
         for child, score in zip(children, scores, strict=True):
             child.score = score.value
@@ -173,6 +200,43 @@ async def grow_tree(problem: Problem, config: TreeSearchConfig, policy: LLMClien
     return tree
 
 
+async def _label(problem: Problem, tree: ThoughtTree, child: ThoughtNode, scorer: StepScorer) -> None:
+    score = await scorer.score(problem, _texts(tree, child))
+    child.score, child.correct = score.value, score.correct
+    if child.kind == "answer" and problem.answer is not None:
+        child.correct = await aequivalent(problem.answer, child.answer)
+    negative = score.reason if score.correct is False and child.correct is False else ""
+    action = Action.TERMINATE if child.kind == "answer" else Action.CONTINUE
+    child.action = action
+    child.verdict = Verdict(action=action, reason=negative, raw=" ".join(filter(None, (score.reason, score.note))))
+
+
+async def grow_wrong_branches(problem: Problem, tree: ThoughtTree, leaf: ThoughtNode, config: TreeSearchConfig,
+                              policy: LLMClient, scorer: StepScorer, seed: int = 0) -> int:
+    """Continue every judged-wrong, unexpanded child of the path to `leaf` one sample at a time down to a final
+    answer (or the depth limit): the policy's own continuation of its mistake, labelled like any node. Returns
+    the number of steps grown."""
+    path = tree.path(leaf.id)
+    on_path = {node.id for node in path}
+    starts = [tree.nodes[child] for node in path[:-1] for child in node.children
+              if child not in on_path and tree.nodes[child].kind == "step" and tree.nodes[child].correct is False
+              and not tree.nodes[child].children]
+
+    async def grow(node: ThoughtNode) -> int:
+        grown = 0
+        while node.kind == "step" and node.step.index < config.depth:
+            texts = await _propose(problem, tree, node, replace(config, width=1), policy,
+                                   derive_seed(seed, problem.id, "grow", node.id))
+            child = _add_unique(tree, node, texts[0], node.step.index + 1) if texts else None
+            if child is None:
+                break
+            await _label(problem, tree, child, scorer)
+            node, grown = child, grown + 1
+        return grown
+
+    return sum(await asyncio.gather(*(grow(start) for start in starts)))
+
+
 ScorerFactory = Callable[[dict[str, LLMClient]], StepScorer]
 
 
@@ -197,6 +261,10 @@ async def _search(problem: Problem, config: TreeSearchConfig, scoped: dict[str, 
     leaf = best_leaf(tree)
     if leaf is None:
         return _record(problem, tree, scoped, None, "", None, StopReason.NO_STEPS, meta)
+    if config.grow_wrong and leaf.correct is True:
+        meta["wrong_steps_grown"] = await grow_wrong_branches(problem, tree, leaf, config, scoped["policy"], scorer,
+                                                              seed)
+        meta["nodes"] = tree.count_nodes()
     draft = dfs_draft(tree, leaf, trials_per_node=config.trials_per_node, seed=seed)
     meta |= {"draft": draft.text, "trials": sum(draft.trials.values()), "nodes_without_trial": draft.no_trial,
              "trial_branches": draft.branches}

@@ -9,8 +9,15 @@ the prompt (problem sets with reference solutions: MATH train/test/500, GSM8K, o
 asks for, in that prompt's format (agents.oracle.roles). Model strings:
 
 - `oracle/reference`: never wrong;
-- `oracle/reference-eNN`: about NN% of the steps it proposes are wrong (a changed number that propagates, a sign
-  flip, a wrong final answer), seeded by problem, step, seed and sample index, so `n` samples differ;
+- `oracle/reference-eNN`: about NN% of the steps it proposes are wrong, in the kinds a solver errs
+  (agents.oracle.errors: arithmetic slip, wrong formula, misread condition, wrong method, unjustified leap), each
+  carried on consistently to a wrong final answer and checked wrong by value; seeded by problem, step, seed and
+  sample index, so `n` samples differ;
+- per-kind rates instead of (or to weight) `-eNN`: `-arithNN -formulaNN -misreadNN -methodNN -leapNN`, e.g.
+  `oracle/reference-method30` errs only by wrong methods, on about 30% of steps;
+- critic detection (agents.oracle.detection): `-missNN` (NN% of errors go unnoticed until the final answer) and
+  `-delayN` (noticed up to N steps late); without them the debate's critic and the critique loop's self-critic
+  each have their own default;
 - suffix `-lossy`: its rewrites drop the first wrong step (a faithfulness check must reject them);
 - suffix `-reasoning`: behaves like an o1-style model, spending `HIDDEN_REASONING_TOKENS` on hidden reasoning
   before any visible text, so a small `max_tokens` gets an empty reply with finish_reason "length".
@@ -24,7 +31,7 @@ import math
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
@@ -54,22 +61,39 @@ class OracleModel:
     reasoning: bool
 
 
+_KIND_SUFFIX = {"arith": "arithmetic", "formula": "formula", "misread": "misread", "method": "method", "leap": "leap"}
+_SUFFIXES = "-eNN, -arithNN, -formulaNN, -misreadNN, -methodNN, -leapNN, -missNN, -delayN, -lossy, -reasoning"
+
+
 def parse_model(model: str) -> OracleModel:
-    """`oracle/reference[-eNN][-lossy][-reasoning]` -> what the oracle does; one line naming the part on error."""
+    """`oracle/reference[-eNN][-<kind>NN...][-missNN][-delayN][-lossy][-reasoning]` -> what the oracle does; one
+    line naming the part on error."""
     match = _MODEL.match(model)
     if match is None:
         raise OracleError(f"{model!r}: expected oracle/reference[-eNN][-lossy][-reasoning]")
-    error_rate, lossy, reasoning = 0.0, False, False
+    error_rate, lossy, reasoning, kinds, detection = None, False, False, {}, {}
     for suffix in filter(None, match.group(1).split("-")):
-        if re.fullmatch(r"e\d{1,2}", suffix):
-            error_rate = int(suffix[1:]) / 100
+        named = re.fullmatch(r"([a-z]+)(\d{1,2})", suffix)
+        if named and named.group(1) == "e":
+            error_rate = int(named.group(2)) / 100
+        elif named and named.group(1) in _KIND_SUFFIX:
+            kinds[_KIND_SUFFIX[named.group(1)]] = int(named.group(2)) / 100
+        elif named and named.group(1) == "miss":
+            detection["miss_rate"] = int(named.group(2)) / 100
+        elif named and named.group(1) == "delay" and len(named.group(2)) == 1:
+            detection["max_delay"] = int(named.group(2))
         elif suffix == "lossy":
             lossy = True
         elif suffix == "reasoning":
             reasoning = True
         else:
-            raise OracleError(f"{model!r}: unknown suffix -{suffix} (use -eNN, -lossy, -reasoning)")
-    return OracleModel(Behaviour(error_rate=error_rate, lossy=lossy), reasoning)
+            raise OracleError(f"{model!r}: unknown suffix -{suffix} (use {_SUFFIXES})")
+    behaviour = Behaviour(error_rate=error_rate or 0.0, lossy=lossy, **detection)
+    if kinds:
+        total = sum(kinds.values())
+        behaviour = replace(behaviour, error_rate=error_rate if error_rate is not None else min(total, 0.99),
+                            mix=tuple((kind, rate / total) for kind, rate in kinds.items() if total > 0))
+    return OracleModel(behaviour, reasoning)
 
 
 def is_oracle(model: str) -> bool:

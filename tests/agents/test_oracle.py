@@ -18,11 +18,17 @@ SOLUTION = ("Subtracting 3 from both sides gives $2x = 8$.  Dividing both sides 
             "Checking, $2 \\cdot 4 + 3 = 11$, so the answer is $\\boxed{4}$.")
 PROBLEM = Problem(id="oracle/1", question="Solve 2x + 3 = 11 for x.", answer="4", source="unit",
                   meta={"solution": SOLUTION})
+# A word problem whose every step computes something: each offers an error that is wrong by value.
+EGGS = Problem(id="oracle/eggs", question="Janet's ducks lay 16 eggs a day. She eats 3 and bakes with 4. She sells "
+               "the rest at $2 each, and spends $5 a day on feed. How much does she keep each day?", answer="13",
+               source="gsm8k_unit", meta={"solution": "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs a day.\n"
+                                                      "She makes 9 * 2 = $<<9*2=18>>18 a day.\n"
+                                                      "She keeps 18 - 5 = $<<18-5=13>>13 a day.\n#### 13"})
 
 
 @pytest.fixture(autouse=True)
 def _known_problem():
-    oracle.remember([PROBLEM])
+    oracle.remember([PROBLEM, EGGS])
 
 
 def test_model_strings():
@@ -58,20 +64,24 @@ async def _ask(model: str, messages: list[dict], **sampling) -> list[str]:
 
 
 async def test_the_policy_writes_the_next_reference_step_and_errs_at_its_rate():
-    prompt = render("debate/policy_user", question=PROBLEM.question, steps=[], feedback=None, next_index=1)
+    prompt = render("debate/policy_user", question=EGGS.question, steps=[], feedback=None, next_index=1)
     (text,) = await _ask("oracle/reference", [{"role": "user", "content": prompt}])
-    assert text == "1. " + reference_for(PROBLEM).step(1)
+    assert text == "1. " + reference_for(EGGS).step(1)
     wrong = 0
     for seed in range(200):
         (text,) = await _ask("oracle/reference-e30", [{"role": "user", "content": prompt}], seed=seed)
-        wrong += text != "1. " + reference_for(PROBLEM).step(1)
-    assert 40 <= wrong <= 80  # about 30% of 200
+        wrong += text != "1. " + reference_for(EGGS).step(1)
+    # 30% a step, but a two-step solution's first pass must hold an error 75% of the time: 50% a step here
+    assert 80 <= wrong <= 120
 
 
 async def test_n_samples_differ_and_rollouts_end_in_a_boxed_answer():
     texts = await _ask("oracle/reference-e30", question_messages(PROBLEM.question), n=40, seed=1)
     answers = [extract_answer(text) for text in texts]
-    assert None not in answers and "4" in answers and len(set(texts)) > 1
+    assert None not in answers and "4" in answers
+    texts = await _ask("oracle/reference-e30", question_messages(EGGS.question), n=40, seed=1)
+    answers = [extract_answer(text) for text in texts]
+    assert None not in answers and "13" in answers and len(set(texts)) > 1
 
 
 async def test_the_critic_names_the_first_wrong_step_in_the_first_person():
