@@ -34,7 +34,9 @@ from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_row
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
                     "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
-                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard",
+                    # decontamination: older runs lack them, and a changed check only changes what is left to solve
+                    "decontaminate", "eval_sets", "ngram"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 
 
@@ -158,6 +160,7 @@ class RunStore:
         self.log = logging.getLogger(f"longthought.run.{name}")
         self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
         self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
+        self.decontamination: dict[str, Any] | None = None  # eval-set overlap of the problems (engine.task)
         # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
         self.run_usage: dict[str, Usage] | None = {}
 
@@ -272,12 +275,21 @@ class RunStore:
             "usage_by_role": {role: role_usage.model_dump() for role, role_usage in sorted(by_role.items())},
             "usage_scope": "run" if self.run_usage is not None else "this process (its rows carry no usage)",
             "usage_this_process": spent.model_dump() | {"total_tokens": spent.total_tokens},
+            "decontamination": _without_examples(self.decontamination),
             "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         temporary = self.out / "manifest.json.tmp"
         temporary.write_text(json.dumps(manifest, indent=2))
         os.replace(temporary, self.out / "manifest.json")  # atomic: a kill never leaves half a manifest
+
+
+def _without_examples(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The decontamination counts per eval set, without the example ids (the manifest is rewritten often)."""
+    if not report or "eval_sets" not in report:
+        return report
+    return report | {"eval_sets": {name: {key: value for key, value in found.items() if key != "examples"}
+                                   for name, found in report["eval_sets"].items()}}
 
 
 def _versions() -> dict[str, str | None]:

@@ -39,7 +39,8 @@ def _card_header(folder: Path) -> dict:
 
 def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     out = tmp_path / "thoughts-round-trip"
-    assert export_main([str(oracle_run), "--out", str(out)]) == 0
+    # The run is on MATH500, an eval set: counted, not dropped, with --decontaminate report.
+    assert export_main([str(oracle_run), "--out", str(out), "--decontaminate", "report"]) == 0
     rows = datasets.load_dataset(str(out), split="train").to_list()  # the card's configs: header alone finds the data
     records = _records(oracle_run)
     assert [row["id"] for row in rows] == [record.problem_id for record in records] and len(rows) == 3
@@ -63,6 +64,15 @@ def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     correct = sum(bool(record.correct) for record in records)
     assert f'"correct_share": {round(correct / 3, 3)}' in card and '"rows": 3' in card
     assert "api_key:" not in card and _card_header(out)["configs"][0]["data_files"][0]["path"] == "data/train-*"
+    stats = json.loads(card.split("## Statistics")[1].split("```json\n")[1].split("```")[0])
+    math500 = stats["decontamination"]["eval_sets"]["math500"]
+    assert (stats["decontamination"]["n"], math500["contaminated"], math500["question"]) == (8, 3, 3)
+    assert stats["deduplication"]["problems"]["checked"] == 3 and "long_thoughts" in stats["deduplication"]
+
+
+def test_the_default_export_drops_eval_problems_and_says_so(oracle_run, tmp_path, capsys):
+    assert export_main([str(oracle_run), "--out", str(tmp_path / "o")]) == 2
+    assert "every record was dropped by decontamination" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -119,7 +129,8 @@ def hub_calls(monkeypatch) -> list:
 
 def test_push_to_hub_hands_the_written_data_and_its_card_to_the_hub(oracle_run, tmp_path, hub_calls):
     out = tmp_path / "thoughts-pushed"
-    assert export_main([str(oracle_run), "--out", str(out), "--push-to-hub", "me/long-thoughts", "--private"]) == 0
+    assert export_main([str(oracle_run), "--out", str(out), "--push-to-hub", "me/long-thoughts", "--private",
+                        "--decontaminate", "report"]) == 0
     (data, repo, options, rows), (card, card_repo, card_options, text) = hub_calls
     assert (data, repo, options, card, card_repo) == ("data", "me/long-thoughts", {"private": True}, "card",
                                                       "me/long-thoughts")
