@@ -1,7 +1,8 @@
 """How many training problems (or long thoughts) overlap the evaluation sets: word n-grams and near duplicates.
 
     LONGTHOUGHT_DATA_DIR=../shared/data python -m eval.contamination math_train_12k --against math500
-    python -m eval.contamination math_train_12k runs/tree --against math500,math_test,gsm8k_test,processbench --out runs/contamination
+    python -m eval.contamination math_train_12k runs/tree --against math500,math_test,gsm8k_test,processbench \\
+        --out runs/contamination
 
 SOURCE is a problem set name (math_train_12k, ...), a problems .jsonl file, or a run (a run directory, a folder of
 runs, or a records.jsonl): its questions, and with `--answers` (default) its long thoughts, shortcuts or samples.

@@ -140,8 +140,9 @@ class EvalIndex:
         near_hashes = minhashes([item.question for item in items]) if self.near_threshold and self.sets else None
         found = []
         for position, item in enumerate(items):
-            question_grams = ngrams(words(item.question), self.n)
-            answer_grams = ngrams(words(with_answer(item)), self.n) if item.answer else None
+            question_words = words(item.question)
+            question_grams = ngrams(question_words, self.n)
+            answer_grams = ngrams(question_words + words(item.answer), self.n) if item.answer else None
             hits: dict[str, dict[str, str]] = {}
             for name, eval_set in self.sets.items():
                 matched: dict[str, str] = {}
@@ -149,7 +150,8 @@ class EvalIndex:
                     matched["question"] = eval_set.items[best[0]].id
                 if answer_grams and (best := eval_set.answers.best_match(answer_grams)):
                     matched["answer"] = eval_set.items[best[0]].id
-                if near_hashes is not None and eval_set.near and (close := eval_set.near.matches(near_hashes[position])):
+                close = eval_set.near.matches(near_hashes[position]) if near_hashes and eval_set.near else None
+                if close:
                     matched["near_duplicate"] = eval_set.items[close[0]].id
                 if matched:
                     hits[name] = matched

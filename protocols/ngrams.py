@@ -1,20 +1,25 @@
 """Normalised words and word n-grams of maths text: the shared unit of decontamination and deduplication.
 
 Normalisation lowercases (NFKC first, so full-width digits and ligatures match), maps `\\dfrac`/`\\tfrac` to
-`\\frac`, and keeps runs of letters and digits as words, and the signs and brackets `< > = + - * / ^ ! | ( )` as words of their
-own: punctuation, `$`, braces and spacing never decide whether two problems share a phrase, but a sign does
-("k < 0" and "k > 0", "sin(-60)" and "sin 60" are different problems; measured on MATH train, dropping the signs
-made such pairs duplicates, as it made "88 ÷ 4 ÷ 2" and "88 ÷ (4 ÷ 2)").
+`\\frac`, and keeps runs of letters and digits as words, and the signs and brackets `< > = + - * / ^ ! | ( )` as
+words of their own: punctuation, `$`, braces and spacing never decide whether two problems share a phrase, but a
+sign does ("k < 0" and "k > 0", "sin(-60)" and "sin 60" are different problems: measured on MATH train, dropping
+the signs made such pairs duplicates, as it made "88 / 4 / 2" and "88 / (4 / 2)").
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
 
 _WORD = re.compile(r"[a-z0-9]+|[<>=+\-*/^!|()]")
 _FRAC = re.compile(r"\\[dt]frac\b")
+# A gram held by more eval texts than this is shared phrasing ("the answer is", LaTeX boilerplate): it still counts
+# toward a text's coverage, but does not make every text holding it a candidate (that was half the check's time).
+COMMON = 20
 
 
 def words(text: str) -> list[str]:
@@ -33,7 +38,7 @@ def gram_sequence(tokens: list[str], n: int) -> list[int]:
     grams, and the hashes live only in this process (nothing is stored)."""
     if len(tokens) < n:
         return [hash(tuple(tokens))] if tokens else []
-    return [hash(tuple(tokens[i:i + n])) for i in range(len(tokens) - n + 1)]
+    return list(map(hash, zip(*(tokens[i:] for i in range(n)))))  # the n-tuples, built in C
 
 
 def ngrams(tokens: list[str], n: int) -> set[int]:
@@ -57,16 +62,20 @@ class NgramIndex:
 
     def __init__(self, texts: Iterable[str], n: int, share: float = 0.5) -> None:
         self.n, self.share = n, share
-        self.sequences: list[list[int]] = []
-        self.lengths: list[int] = []
-        self.grams: dict[int, list[int]] = {}
-        for item, text in enumerate(texts):
-            tokens = words(text)
-            sequence = gram_sequence(tokens, n)
-            self.sequences.append(sequence)
-            self.lengths.append(len(tokens))
-            for gram in set(sequence):
-                self.grams.setdefault(gram, []).append(item)
+        tokens = [words(text) for text in texts]
+        self.lengths = [len(item) for item in tokens]
+        self.sequences = [gram_sequence(item, n) for item in tokens]
+        # Built with C-level dict and Counter operations, not a Python loop per gram (3x faster, measured):
+        # `grams` maps each gram to the first text holding it, `shared` a gram held by several texts to all of them.
+        self.grams: dict[int, int] = {}
+        for item in reversed(range(len(self.sequences))):
+            self.grams.update(dict.fromkeys(self.sequences[item], item))
+        holders = Counter(chain.from_iterable(map(set, self.sequences)))
+        repeated = {gram for gram, count in holders.items() if count > 1}
+        self.shared: dict[int, list[int]] = {}
+        for item, sequence in enumerate(self.sequences):
+            for gram in repeated.intersection(sequence):
+                self.shared.setdefault(gram, []).append(item)
 
     def coverage(self, item: int, grams: set[int]) -> float:
         """The share of indexed text `item`'s words inside n-grams that `grams` also holds."""
@@ -83,9 +92,13 @@ class NgramIndex:
     def best_match(self, grams: set[int]) -> tuple[int, float] | None:
         """(indexed item, coverage) of the most covered text at coverage >= share, else None."""
         counts: dict[int, int] = {}
-        for gram in grams:
-            for item in self.grams.get(gram, ()):
-                counts[item] = counts.get(item, 0) + 1
+        for gram in grams & self.grams.keys():  # the shared grams, found by one C-level set intersection
+            holders = self.shared.get(gram)
+            if holders is None:
+                counts[self.grams[gram]] = counts.get(self.grams[gram], 0) + 1
+            elif len(holders) <= COMMON:  # a gram in many eval texts is phrasing: it nominates none of them
+                for item in holders:
+                    counts[item] = counts.get(item, 0) + 1
         best = None
         for item, shared in counts.items():
             # Each shared gram covers at most n words: skip texts that cannot reach the share (boilerplate hits).

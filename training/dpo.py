@@ -157,7 +157,8 @@ def _dpo(argv: list[str] | None, console) -> int:
     result = train_dpo(args, config, dataset_dir)
     if state.is_main_process:
         write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
-        result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}  # eval.report reads the stage from here
+        # eval.report reads the stage from here
+        result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}
         (out / "training_summary.json").write_text(json.dumps(result, indent=2))
         console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0

@@ -10,7 +10,8 @@ row reader. OUT holds `data/train-00000-of-00001.parquet` and `README.md`, whose
 on, and the tree, transcript, usage and meta as JSON strings (see FEATURES). An argument that is an SFT/DPO dataset
 folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already Parquet with its card: it is only
 pushed. Rows are decontaminated against the eval sets (`--decontaminate drop|report|off`, default drop) and
-deduplicated (problems and long thoughts, `--no-dedup` keeps all) first; the card counts both. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
+deduplicated (problems and long thoughts, `--no-dedup` keeps all) first; the card counts both. `--push-to-hub`
+takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
 """
 
 from __future__ import annotations
