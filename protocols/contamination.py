@@ -109,12 +109,18 @@ def with_answer(item: Item) -> str:
     return item.question if not item.answer else f"{item.question}\n{item.answer}"
 
 
-@dataclass
 class _EvalSet:
-    items: list[Item]
-    questions: NgramIndex
-    answers: NgramIndex
-    near: NearIndex | None
+    """One eval set's indexes; the question+solution one is built on first use (synthesis checks questions only)."""
+
+    def __init__(self, items: list[Item], n: int, near_threshold: float | None) -> None:
+        self.items, self.n = items, n
+        questions = [item.question for item in items]
+        self.questions = NgramIndex(questions, n)
+        self.near = NearIndex(questions, near_threshold) if near_threshold else None
+
+    @functools.cached_property
+    def answers(self) -> NgramIndex:
+        return NgramIndex(map(with_answer, self.items), self.n)
 
 
 class EvalIndex:
@@ -131,9 +137,7 @@ class EvalIndex:
                 self.unavailable[name] = str(error)
                 log.warning("decontamination: eval set %s not checked (%s)", name, error)
                 continue
-            questions = [item.question for item in items]
-            self.sets[name] = _EvalSet(items, NgramIndex(questions, n), NgramIndex(map(with_answer, items), n),
-                                       NearIndex(questions, near_threshold) if near_threshold else None)
+            self.sets[name] = _EvalSet(items, n, near_threshold)
 
     def check(self, items: Sequence[Item]) -> list[dict[str, dict[str, str]]]:
         """Per item: {eval set: {check: the matching eval item's id}} for every check that fired."""

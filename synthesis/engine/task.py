@@ -166,7 +166,8 @@ def _decontaminated(problems: list[Any], run_config: RunConfig, run_: Run) -> li
     questions = [getattr(item, "problem", item) for item in problems]  # annotations carry their problem
     if not all(isinstance(problem, Problem) for problem in questions):
         return problems
-    kept, report = decontaminate([Item(p.id, p.question, p.meta.get("solution")) for p in questions],
+    # Questions only: a problem's own reference solution says nothing more about whether it is an eval problem.
+    kept, report = decontaminate([Item(p.id, p.question) for p in questions],
                                  run_config.decontaminate, run_config.eval_sets, run_config.ngram)
     log.info("%s", summary_line(report))
     run_.store.decontamination = report
