@@ -1,10 +1,10 @@
 """Is a training text an evaluation problem, or a light rephrasing of one? Word n-gram overlap with the eval sets.
 
 Three checks per training item, each counted per eval set:
-- `question`: its question shares a word n-gram with an eval question (open-r1's `scripts/decontaminate.py` and s1's
-  rule: any shared 8-gram; default n = 8, the low end of the 8-13 range that open-r1, s1 and Tulu 3 use: short
-  maths problems hold few 13-grams, and a rephrasing keeps 8-word spans more often than 13-word ones);
-- `answer`: its question with its answer (solution, long thought, completion) shares an n-gram with an eval
+- `question`: its question covers at least half of an eval question's words with word n-grams the two share
+  (`protocols.ngrams.NgramIndex`; default n = 8, the low end of the 8-13 range that open-r1, s1 and Tulu 3 use:
+  short maths problems hold few 13-grams, and a rephrasing keeps 8-word spans more often than 13-word ones);
+- `answer`: its question with its answer (solution, long thought, completion, samples) covers half of an eval
   question with its reference solution (ProcessBench: its steps): a training text that quotes an eval solution;
 - `near_duplicate`: its question is a MinHash near duplicate of an eval question (`protocols.dedup`), so a
   duplicate never sits on both sides of the train/eval boundary.
@@ -43,8 +43,9 @@ class DecontaminationConfig:
     """Training data against the eval sets: drop what overlaps, only count it, or skip the check."""
 
     decontaminate: str = field(default="drop", metadata={
-        "help": "drop | report | off: drop training items whose question (or question with answer) shares a word "
-                "n-gram with an eval set, or is a near duplicate of an eval question; report only counts them"})
+        "help": "drop | report | off: drop training items whose question (or question with answer) covers half of "
+                "an eval item with shared word n-grams, or is a near duplicate of an eval question; report only "
+                "counts them"})
     eval_sets: str = field(default=DEFAULT_EVAL_SETS, metadata={
         "help": f"comma-separated eval sets to check against: {', '.join(EVAL_SET_NAMES)}, or .jsonl paths"})
     ngram: int = field(default=DEFAULT_NGRAM, metadata={"help": "word n-gram length of the overlap check (8-13 usual)"})
