@@ -35,6 +35,7 @@ from agents.llm import DEFAULT_MODEL
 from agents.reward import SCORERS
 from agents.roles import DEFAULT_TIMEOUT
 from protocols.cli import command_parser, parse
+from protocols.contamination import DEFAULT_EVAL_SETS, DEFAULT_NGRAM, check_settings
 from protocols.problems import load
 from protocols.rehearsal import line_mark
 from protocols.types import Problem
@@ -100,8 +101,13 @@ class AblateConfig(RoleModels):
         "help": "print each attempt's problems, calls, tokens and cost estimate; write and spend nothing"})
     budget_cost: float | None = field(default=None, metadata={"help": "each attempt's run budget in USD"})
     budget_tokens: int | None = field(default=None, metadata={"help": "each attempt's run budget in tokens"})
+    decontaminate: str = field(default="report", metadata={
+        "help": "drop | report | off: problems overlapping an eval set are dropped by every attempt, or counted"})
+    eval_sets: str = field(default=DEFAULT_EVAL_SETS, metadata={"help": "comma-separated eval sets to check against"})
+    ngram: int = field(default=DEFAULT_NGRAM, metadata={"help": "word n-gram length of the eval-set check"})
 
     def __post_init__(self) -> None:
+        check_settings(self.decontaminate, self.eval_sets, self.ngram)
         unknown = [attempt for attempt in self.selected() if attempt not in ATTEMPTS]
         if unknown:
             raise ValueError(f"attempts: unknown attempt(s) {', '.join(unknown)}: use {', '.join(ATTEMPTS)}")
@@ -133,7 +139,8 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
     shared = RunConfig(problems=str(config.out / "problems.jsonl"), concurrency=config.concurrency, seed=config.seed,
                        router_config=None if config.router_config is None else str(config.router_config),
                        ray=config.ray, dry_run=config.dry_run, budget_cost=config.budget_cost,
-                       budget_tokens=config.budget_tokens)
+                       budget_tokens=config.budget_tokens, decontaminate=config.decontaminate,
+                       eval_sets=config.eval_sets, ngram=config.ngram)
     steps = config.step_max_tokens
 
     def roles(*pairs: tuple[str, str]) -> dict[str, Any]:  # (the attempt's prefix, ours) -> its four role fields

@@ -30,6 +30,9 @@ from agents.llm import LLMClient
 from agents.local_models import resolve
 from agents.roles import client_for
 from agents.sampling import sample_and_judge
+from protocols.contamination import Item
+from protocols.data_checks import check_counts, check_rows, describe
+from protocols.dedup import DedupConfig
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
                              parse_config, precision_line, process_state, quiet_library_warnings, save_final,
@@ -41,7 +44,7 @@ log = logging.getLogger("longthought.dpo")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DPOScriptConfig(ModelScriptConfig):
+class DPOScriptConfig(ModelScriptConfig, DedupConfig):
     """Which pairs to train on; how to train is TRL's `DPOConfig`, how to sample is `SamplingConfig`."""
 
     pairs: int = field(default=5, metadata={"help": "preference pairs per problem"})
@@ -53,8 +56,10 @@ class DPOScriptConfig(ModelScriptConfig):
 # Where ours differ from TRL's DPOConfig defaults (lr 1e-6, batch 8, 3 epochs, seed 42, max_length 1024, ...);
 # sampler_model None: the trained model samples (default_sampler).
 # The report sampled DPO pairs from the PRM800K 12k re-split of MATH train, not the 7.5k MATH train set.
+# decontaminate: drop (a training export), where synthesis runs only report; it also keeps eval problems from
+# being sampled at all.
 DEFAULTS = {"learning_rate": 5e-7, "per_device_train_batch_size": 2, "seed": 0, "output_dir": "", "sampler_model": None,
-            "problems": "math_train_12k"}
+            "problems": "math_train_12k", "decontaminate": "drop"}
 HELPS = {"seed": "seed for problem order, sampling, pairs and training",
          "output_dir": "set by --out (DPO trains in its run directory)",
          "sampler_model": "litellm model that samples (hf/PATH for a checkpoint; default: the model being trained)",
@@ -146,25 +151,32 @@ def _dpo(argv: list[str] | None, console) -> int:
         raise RunError(f"{out / 'samples'}: some problems have no samples yet; under a multi-process launch, "
                        "sample first in one process (the same command with --sample-only), then launch")
     if state.is_main_process:  # under accelerate launch the other processes wait for the pairs, then all train
-        stats = _sample_and_pair(sampling_run, run_config, sampling, args, console)
+        stats, checks = _sample_and_pair(sampling_run, run_config, sampling, args, console)
     state.wait_for_everyone()
     if args.sample_only:
         return 0
     result = train_dpo(args, config, dataset_dir)
     if state.is_main_process:
         write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
-        result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats)}  # eval.report reads the stage from here
+        # eval.report reads the stage from here
+        result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}
         (out / "training_summary.json").write_text(json.dumps(result, indent=2))
         console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0
 
 
 def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: SamplingConfig, args: DPOScriptConfig,
-                     console) -> PairStats:
-    """Sample (a resumable run in OUT/samples), pick the pairs and write OUT/dataset."""
+                     console) -> tuple[PairStats, dict[str, Any]]:
+    """Sample (a resumable run in OUT/samples), pick the pairs and write OUT/dataset; returns the pair counts and the
+    decontamination and deduplication counts."""
     out = Path(run_config.out)
     summary = sampling_run.execute_sync()
     sets = list(read_rows(out / "samples", SampleSet))
+    # Checked again on the samples (the answer check) and for duplicate problems, before any pair is made.
+    kept, checks = check_rows([Item(s.problem_id, s.problem.question, "\n".join(x.text for x in s.samples))
+                               for s in sets], run_config, args, labels=[s.problem.answer for s in sets])
+    console.print(describe(checks), markup=False, highlight=False)
+    sets = [sets[index] for index in kept]
     pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
@@ -176,9 +188,9 @@ def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: Sampli
     write_dataset(
         [dpo_row(problem, chosen, rejected) for problem, chosen, rejected in pairs], out / "dataset",
         DatasetCard(f"DPO pairs ({run_config.problems})", "dpo", [str(out / "samples")],
-                    run_cards([out / "samples"]), dataclasses.asdict(stats)),
+                    run_cards([out / "samples"]), {**dataclasses.asdict(stats), **checks}),
     )
-    return stats
+    return stats, check_counts(checks)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,12 +11,15 @@ row reader. OUT holds `data/train-00000-of-00001.parquet` and `README.md`, whose
 on (`oracle_roles`: the roles the oracle played, [] for a model's data), and the tree, transcript, usage and meta
 as JSON strings (see FEATURES); a card built from oracle runs says so first and is tagged `oracle-rehearsal`. An
 argument that is an SFT/DPO dataset folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already
-Parquet with its card: it is only pushed. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
+Parquet with its card: it is only pushed. Rows are decontaminated against the eval sets (`--decontaminate
+drop|report|off`, default drop) and deduplicated (problems and long thoughts, `--no-dedup` keeps all) first; the card
+counts both. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,15 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from protocols.cli import command_parser, parse
+from protocols.contamination import DecontaminationConfig, Item
+from protocols.data_checks import check_rows, describe
+from protocols.dedup import DedupConfig
 from protocols.types import Record, Usage
 from synthesis.engine import console_for_errors, guarded, read_rows, run_dirs
 from synthesis.engine.rehearsal import record_roles
 from training.formats import (DatasetCard, check_repo, dataset_folder, push_dataset, run_cards, run_labels,
                               write_dataset)
 
+log = logging.getLogger("longthought.export")
 
-@dataclass(frozen=True)
-class ExportConfig:
+
+@dataclass(frozen=True, kw_only=True)
+class ExportConfig(DecontaminationConfig, DedupConfig):
     """Where the dataset goes (the runs it reads are the positional arguments)."""
 
     out: str | None = field(default=None, metadata={
@@ -102,8 +110,18 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
                          for attempt, counts in sorted(by_attempt.items())}}
 
 
-def export_runs(paths: list[str | Path], out: Path) -> tuple[Path, int]:
+def checked_rows(rows: list[dict[str, Any]], config: ExportConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows that pass decontamination and deduplication, and the counts (see protocols.data_checks)."""
+    items = [Item(row["id"], row["problem"], "\n".join(filter(None, (row["long_thought"], row["shortcut"]))))
+             for row in rows]
+    kept, checks = check_rows(items, config, config, thoughts=[row["long_thought"] for row in rows],
+                              labels=[row["answer"] for row in rows])
+    return [rows[index] for index in kept], checks
+
+
+def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None = None) -> tuple[Path, int]:
     """Write the records of the runs at `paths` as a dataset folder `out`; returns (out, rows)."""
+    config = config or ExportConfig()
     runs = run_dirs(paths)  # the rule every run reader shares
     labels = run_labels(runs)
     # A record written before the oracle mark is judged by its run's manifest.
@@ -111,8 +129,13 @@ def export_runs(paths: list[str | Path], out: Path) -> tuple[Path, int]:
             for run in runs for record in read_rows(run, Record)]
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no records to export")
+    rows, checks = checked_rows(rows, config)
+    log.info("%s", describe(checks))
+    if not rows:
+        raise ValueError(f"{', '.join(map(str, paths))}: every record was dropped by decontamination or "
+                         "deduplication (see --decontaminate, --eval-sets, --no-dedup)")
     card = DatasetCard(f"Long thoughts ({', '.join(labels.values())})", "long_thoughts", [str(run) for run in runs],
-                       run_cards(runs), statistics(rows),
+                       run_cards(runs), {**statistics(rows), **checks},
                        oracle_roles=sorted({role for row in rows for role in row["oracle_roles"]}))
     return write_dataset(rows, out, card, features=features()), len(rows)
 
@@ -140,7 +163,7 @@ def export(inputs: list[str], config: ExportConfig) -> str:
     else:
         if not config.out:
             raise ValueError("--out is required (the folder for the dataset)")
-        directory, rows = export_runs(inputs, Path(config.out))
+        directory, rows = export_runs(inputs, Path(config.out), config)
         done = f"wrote {rows} rows to {directory}"
     if config.push_to_hub:
         push_dataset(directory, config.push_to_hub, private=config.private)
@@ -152,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     import datasets
 
     datasets.disable_progress_bars()  # one line of outcome, not a bar per Parquet write
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("longthought").setLevel(logging.INFO)  # the decontamination and deduplication counts
     console = console_for_errors()
 
     def body() -> int:

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.local_models import resolve
+from protocols.contamination import DecontaminationConfig, Item
+from protocols.data_checks import check_counts, check_rows, describe
+from protocols.dedup import DedupConfig
 from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
@@ -37,7 +40,7 @@ TARGETS = ("journey", "shortcut", "solution")
 
 
 @dataclass(frozen=True, kw_only=True)
-class SFTScriptConfig(ModelScriptConfig):
+class SFTScriptConfig(ModelScriptConfig, DecontaminationConfig, DedupConfig):
     """What to train on; how to train is TRL's `SFTConfig`."""
 
     data: str = field(metadata={"help": "run directories (comma-separated) for journey/shortcut, or a problem set for solution"})
@@ -53,6 +56,8 @@ class SFTScriptConfig(ModelScriptConfig):
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target: expected one of {', '.join(TARGETS)}, got {self.target!r}")
+        DecontaminationConfig.__post_init__(self)
+        DedupConfig.__post_init__(self)
 
 
 # Where ours differ from TRL's SFTConfig defaults (lr 2e-5, batch 8, 3 epochs, seed 42, max_length 1024, ...).
@@ -80,11 +85,21 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
             problems = load(args.data)
         except ProblemSetError as error:
             raise ValueError(str(error)) from None
-        rows = solution_rows(problems)
-        card = DatasetCard(f"{args.data} solutions", "sft", [args.data], {}, {"problems": len(problems)})
+        kept, checks = check_rows([Item(p.id, p.question, p.meta.get("solution")) for p in problems], args, args,
+                                  labels=[problem.answer for problem in problems])
+        log.info("%s", describe(checks))
+        rows = solution_rows([problems[index] for index in kept])
+        card = DatasetCard(f"{args.data} solutions", "sft", [args.data], {}, {"problems": len(problems), **checks})
     else:
         run_dirs = [Path(part) for part in args.data.split(",") if part]
         records = load_records(run_dirs)
+        # Checked before pairing, on the long thought and the shortcut together: the journey and shortcut datasets
+        # of the same runs must keep exactly the same problems.
+        kept, checks = check_rows([Item(r.problem_id, r.problem.question, "\n".join(filter(None, (
+            r.long_thought, r.shortcut)))) for r in records], args, args,
+            thoughts=[r.long_thought for r in records], labels=[r.problem.answer for r in records])
+        log.info("%s", describe(checks))
+        records = [records[index] for index in kept]
         chosen, counts = select_pairs(records, require_trial=args.require_trial, pairs=args.pairs, seed=seed)
         journey, shortcut = paired_sft(chosen)
         rows = journey if args.target == "journey" else shortcut
@@ -92,7 +107,7 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
                  "%d selected", counts.records, counts.paired, counts.not_correct_or_incomplete,
                  counts.without_real_trial, counts.selected)
         card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
-                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey)},
+                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey), **checks},
                            oracle_roles=records_oracle_roles(chosen))
     rows = rows[: args.limit] if args.limit is not None else rows
     if not rows:
@@ -144,7 +159,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
         "longest_tokens": longest, "max_length": config.max_length, "global_step": trainer.state.global_step,
         "resumed_from": resume_from, "train_loss": result.training_loss, "train_seconds": round(seconds, 2),
         "tokens_seen": tokens, "tokens_per_second": round(tokens / seconds, 1) if tokens else None,
-        "final_model": str(final), "processes": state.num_processes,
+        "final_model": str(final), "processes": state.num_processes, "data_checks": check_counts(card.stats),
         "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
     }
     if state.is_main_process:

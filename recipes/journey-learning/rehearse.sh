@@ -90,6 +90,31 @@ EOF
 train dpo training.dpo --config "$RECIPE/5-dpo.yaml" --model "$OUT/sft-journey/final" --sampler-model "$POLICY" \
   --limit "$DPO_PROBLEMS"
 
+# What decontamination and deduplication found at every stage that makes training data (synthesis manifests, the
+# training summaries; the dataset cards hold the same counts with example ids).
+"$PY" - "$OUT" <<'EOF'
+import json
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+found = [(run.parent.relative_to(out), json.loads(run.read_text()).get("decontamination"), None)
+         for run in sorted(out.glob("synthesis/*/manifest.json"))]
+found += [(run.parent.relative_to(out), *json.loads(run.read_text()).get("data_checks", {}).values())
+          for run in sorted(out.glob("*/training_summary.json"))]
+for stage, checks, dedup in found:
+    if not checks or checks.get("mode", "off") == "off":
+        print(f"data checks {stage}: decontamination off", file=sys.stderr)
+        continue
+    sets = ", ".join(f"{name} {counts['contaminated']}" for name, counts in checks["eval_sets"].items())
+    line = (f"data checks {stage}: {checks['checked']} checked at n={checks['n']}, {checks['contaminated']} overlap "
+            f"an eval set ({sets}), {checks['dropped']} dropped ({checks['mode']})")
+    for what, counts in (dedup or {}).items():
+        if isinstance(counts, dict) and "exact_duplicates" in counts:
+            line += f"; {what}: {counts['exact_duplicates']} exact + {counts['near_duplicates']} near duplicates dropped"
+    print(line, file=sys.stderr)
+EOF
+
 # 6. MATH500 accuracy of the four trained models, greedy, a few problems with a short answer cap.
 for model in sft-phase1 sft-shortcut sft-journey dpo; do
   stage "accuracy-$model" "$PY" -m eval.accuracy --config "$RECIPE/6-accuracy-$model.yaml" \

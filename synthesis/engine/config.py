@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.llm import LLMClient
 from agents.router import load_router_config
+from protocols.contamination import DecontaminationConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,8 +21,15 @@ class RunError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(DecontaminationConfig):
     """Which problems, where the run lives, how many at once, and what it may spend."""
+
+    # Synthesis only counts eval-set overlap by default (the manifest says how much): every training export drops it
+    # (their default is drop), so nothing contaminated reaches training, while a demo or a fidelity check on MATH500
+    # still runs. Evaluation tasks (accuracy, reward models) are never decontaminated: they run on the eval sets.
+    decontaminate: str = field(default="report", metadata={
+        "help": "drop | report | off: problems that overlap an eval set (word n-grams, or a near-duplicate "
+                "question) are dropped before solving, or only counted in the manifest (default)"})
 
     problems: str = field(default="math_train", metadata={"help": "problem set name (math_train, math500, ...) or a .jsonl path"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N problems (after --seed shuffling)"})
@@ -52,6 +60,7 @@ class RunConfig:
     ray_gpus_per_worker: float = field(default=0.0, metadata={"help": "GPUs each Ray worker reserves (for hf/ models)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.concurrency < 1:
             raise ValueError(f"concurrency: expected >= 1, got {self.concurrency}")
         parse_call_limits(self.max_concurrency)

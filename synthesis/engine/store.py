@@ -47,7 +47,9 @@ class SafeFormatter(logging.Formatter):
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
                     "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
-                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard"}
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard",
+                    # decontamination: older runs lack them, and a changed check only changes what is left to solve
+                    "decontaminate", "eval_sets", "ngram"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 
 
@@ -172,6 +174,7 @@ class RunStore:
         self.log = logging.getLogger(f"longthought.run.{name}")
         self.log.propagate = False  # run.log has every line; the console shows the progress bar instead
         self.ray_workers: list[str] = []  # host:pid of each Ray worker when the run is on Ray
+        self.decontamination: dict[str, Any] | None = None  # eval-set overlap of the problems (engine.task)
         # By role, summed over the run's rows (every process's), for the manifest; None when the rows carry no usage.
         self.run_usage: dict[str, Usage] | None = {}
         self.spend: SpendLedger | None = None  # opened with the run, under the lock
@@ -307,6 +310,7 @@ class RunStore:
             # Every call any process paid for in this directory (spend.jsonl): what --budget-* count.
             "spent_run": (spent_run := self.spent_before() + spent).model_dump() | {
                 "total_tokens": spent_run.total_tokens},
+            "decontamination": _without_examples(self.decontamination),
             "rewrites": summary.rewrites,  # {checked, fallbacks, fallback_rate}: drafts used for unfaithful rewrites
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -345,6 +349,14 @@ class _QuietFileHandler(logging.FileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's naming
         pass
+
+
+def _without_examples(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The decontamination counts per eval set, without the example ids (the manifest is rewritten often)."""
+    if not report or "eval_sets" not in report:
+        return report
+    return report | {"eval_sets": {name: {key: value for key, value in found.items() if key != "examples"}
+                                   for name, found in report["eval_sets"].items()}}
 
 
 def _versions() -> dict[str, str | None]:

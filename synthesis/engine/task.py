@@ -9,6 +9,7 @@ name without importing it until asked, so the engine imports no attempt.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from agents import oracle
 from agents.llm import LLMClient
 from prompts import prompt_hashes
+from protocols.contamination import Item, decontaminate, summary_line
 from protocols.problems import ProblemSetError, load
 from protocols.terminal import neutralise
 from protocols.types import Problem
@@ -25,6 +27,8 @@ from synthesis.engine.config import RunConfig, RunError, client_settings, out_di
 from synthesis.engine.executor import Executor, LocalExecutor, Run, Solver, Work
 from synthesis.engine.signals import run_with_signals
 from synthesis.engine.store import RunSummary
+
+log = logging.getLogger("longthought.engine")
 
 # Every task by name, as "module:ATTRIBUTE": imported only when asked for, so the engine imports no attempt.
 TASKS = {
@@ -36,6 +40,8 @@ TASKS = {
     "accuracy": "eval.accuracy:TASK",
     "reward_models": "eval.reward_models:TASK",
 }
+# Tasks that run on the eval sets themselves: never decontaminated.
+EVAL_TASKS = frozenset({"accuracy", "reward_models"})
 ATTEMPTS = ("tree_search", "critique_loop", "debate", "human_annotation")  # the construction attempts, ablation order
 
 
@@ -152,7 +158,22 @@ def plan(task: Task, run_config: RunConfig, config: Any, problems: list[Any] | N
     run_ = Run(task.name, run_config, config, task.make_clients(config, settings), task.prompt_hashes())
     if problems is None:
         problems = load_problems(run_config, run_.clients)
+    if task.name not in EVAL_TASKS and run_config.decontaminate != "off":
+        problems = _decontaminated(problems, run_config, run_)
     return Plan(task, config, run_, work, problems)
+
+
+def _decontaminated(problems: list[Any], run_config: RunConfig, run_: Run) -> list[Any]:
+    """The problems that pass the eval-set check (all of them with `report`); the counts go to the manifest."""
+    questions = [getattr(item, "problem", item) for item in problems]  # annotations carry their problem
+    if not all(isinstance(problem, Problem) for problem in questions):
+        return problems
+    # Questions only: a problem's own reference solution says nothing more about whether it is an eval problem.
+    kept, report = decontaminate([Item(p.id, p.question) for p in questions],
+                                 run_config.decontaminate, run_config.eval_sets, run_config.ngram)
+    log.info("%s", summary_line(report))
+    run_.store.decontamination = report
+    return [problems[index] for index in kept]
 
 
 def run(task: Task, run_config: RunConfig, config: Any, console: Any = None,

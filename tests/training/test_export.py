@@ -39,7 +39,8 @@ def _card_header(folder: Path) -> dict:
 
 def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     out = tmp_path / "thoughts-round-trip"
-    assert export_main([str(oracle_run), "--out", str(out)]) == 0
+    # The run is on MATH500, an eval set: counted, not dropped, with --decontaminate report.
+    assert export_main([str(oracle_run), "--out", str(out), "--decontaminate", "report"]) == 0
     rows = datasets.load_dataset(str(out), split="train").to_list()  # the card's configs: header alone finds the data
     records = _records(oracle_run)
     assert [row["id"] for row in rows] == [record.problem_id for record in records] and len(rows) == 3
@@ -68,6 +69,15 @@ def test_exported_long_thoughts_load_back_as_the_records(oracle_run, tmp_path):
     title, warning = card.split("---\n", 2)[2].strip().split("\n\n")[:2]
     assert warning.startswith("> **⚠ ORACLE DATA (critic, policy played by oracle/…): a rehearsal, not a model's")
     assert [row["oracle_roles"] for row in rows] == [["critic", "policy"]] * 3
+    stats = json.loads(card.split("## Statistics")[1].split("```json\n")[1].split("```")[0])
+    math500 = stats["decontamination"]["eval_sets"]["math500"]
+    assert (stats["decontamination"]["n"], math500["contaminated"], math500["question"]) == (8, 3, 3)
+    assert stats["deduplication"]["problems"]["checked"] == 3 and "long_thoughts" in stats["deduplication"]
+
+
+def test_the_default_export_drops_eval_problems_and_says_so(oracle_run, tmp_path, capsys):
+    assert export_main([str(oracle_run), "--out", str(tmp_path / "o")]) == 2
+    assert "every record was dropped by decontamination" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -138,7 +148,8 @@ def hub_calls(monkeypatch) -> list:
 
 def test_push_to_hub_hands_the_written_data_and_its_card_to_the_hub(oracle_run, tmp_path, hub_calls):
     out = tmp_path / "thoughts-pushed"
-    assert export_main([str(oracle_run), "--out", str(out), "--push-to-hub", "me/long-thoughts", "--private"]) == 0
+    assert export_main([str(oracle_run), "--out", str(out), "--push-to-hub", "me/long-thoughts", "--private",
+                        "--decontaminate", "report"]) == 0
     (data, repo, options, rows), (card, card_repo, card_options, text) = hub_calls
     assert (data, repo, options, card, card_repo) == ("data", "me/long-thoughts", {"private": True}, "card",
                                                       "me/long-thoughts")
