@@ -126,9 +126,11 @@ def test_a_key_inside_the_api_base_reaches_no_file_and_no_output(tmp_path):
     with StubServer([(200, chat_completion_body("OK"))]) as server:
         api_base = server.api_base.replace("http://", f"http://user:{URL_KEY}@")
         result = _critique_loop(tmp_path, api_base, 1, "--no_preflight")
-    assert result.returncode == 1, result.stderr
+    # With the reply-cap client (agents/reply_cap.py, merged after this test was written) the URL's credentials are
+    # accepted and the call succeeds (0); before, the openai client refused them (1). Either way nothing may leak.
+    assert result.returncode in (0, 1), result.stderr
     names = _scan(tmp_path / "run", result)
-    assert {"config.yaml", "manifest.json", "failures.jsonl", "run.log"} <= names
+    assert {"config.yaml", "manifest.json", "run.log"} <= names
     assert "http://[REDACTED]@127.0.0.1" in (tmp_path / "run" / "config.yaml").read_text()
     assert "http://[REDACTED]@127.0.0.1" in (tmp_path / "run" / "manifest.json").read_text()  # its command line
 
