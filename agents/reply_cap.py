@@ -10,6 +10,8 @@ providers by name use litellm's own clients. Hand-written because neither httpx 
 
 from __future__ import annotations
 
+from protocols.error_chain import find_cause
+
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
@@ -99,11 +101,4 @@ def capped_client(provider: str, api_base: str, api_key: str | None, timeout: fl
 
 def too_large(error: BaseException) -> ReplyTooLarge | None:
     """The ReplyTooLarge behind an error that litellm or the OpenAI SDK wrapped (as a connection error), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ReplyTooLarge):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return find_cause(error, ReplyTooLarge)

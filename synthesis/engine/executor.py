@@ -6,6 +6,8 @@ way the records, failures, manifest, budget and progress bar are kept here, in t
 
 from __future__ import annotations
 
+from protocols.error_chain import find_cause
+
 import asyncio
 import dataclasses
 import os
@@ -281,14 +283,7 @@ async def _settle(tasks: list[asyncio.Future]) -> None:
 
 def _budget_stop(error: BaseException) -> BudgetExhausted | None:
     """The budget stop inside a problem's error (tasks wrap model errors in their own), if that is what it was."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, BudgetExhausted):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return find_cause(error, BudgetExhausted)
 
 
 def _tally(summary: RunSummary, record: Any) -> None:
