@@ -104,6 +104,9 @@ def is_oracle(model: str) -> bool:
 _known: dict[str, list[Problem]] = {}
 _loaded_sets: set[str] = set()
 _lock = threading.Lock()
+# Held across a whole set's load: a set is marked loaded only once its problems are findable, so a concurrent
+# lookup waits for it rather than seeing it "loaded" but empty (a race that failed 1 of 20 MATH500 problems).
+_load_lock = threading.Lock()
 
 
 def _key(question: str) -> str:
@@ -123,13 +126,14 @@ def remember(problems: list[Problem]) -> None:
 def _load_set(name: str) -> None:
     from protocols.problems import ProblemSetError, load
 
-    if name in _loaded_sets:
-        return
-    _loaded_sets.add(name)
-    try:
-        remember(load(name))
-    except ProblemSetError:
-        pass  # a set that is not available here cannot hold the problem
+    with _load_lock:
+        if name in _loaded_sets:
+            return
+        try:
+            remember(load(name))
+        except ProblemSetError:
+            pass  # a set that is not available here cannot hold the problem
+        _loaded_sets.add(name)
 
 
 def _candidates(text: str) -> list[int]:
@@ -140,7 +144,7 @@ def _candidates(text: str) -> list[int]:
 def find_problem(text: str) -> Problem | None:
     """The known problem whose question this prompt contains (after "Problem:" or at its start)."""
     flat = one_line(text)
-    for attempt in range(1 + len(_SEARCHED_SETS) + 1):
+    while True:  # each pass loads one more set, so this ends once every set is loaded
         for start in _candidates(flat):
             for problem in _known.get(flat[start: start + _KEY_CHARS], []) + _known.get("", []):
                 if flat.startswith(one_line(problem.question), start):
@@ -151,7 +155,6 @@ def find_problem(text: str) -> Problem | None:
         if not pending:
             return None
         _load_set(pending[0])
-    return None
 
 
 # -- the litellm provider ----------------------------------------------------------------------------------------

@@ -140,3 +140,34 @@ def test_annotations_parse_with_one_wrong_attempt(with_data_dir):
         assert issues == [] and annotation.final_answer == reference_for(problem).answer
         corrections = [block for block in annotation.blocks if block.marker == "correction"]
         assert len(corrections) == 1 and corrections[0].target is not None
+
+
+def test_concurrent_lookups_wait_for_a_set_being_loaded_instead_of_missing_it(monkeypatch):
+    # A set is "loaded" only once its problems are findable: before, a second thread saw the set marked loaded
+    # while the first was still reading it, and failed the problem (1 of 20 MATH500 problems in CI).
+    import threading
+    import time
+
+    import protocols.problems
+
+    problem = Problem(id="slow/1", question="What is the slowly loaded answer to this question?", answer="7",
+                      meta={"solution": "It is $\\boxed{7}$."})
+
+    def slow_load(name, **_):
+        if name != "slowset":
+            raise protocols.problems.ProblemSetError(f"{name}: not here")
+        time.sleep(0.5)
+        return [problem]
+
+    monkeypatch.setattr(protocols.problems, "load", slow_load)
+    monkeypatch.setattr(oracle, "_known", {})
+    monkeypatch.setattr(oracle, "_loaded_sets", set())
+    monkeypatch.setenv(oracle.PROBLEMS_ENV, "slowset")
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(oracle.find_problem(f"Problem: {problem.question}")))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [hit.id if hit else None for hit in found] == ["slow/1"] * 4
