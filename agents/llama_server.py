@@ -2,27 +2,37 @@
 
 `agents.embedded` starts this as a child and talks to it over HTTP (OpenAI-compatible, loopback only). The
 server itself is C++ (from the `xllamacpp` wheel): parallel slots, continuous batching, prompt caching per slot.
-This process only configures it and blocks until it is told to stop.
+This process configures it, runs its front door on the TCP port (agents.loopback_front: a foreign Host header
+is refused; the native server itself listens only on a private Unix socket) and blocks until it is told to stop.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 
 def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, threads: int) -> None:
     """Start the server and block until SIGTERM / SIGINT."""
     import xllamacpp
 
+    from agents.loopback_front import serve_in_thread
+
     params = xllamacpp.CommonParams()
     params.model.path = model
     params.model_alias = {alias}
-    params.hostnames = ["127.0.0.1"]
-    params.port = port
+    # The native server listens on a Unix socket in a directory only this user can open; the one TCP port is the
+    # front's (agents.loopback_front), which refuses a foreign Host header -- llama.cpp has no such check.
+    private = tempfile.mkdtemp(prefix="longthought-llama-")
+    socket_path = str(Path(private) / "server.sock")
+    params.hostnames = [socket_path]
+    params.port = 0
     # llama.cpp answers every origin by default, so any web page open in the user's browser could read this
     # server's replies; allowing only the server's own origin stops that (we call it from Python, never a page).
     params.cors_origins = f"http://127.0.0.1:{port}"
@@ -42,12 +52,20 @@ def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, t
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = xllamacpp.Server(params)
-    print(f"llama_server: {alias} on {server.listening_address} ({parallel} slots x {ctx_per_slot} tokens, "
-          f"{threads} threads, {'key required' if key else 'NO KEY: set LONGTHOUGHT_EMBEDDED_API_KEY'})", flush=True)
-    while not stop.wait(1.0):
-        pass
-    del server
+    try:
+        server = xllamacpp.Server(params)
+        if not serve_in_thread(port, socket_path).wait(30):
+            print(f"llama_server: the front could not listen on 127.0.0.1:{port}", flush=True)
+            raise SystemExit(1)
+        print(f"llama_server: {alias} on 127.0.0.1:{port} (native server on {server.listening_address}; {parallel} "
+              f"slots x {ctx_per_slot} tokens, {threads} threads, "
+              f"{'key required' if key else 'NO KEY: set LONGTHOUGHT_EMBEDDED_API_KEY'}; foreign Host refused)",
+              flush=True)
+        while not stop.wait(1.0):
+            pass
+        del server
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlparse
 
 from eval.viewer.data import ACTIONS, CUT, OUTCOMES, Store
 from eval.viewer.record_view import view
+from protocols.host_header import LOOPBACK_NAMES, names_this_server
 from protocols.types import SampleSet
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -30,7 +31,6 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 # dropped harmlessly. Fonts come from static/katex/fonts under default-src 'self'. Checked in the browser test,
 # which counts the page's CSP violations while it renders maths.
 CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PAGE_PREFIX = "/problem/"  # /problem/<id>[?run=N]: the page, opened on that problem
 WILDCARDS = ("0.0.0.0", "::", "")
 
@@ -40,23 +40,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
     except (OSError, ValueError):
         return False
-
-
-def _split_host(value: str) -> tuple[str, str | None]:
-    """A Host header's name and port: "[::1]:8765" -> ("[::1]", "8765"), "localhost" -> ("localhost", None)."""
-    end = value.find("]") + 1 if value.startswith("[") else len(value.partition(":")[0])
-    name, rest = value[:end], value[end:]
-    if not rest:
-        return name, None
-    return name, rest[1:] if rest.startswith(":") else ""  # "" matches no port: refused
-
-
-def _is_ip_literal(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 class ViewerServer(ThreadingHTTPServer):
@@ -79,12 +62,7 @@ class ViewerServer(ThreadingHTTPServer):
 
     def host_allowed(self, value: str | None) -> bool:
         """Whether a Host header names this server: a loopback name or the --host given, this port or none."""
-        if not value:
-            return False
-        name, port = _split_host(value.lower())
-        if port is not None and port != self.port:
-            return False
-        return name in self.names or (self.any_address and _is_ip_literal(name))
+        return names_this_server(value, self.port, self.names, any_ip_literal=self.any_address)
 
     def handle_error(self, request: object, client_address: tuple) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left needs no traceback
