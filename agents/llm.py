@@ -10,15 +10,11 @@ switched off, since stacked retry layers multiply each other.
 
 from __future__ import annotations
 
-import os
-
-# Before litellm is imported: otherwise it downloads a price list at import time.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 import asyncio
 import copy
 import hashlib
 import math
+import os
 import re
 import sys
 import time
@@ -27,40 +23,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import litellm
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from agents.litellm_setup import litellm  # first: it configures litellm before anything else imports it
 from agents import embedded
 from agents.cache import CompletionCache, cache_key
+from agents.errors import BudgetExhausted, LLMAuthError, LLMError, LLMTimeoutError  # noqa: F401 - re-exported
 from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
 from agents.llm_gate import GATES
 from agents.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.reply_cap import capped_client, too_large
+from agents.reply_guard import ReplyGuard
 from agents.router import RouterSpec, router_for
 from agents.usage_check import checked_usage
 from protocols.types import Usage
 
-litellm.telemetry = False
-litellm.suppress_debug_info = True
-litellm.drop_params = True  # a backend that lacks `seed` or `top_p` gets the call without it
-
 Message = dict[str, str]
-
-
-class LLMError(RuntimeError):
-    """A model call failed for good (after retries, or with a non-transient error)."""
-
-
-class LLMAuthError(LLMError):
-    """The provider has no usable key for this model: retrying cannot help; the message says what to set."""
-
-
-class BudgetExhausted(RuntimeError):
-    """The run's budget is spent: no further model call starts (the problem runs again on a resumed run)."""
-
-
-class LLMTimeoutError(TimeoutError):
-    """A model call got no answer within its timeout."""
 
 
 _TRANSIENT = (
@@ -180,7 +158,6 @@ class LLMClient:
         self._parent: LLMClient | None = None
         self.truncated_replies = 0  # replies cut at max_reply_chars, counted like usage (here and in parents)
         self._cache_keys: list[str] = []  # cache entries this (scoped) client read or wrote; see discard_cached
-        from agents.reply_guard import ReplyGuard  # here, not on top: agents.reply_guard imports LLMError from us
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
         self.reply_guard = ReplyGuard()

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agents import embedded
-from agents.llm import LLMError
+from agents.errors import LLMError
 from agents.roles import client_for, model_role
 from agents.redact import neutralise, safe
 from agents.router import RouterConfigError, load_router_config

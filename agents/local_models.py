@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from agents import embedded
+from agents.gguf_models import is_gguf_model, lookup_gguf
 
 CACHE_ENV = "LONGTHOUGHT_CACHE_DIR"
 # A Hub id that is not in the Hugging Face cache is downloaded only when this is set to 1: a mistyped local path
@@ -31,8 +31,7 @@ def cache_dir() -> Path:
 def _convert_gguf(model: str, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    spec = embedded.lookup(model)
-    gguf = spec.gguf_path()
+    gguf = lookup_gguf(model).gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     weights = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     if getattr(weights, "hf_quantizer", None) is not None:
@@ -51,7 +50,7 @@ def check_available(model: str) -> None:
     not a local folder is a Hub id: it must be in the Hugging Face cache, or downloads must be allowed.
     """
     name = model.removeprefix("hf/")
-    if embedded.is_embedded(name):
+    if is_gguf_model(name):
         return
     path = Path(name).expanduser()
     if path.is_dir():
@@ -76,9 +75,9 @@ def resolve(model: str) -> str:
     """A path or Hub id that `from_pretrained` accepts for a model string."""
     if model.startswith("hf/"):
         model = model.removeprefix("hf/")
-    if not embedded.is_embedded(model):
+    if not is_gguf_model(model):
         return model
-    target = cache_dir() / "models" / embedded.lookup(model).name
+    target = cache_dir() / "models" / lookup_gguf(model).name
     if (target / "config.json").is_file():
         return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +101,7 @@ def native_servable(model: str) -> bool:
     from agents.hf_to_gguf import ARCHITECTURES
 
     name = model.removeprefix("hf/")
-    if embedded.is_embedded(name):
+    if is_gguf_model(name):
         return True
     config = Path(name).expanduser() / "config.json"
     try:

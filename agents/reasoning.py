@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 
-import agents.llm  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP and quiets litellm before it is first used
-import litellm
+from agents.litellm_setup import litellm
 
 ORACLE_PREFIX = "oracle/"
 # Room for a few thousand tokens of hidden reasoning before a short verdict; a cap, not a spend.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents.llm import LLMError
+from agents.errors import LLMError
 from agents.reasoning import DEFAULT_REASONING_TOKENS, is_known_model, is_reasoning_model
 
 MODES = ("auto", "on", "off")
