@@ -128,7 +128,7 @@ def stutters(text: str, context: str = "") -> list[str]:
         # a name: written capitalised somewhere, never lower case except behind these connectives
         behind = sum(other.group(1) == word for other in openings)
         if word not in COMMON_WORDS and re.search(rf"\b{re.escape(word.capitalize())}\b", both) and lower[word] == behind:
-            found.append(match.group(0).strip())
+            found.append(match.group(0).lstrip(".!? \n"))
     return found
 
 
