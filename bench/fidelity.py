@@ -5,8 +5,8 @@
 Policy `oracle/reference-e30` (about 30% of proposed steps wrong), critic, judge, rewriter and expander
 `oracle/reference`. Annotations (attempt 4) are the shipped examples plus one the oracle writes per problem, in our
 Markdown format, with one wrong attempt each. Lossy rewrites come from `oracle/reference-lossy`, which drops the
-first wrong step; the faithfulness check must reject every one. Prints one table per attempt (eval.fidelity) and
-the wall time; exits 1 when an invariant fails. Episode limits are raised so that they never bind: a problem
+first wrong step; the faithfulness check must reject every one. Prints one table per attempt (eval.fidelity), the
+journey figures, the prose checks of every rewrite and expansion (protocols.prose_checks), and the wall time; exits 1 when an invariant fails. Episode limits are raised so that they never bind: a problem
 that ends wrong here is a data rule's fault, not a limit's. Runs go to --out (default: a temporary folder).
 """
 
@@ -97,7 +97,7 @@ def duplicate_siblings(record: Record) -> int:
 
 def journeys(out: Path) -> dict[str, dict[str, str]]:
     """The journey figures of issue 24 per attempt: errors, their propagation and value check, late backtracks,
-    wrong-branch depth, answer leaks, doubled words, duplicate siblings."""
+    wrong-branch depth, answer leaks, doubled words and LaTeX outside delimiters, duplicate siblings."""
     from agents.oracle.audit import audit
 
     table = {}
@@ -117,7 +117,30 @@ def journeys(out: Path) -> dict[str, dict[str, str]]:
             "wrong steps wrong by value": share(sum(a.verified for a in audits), errors),
             "answer leaks": str(sum(len(a.leaks) for a in audits)),
             "doubled words": str(sum(len(a.doubled) for a in audits)),
+            "LaTeX outside delimiters": str(sum(len(a.latex_outside) for a in audits)),
             "duplicate sibling pairs": str(sum(duplicate_siblings(record) for record in records)),
+        }
+    return table
+
+
+def prose(out: Path) -> dict[str, dict[str, str]]:
+    """What the prose checks find in the text each rewriter or expander wrote (tree-search rewrites, annotation
+    expansions) and, for comparison, in the rendered long thoughts of the loops."""
+    from agents.oracle.audit import audit_prose
+
+    table = {}
+    for name, label in (("tree_search", "rewrites"), ("human_annotation", "expansions"),
+                        ("human_annotation_examples", "expansions (examples)"), ("debate", "debate (rendered)"),
+                        ("critique_loop", "critique loop (rendered)")):
+        if not (out / name / "records.jsonl").exists():
+            continue
+        audits = [audit_prose(record) for record in read_rows(out / name, Record)]
+        table[label] = {
+            "texts": str(len(audits)),
+            "doubled words": str(sum(len(a.doubled) for a in audits)),
+            "LaTeX outside delimiters": str(sum(len(a.latex_outside) for a in audits)),
+            "stutters (stacked or lower-cased openers)": str(sum(len(a.stutters) for a in audits)),
+            "texts calling > 1 answer final": str(sum(a.repeated_finals for a in audits)),
         }
     return table
 
@@ -173,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run_suite(args.problems, args.limit, out, args.journeys_only)
         figures = journeys(out)
+        texts = prose(out)
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
@@ -187,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in next(iter(figures.values())):
         journey_table.add_row(name, *(column[name] for column in figures.values()))
     console.print(journey_table)
+    prose_table = Table("prose check", *texts, title=f"prose on {args.problems} (what rewriters and expanders wrote)")
+    for name in next(iter(texts.values())):
+        prose_table.add_row(name, *(column[name] for column in texts.values()))
+    console.print(prose_table)
     failed = {attempt: result.examples for attempt, result in results.items() if not result.holds()}
     for attempt, examples in failed.items():
         console.print(f"{attempt}: invariants failed, first problems: {examples}", style="red")

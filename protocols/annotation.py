@@ -220,11 +220,15 @@ def to_tree(annotation: Annotation) -> ThoughtTree:
     return tree
 
 
+# The line our code writes before each section of the draft (an expander reads them back; eval/template_split.py
+# counts them as template).
+DRAFT_OPENERS = {"attempt": "Let me try this.", "correction": "That was wrong; let me correct it.",
+                 "reflection": "Wait.", "note": "Note:", "final": "So the final answer is:"}
+
+
 def render_draft(annotation: Annotation) -> str:
     """The annotation as plain first-person text, in the order it was written (what the expansion starts from)."""
-    openers = {"attempt": "Let me try this.", "correction": "That was wrong; let me correct it.",
-               "reflection": "Wait.", "note": "Note:", "final": "So the final answer is:"}
     # No step numbers in the openers: an expansion need not repeat them, and a number the draft states is one a
     # faithfulness check must find again (the tree keeps which step a correction redoes).
-    paragraphs = [f"{openers[block.marker]}\n{block.text}" for block in annotation.blocks]
+    paragraphs = [f"{DRAFT_OPENERS[block.marker]}\n{block.text}" for block in annotation.blocks]
     return "\n\n".join(paragraphs)

@@ -3,8 +3,9 @@
 For every record: its injected errors (a step node that is the first wrong step of its path), whether each is
 wrong BY VALUE (checked again here, independently of how it was made: a computation in the step whose value
 differs from the reference step's, and a propagated final answer that is not the gold one), how many later steps
-carry it, which backtracks name a step earlier than the newest, the depth of each tree-search wrong branch, and
-any sentence that leaks the gold answer ("the answer 8 is not correct").
+carry it, which backtracks name a step earlier than the newest, the depth of each tree-search wrong branch, any
+sentence that leaks the gold answer ("the answer 8 is not correct"), and what the prose checks find in the text a
+rewriter or expander wrote (LaTeX outside its delimiters, doubled words, stutters, more than one final answer).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from agents.oracle.arith import close, sides
 from agents.oracle.reference import first_wrong, reference_for
 from agents.oracle.roles import Behaviour, Oracle
 from protocols.answers import last_boxed
+from protocols.prose_checks import check_prose, final_statements
 from protocols.types import Action, Record
 
 LEAK = re.compile(r"\banswer\s+\S+\s+is\s+not\s+correct|\bcorrect\s+(?:final\s+)?answer\b|\bgold\s+answer\b|"
                   r"\breference\s+(?:solution|answer)", re.IGNORECASE)
-DOUBLED = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
 
 
 @dataclass
@@ -33,6 +34,27 @@ class JourneyAudit:
     branch_depths: list[int] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     doubled: list[str] = field(default_factory=list)
+    latex_outside: list[str] = field(default_factory=list)
+    stutters: list[str] = field(default_factory=list)
+    repeated_finals: int = 0  # texts that call more than one answer final
+
+
+def prose_text(record: Record) -> str:
+    """The text a rewriter or expander wrote for a record (its rewrite, kept even when rejected), else the long
+    thought."""
+    return record.meta.get("rewrite") or (record.turns[-1].content if record.attempt == "human_annotation"
+                                          and record.turns and record.turns[-1].role == "expander"
+                                          else record.long_thought or "")
+
+
+def audit_prose(record: Record, into: JourneyAudit | None = None) -> JourneyAudit:
+    """The prose checks (protocols.prose_checks) of a record's rewrite, expansion or long thought."""
+    found = into or JourneyAudit()
+    text = prose_text(record)
+    issues = check_prose(text, record.problem.question)
+    found.doubled, found.latex_outside, found.stutters = issues.doubled, issues.latex_outside, issues.stutters
+    found.repeated_finals = int(final_statements(text) > 1)
+    return found
 
 
 def _values(text: str) -> list:
@@ -62,7 +84,7 @@ def audit(record: Record) -> JourneyAudit:
     reference = reference_for(record.problem)
     texts = [record.long_thought or ""]
     found.leaks = [match.group(0) for text in texts for match in LEAK.finditer(text)]
-    found.doubled = [match.group(0) for text in texts for match in DOUBLED.finditer(text)]
+    audit_prose(record, found)
     if reference is None:
         return found
     oracle = Oracle(reference, Behaviour(), 0)

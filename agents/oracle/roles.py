@@ -3,8 +3,10 @@
 Every role answers in exactly the format its prompt asks for: a policy the next numbered step (or, at the error
 rate, a wrong variant, but never on a retry after feedback: a competent model takes the correction); a critic
 `ACTION/REASON` lines with the right "backtrack to N" (N = the first wrong step); a self-critiquing proposer both;
-a judge JSON; a rollout or a sampler a whole numbered solution; a rewriter or expander the draft rephrased in
-LaTeX with connectives, every step kept (the `lossy` variant drops the first wrong step). Reasons are first person.
+a judge JSON; a rollout or a sampler a whole numbered solution; a rewriter the draft rephrased with its math in
+LaTeX and seeded connectives (agents.oracle.rewriter), an expander prose around each attempt and correction of an
+annotation (agents.oracle.expansion), every step kept (the `lossy` variant drops the first wrong step). Reasons are
+first person.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from functools import lru_cache
 
 from agents.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC, Detection, noticed_reason
 from agents.oracle.errors import DEFAULT_MIX, Injection, choose, injections
+from agents.oracle.expansion import expand
+from agents.oracle.rewriter import rewrite
 from agents.oracle.reference import (
     Reference, Slip, final_sentence, first_wrong, one_line, propagate, same, seeded, slip_between, template,
     wrong_answer, wrong_variant,
@@ -214,51 +218,26 @@ class Oracle:
             return True
         return not any(same(body, step) for step in steps) and any(template(body) == template(step) for step in steps)
 
-    def rewrite(self, draft: str) -> str:
+    def rewrite(self, draft: str, sample: int = 0) -> str:
+        """Attempt 1's rewrite of a draft (agents.oracle.rewriter); the lossy variant drops the first wrong step."""
         lines = [line for line in draft.splitlines() if line.strip()]
         if self.behaviour.lossy:
             dropped = next((position for position, line in enumerate(lines) if self._is_slip_line(line)), None)
             if dropped is not None:
                 del lines[dropped]
-        rephrased = [latex_style(line, connective=_CONNECTIVES[position % len(_CONNECTIVES)])
-                     for position, line in enumerate(lines)]
-        answer = last_boxed(draft)
-        if answer is not None and (not rephrased or "\\boxed" not in rephrased[-1]):  # one final answer
-            rephrased.append(f"So the final answer is $\\boxed{{{answer}}}$.")
-        return "\n\n".join(rephrased)
+        return rewrite(lines, seeded(self.problem_id, self.seed, sample, "rewrite"))
 
-
-# -- LaTeX rephrasing (what a faithful rewriter often does) --------------------------------------------------------
-_FRACTION = re.compile(r"(?<![\w.\\{])(\d+)/(\d+)(?![\w.])")
-_TIMES = re.compile(r"(?<=[\w)]) \* (?=[\w(])")
-_UNARY_MINUS = re.compile(r"(?<![\w)\]}])-(?=\d)")
-_THOUSANDS = re.compile(r"(?<![\w.,{])(\d{4,})(?![\w.])")
-
-
-def _group_thousands(match: re.Match) -> str:
-    return f"{int(match.group(1)):,}" if not match.group(1).startswith("0") else match.group(1)
-
-
-_CONNECTIVES = ("First, ", "Then ", "Next, ", "Now ", "So ", "")
-
-
-def latex_style(line: str, connective: str = "") -> str:
-    """`1/2` -> `\\frac{1}{2}`, ` * ` -> ` \\cdot `, a unary `-` -> `−`, `12000` -> `12,000`, and a connective
-    opening a numbered step; lines with a boxed answer are left as they are."""
-    numbered = _STEP_LINE.match(line)
-    prefix, body = (f"{numbered.group(1)}. ", numbered.group(2)) if numbered else ("", line)
-    if "\\boxed" in body:
-        return prefix + body
-    opener = body.split(" ", 1)[0].rstrip(",").lower()
-    if opener in {word.strip(", ").lower() for word in _CONNECTIVES} | {"thus", "therefore", "hence"}:
-        connective = ""  # "Then then ...", "So so ...": the step has its own connective
-    if numbered and connective and len(body) > 1 and body[0].isupper() and body[1].islower():
-        body = connective + body[0].lower() + body[1:]
-    body = _FRACTION.sub(r"\\frac{\1}{\2}", body)
-    body = _TIMES.sub(r"\\cdot ", body)
-    body = _UNARY_MINUS.sub("\u2212", body)
-    body = _THOUSANDS.sub(_group_thousands, body)
-    return prefix + body
+    def expand(self, notes: str, sample: int = 0) -> str:
+        """Attempt 4's expansion of an annotation draft (agents.oracle.expansion); lossy: the first wrong line
+        is dropped first."""
+        if self.behaviour.lossy:
+            lines = notes.split("\n")
+            dropped = next((position for position, line in enumerate(lines)
+                            if line.strip() and self._is_slip_line(line)), None)
+            if dropped is not None:
+                del lines[dropped]
+            notes = "\n".join(lines)
+        return expand(notes, seeded(self.problem_id, self.seed, sample, "expand"))
 
 
 # -- reading a prompt ----------------------------------------------------------------------------------------------
@@ -286,9 +265,10 @@ def reply(oracle: Oracle, text: str, sample: int) -> str:
     role = role_of(text)
     if role == "preflight":
         return "OK"
-    if role in ("rewriter", "expander"):
-        marker = "Draft:\n" if role == "rewriter" else "Notes:\n"
-        return oracle.rewrite(text.split(marker, 1)[1] if marker in text else text)
+    if role == "rewriter":
+        return oracle.rewrite(text.split("Draft:\n", 1)[1] if "Draft:\n" in text else text, sample)
+    if role == "expander":
+        return oracle.expand(text.split("Notes:\n", 1)[1] if "Notes:\n" in text else text, sample)
     if role == "judge":
         steps = _numbered_block(text, "Earlier steps (assume they are given):")
         match = _CHECK.search(text)

@@ -1,0 +1,49 @@
+"""The prose checks: each planted defect is found, and clean LaTeX prose (money included) passes."""
+
+import pytest
+
+from protocols.prose_checks import check_prose, doubled_words, final_statements, latex_outside, math_spans, stutters
+
+
+@pytest.mark.parametrize("text, found", [
+    ("So $x = \\frac{1}{2}$ and we are done.", []),
+    ("So x = \\frac{1}{2} and we are done.", ["\\frac"]),  # moved outside its `$…$`
+    ("We get $\\frac{3}{4}$, that is \\cdot 3 more.", ["\\cdot"]),
+    ("\\begin{align*} a &= \\sqrt{2} \\end{align*} and \\(\\pi\\) too, \\[x^2\\]", []),
+    ("She pays $10 x 1.2 = $12 for it, \\textbf{then} stops.", []),  # prices and text-mode commands
+    ("She makes 9\\cdot 2 = $18 every day.", ["\\cdot"]),
+    ("The answer is \\boxed{5}.", ["\\boxed"]),
+])
+def test_latex_outside_delimiters_is_found(text, found):
+    assert [snippet for snippet in found if not any(snippet in hit for hit in latex_outside(text))] == []
+    assert len(latex_outside(text)) == len(found)
+
+
+def test_a_dollar_sign_is_not_a_delimiter():
+    text = "She makes 15 * 2 = $30 every day at the market. So the final answer is $\\boxed{30}$."
+    assert [text[start:end] for start, end in math_spans(text)] == ["$\\boxed{30}$"]
+
+
+@pytest.mark.parametrize("text, found", [
+    ("First, first we add 2.", ["First, first"]),
+    ("So so the total is 5.", ["So so"]),
+    ("The $x$ $x$ cancels and the the sum is 4.", ["the the"]),
+    ("We multiply, and then we add.", []),
+])
+def test_doubled_words(text, found):
+    assert doubled_words(text) == found
+
+
+def test_stutters_stacked_retyped_and_lower_cased_names():
+    question = "John has 5 apples and Mary gives him 3. How many does John have?"
+    assert stutters("Alternatively, thus, the total is 8.", question) == ["Alternatively, thus"]
+    assert stutters("2. Let me try another way. therefore, the total is 8.") == ["therefore, the total is 8"]
+    assert stutters("1. First, john has 5 apples.\n\n2. Then mary gives him 3.", question) == [
+        "1. First, john", "2. Then mary"]
+    clean = "1. First, we note John has 5 apples.\n\n2. Then he gets 3 from Mary, so he has $5 + 3 = 8$."
+    assert not check_prose(clean, question)
+
+
+def test_final_statements_count_each_claim():
+    assert final_statements("So the final answer is $\\boxed{3}$. Then the final answer is $\\boxed{4}$.") == 2
+    assert final_statements("That would make the answer $\\boxed{3}$. So the final answer is $\\boxed{4}$.") == 1
