@@ -181,7 +181,8 @@ def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: Sampli
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
                   f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one; "
-                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out)")
+                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out, "
+                  f"{stats.looping_excluded} looping right answers never chosen)")
     if not pairs:
         raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
                          "(try more --samples, easier problems, or --gold-fallback)")
