@@ -14,7 +14,7 @@ from eval.thought_tables import REFLECTION_WORDS
 ATTEMPT_MEASURES = ["problems", "long_thoughts", "correct", "correct_share", "tokens_per_thought",
                     "reflection_words_per_1k", "reflection_words_model_per_1k", "reflection_words_template_per_1k",
                     "backtracks_per_thought", "tokens_spent", "tokens_per_correct", "cost", "cost_per_correct",
-                    "rewrite_fallback"]
+                    "rewrite_fallback", "checker_disagreements"]
 F1_NOTE = ("¹ ProcessBench F1 is the harmonic mean of the accuracy on erroneous and on correct samples, so it is "
            "undefined for a dataset without both: the MR-GSM8K subset holds only wrong solutions. There the defined "
            "measure is the accuracy on erroneous samples (the first wrong step found exactly).")

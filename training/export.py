@@ -15,7 +15,8 @@ as JSON strings (see FEATURES); a card built from oracle runs says so first and 
 argument that is an SFT/DPO dataset folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already
 Parquet with its card: it is only pushed. Rows are decontaminated against the eval sets (`--decontaminate
 drop|report|off`, default drop) and deduplicated (problems and long thoughts, `--no-dedup` keeps all) first; the card
-counts both. Every row keeps each step's label (correct / wrong / unknown) and who said so (`step_labels`, see
+counts both. `--require-agreement` keeps only records whose final answer both our checker and math-verify accept
+(eval.verify), counted in the card. Every row keeps each step's label (correct / wrong / unknown) and who said so (`step_labels`, see
 protocols/step_labels.py); `--format prm` writes instead one row per line of reasoning in TRL's stepwise-supervision
 shape (`prompt`, `completions` = the steps, `labels` = one boolean per step, plus `sources`), or with `--prm-style
 math-shepherd` Math-Shepherd's `input` / `label` texts (`ки` after each step, `+` / `-` in the label), the format the
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from protocols.cli import command_parser, parse
+from protocols.agreement import AgreementConfig, agreeing
 from protocols.contamination import DecontaminationConfig, Item
 from protocols.data_checks import check_rows, describe
 from protocols.dedup import DedupConfig
@@ -47,7 +49,7 @@ log = logging.getLogger("longthought.export")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExportConfig(DecontaminationConfig, DedupConfig):
+class ExportConfig(DecontaminationConfig, DedupConfig, AgreementConfig):
     """Where the dataset goes (the runs it reads are the positional arguments)."""
 
     out: str | None = field(default=None, metadata={
@@ -168,9 +170,14 @@ def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None 
     kept, checks = checked_rows(rows, config)
     rows, records = [rows[index] for index in kept], [records[index] for index in kept]
     log.info("%s", describe(checks))
+    if config.require_agreement:  # a second verifier: a checker false positive must not become training data
+        kept, checks["agreement"] = agreeing([row["answer"] for row in rows], [row["final_answer"] for row in rows])
+        rows, records = [rows[index] for index in kept], [records[index] for index in kept]
+        log.info("--require-agreement: %d of %d records accepted by both checkers", len(rows),
+                 checks["agreement"]["checked"])
     if not rows:
-        raise ValueError(f"{', '.join(map(str, paths))}: every record was dropped by decontamination or "
-                         "deduplication (see --decontaminate, --eval-sets, --no-dedup)")
+        raise ValueError(f"{', '.join(map(str, paths))}: every record was dropped by decontamination, "
+                         "deduplication or --require-agreement (see --decontaminate, --eval-sets, --no-dedup)")
     stats = {**statistics(rows), **checks}
     oracle = sorted({role for row in rows for role in row["oracle_roles"]})
     sources = [str(run) for run in runs]
