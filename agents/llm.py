@@ -36,6 +36,7 @@ from agents.reply_cap import capped_client, too_large
 from agents.reply_guard import ReplyGuard
 from agents.router import RouterSpec, router_for
 from agents.usage_check import checked_usage
+from protocols.repetition import is_looping
 from protocols.types import Usage
 
 Message = dict[str, str]
@@ -157,6 +158,7 @@ class LLMClient:
         self._cache = CompletionCache(self.config.cache_dir) if replayable else None
         self._parent: LLMClient | None = None
         self.truncated_replies = 0  # replies cut at max_reply_chars, counted like usage (here and in parents)
+        self.looping_replies = 0  # replies that end in degenerate repetition (protocols.repetition), counted alike
         self._cache_keys: list[str] = []  # cache entries this (scoped) client read or wrote; see discard_cached
 
         # One guard per run-level client: scoped() copies share it, so early replies are judged across problems.
@@ -173,6 +175,7 @@ class LLMClient:
         child = copy.copy(self)  # shares config, cache and reply guard
         child.usage = defaultdict(Usage)
         child.truncated_replies = 0
+        child.looping_replies = 0
         child._cache_keys = []
         child._parent = self
         return child
@@ -311,10 +314,12 @@ class LLMClient:
             finish_reasons=finish,
             truncated=truncated,
         )
+        looping = sum(is_looping(text) for text in completion.texts)
         client: LLMClient | None = self
         while client is not None:
             client.usage[role] = client.usage[role] + completion.usage()
             client.truncated_replies += truncated
+            client.looping_replies += looping
             client = client._parent
         return completion
 

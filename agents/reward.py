@@ -19,6 +19,7 @@ from agents.llm import LLMClient
 from agents.reasoning import DEFAULT_REASONING_TOKENS, completion_budget
 from prompts import render
 from protocols.answers import aequivalent, extract_answer
+from protocols.step_labels import shepherd_text
 from protocols.types import Problem
 
 SCORERS = ("llm-judge", "rollout", "hf-prm")
@@ -138,7 +139,8 @@ class HFPRMScorer:
         return ids[0]
 
     def _score_sync(self, problem: Problem, steps: list[str]) -> float:
-        text = problem.question + " " + " ".join(f"Step {i}: {step} {self.step_tag}" for i, step in enumerate(steps, 1))
+        # The Math-Shepherd text, built where `training.export --format prm --prm-style math-shepherd` builds it.
+        text = shepherd_text(problem.question, steps, [self.step_tag] * len(steps))
         inputs = self.tokenizer(text, return_tensors="pt").to(self.device)
         with self._lock, self.torch.no_grad():  # one forward pass at a time on the shared model
             logits = self.model(**inputs).logits[0]

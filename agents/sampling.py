@@ -7,6 +7,7 @@ import asyncio
 from agents.llm import LLMClient
 from prompts import question_messages
 from protocols.answers import aequivalent, extract_answer
+from protocols.repetition import is_looping
 from protocols.types import Problem, Sample, SampleSet
 
 
@@ -21,7 +22,8 @@ async def sample_and_judge(problem: Problem, llm: LLMClient, *, n: int, temperat
     answers = [extract_answer(text) for text in completion.texts]
     checks = await asyncio.gather(*(aequivalent(problem.answer, answer) for answer in answers))
     return SampleSet(problem_id=problem.id, problem=problem, model=llm.model,
-                     samples=[Sample(text=text, answer=answer, correct=correct, finish_reason=finish)
+                     samples=[Sample(text=text, answer=answer, correct=correct, finish_reason=finish,
+                                     repetition=is_looping(text))
                               for text, answer, correct, finish in zip(completion.texts, answers, checks,
                                                                        _finishes(completion), strict=True)],
                      usage=dict(llm.usage))

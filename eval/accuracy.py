@@ -4,7 +4,9 @@
 
 Every answer is kept with its extraction and judgment (OUT/records.jsonl, one line per problem) so a person can
 audit any call; OUT/accuracy.json has accuracy overall, by subject and by level (with `--samples k`: mean
-accuracy over the k samples and pass@k). Resumable like every run.
+accuracy over the k samples and pass@k), the answers cut at the token cap and those ending in a loop (each sample's
+`repetition` flag, protocols/repetition.py) with their rates, and the accuracy on finished answers (neither cut nor
+looping). Resumable like every run.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from agents.llm import LLMClient
 from agents.roles import client_for, model_role
 from agents.sampling import sample_and_judge
 from protocols.rehearsal import is_oracle_model, line_mark
+from protocols.repetition import RULE
 from protocols.types import Problem, SampleSet
 from synthesis.engine import RunConfig, Task, console_for_errors, guarded, parse, plan, read_rows
 
@@ -73,6 +76,7 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
         by_subject[str(row.problem.meta.get("subject", "unknown"))].append(row)
         by_level[str(row.problem.meta.get("level", "unknown"))].append(row)
     samples = [sample for row in rows for sample in row.samples]
+    finished = [sample for sample in samples if sample.finished]
     return {
         **block(rows),
         "samples_per_problem": len(rows[0].samples) if rows else 0,
@@ -80,6 +84,14 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
         # Answers cut at --answer-max-tokens, which count as wrong: a high rate means the cap, not the model, decided.
         "truncated": sum(sample.truncated for sample in samples),
         "truncation_rate": round(sum(sample.truncated for sample in samples) / len(samples), 4) if samples else None,
+        # Answers whose text ends in a loop (protocols.repetition): a small model that loops is visible as such.
+        "looping": sum(sample.looping for sample in samples),
+        "loop_rate": round(sum(sample.looping for sample in samples) / len(samples), 4) if samples else None,
+        "repetition_rule": RULE,
+        # The share right among the answers that finished (neither cut nor looping): what the model knows when it
+        # gets to say it, beside `accuracy`, which counts every cut or looping answer as wrong.
+        "finished": len(finished),
+        "finished_accuracy": round(sum(sample.correct for sample in finished) / len(finished), 4) if finished else None,
         "by_subject": {name: block(group) for name, group in sorted(by_subject.items())},
         "by_level": {name: block(group) for name, group in sorted(by_level.items())},
     }
@@ -113,10 +125,13 @@ def _evaluate(argv: list[str] | None, console) -> int:
     for column in ("group", "problems", "accuracy", "pass@k"):
         table.add_column(column)
     table.add_row("overall", str(result["problems"]), str(result["accuracy"]), str(result["pass_at_k"]))
+    table.add_row("finished answers", str(result["finished"]) + " samples", str(result["finished_accuracy"]), "")
     for kind in ("by_subject", "by_level"):
         for name, block in result[kind].items():
             table.add_row(f"{kind[3:]}: {name}", str(block["problems"]), str(block["accuracy"]), str(block["pass_at_k"]))
     Console().print(table)
+    console.print(f"answers cut at the token cap: {result['truncated']} ({result['truncation_rate']}); looping: "
+                  f"{result['looping']} ({result['loop_rate']})", markup=False, highlight=False)
     console.print(f"details: {out / 'records.jsonl'}; summary: {out / 'accuracy.json'}"  # the oracle says so
                   + line_mark(["model"] if is_oracle_model(config.model) else []), markup=False, highlight=False)
     return 0 if summary.failed == 0 else 1

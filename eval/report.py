@@ -13,7 +13,8 @@ training runs in them are passed over: they are reached through the accuracy run
 
 - the attempt table: share of problems with a correct long thought, tokens per long thought, reflection keywords
   per 1k tokens (all, model-written, template-inserted), backtracks, cost and tokens per correct long thought,
-  the rewrite fallback, stop reasons;
+  the rewrite fallback, checker disagreements (final answers our checker and math-verify judge differently, from
+  `eval.verify`'s checker_audit.json; – when the runs were not audited), stop reasons;
 - accuracy by model stage (the shape of the report's Table 6: SFT phase 1, shortcut SFT, journey SFT, DPO, with a
   95% Wilson interval and the answers cut at the token cap) and the gains between stages. A stage is read from the
   training run's card that the accuracy run's model (`hf/<run>/final`) points to, never from a folder's name;
@@ -39,6 +40,7 @@ from eval.report_markdown import (accuracy_section, attempt_section, oracle_bann
                                   reward_section, thought_section)
 from eval.report_tables import accuracy_rows, gains, reward_rows, split_pipeline_checks
 from eval.run_cards import expand_inputs
+from eval.verify import read_audit
 from eval.thought_tables import REFLECTION_WORDS, Measured, distributions, measure_runs, thought_tables
 from protocols.cli import command_parser, parse
 from protocols.types import Usage
@@ -82,9 +84,19 @@ def attempt_table(measured: list[Measured]) -> dict[str, dict[str, Any]]:
             "runs": sorted({str(item.run) for item in items}),
         }
         table[attempt]["rewrite_fallback"] = format_fallbacks(table[attempt]["rewrites"])
+        table[attempt]["checker_disagreements"] = checker_disagreements(attempt, table[attempt]["runs"])
         # Rehearsal data says what it is: the roles the oracle played in any of this attempt's records.
         table[attempt]["oracle_roles"] = union(record_roles(item.record.meta, item.run) for item in items)
     return table
+
+
+def checker_disagreements(attempt: str, runs: list[str]) -> int | None:
+    """Final answers of `attempt` that our checker and math-verify judge differently, from each run's
+    checker_audit.json (eval.verify); None when none of the runs was audited."""
+    audits = [audit for audit in map(read_audit, map(Path, runs)) if audit is not None]
+    if not audits:
+        return None
+    return sum(int(audit.get("attempts", {}).get(attempt, {}).get("disagreements", 0)) for audit in audits)
 
 
 def mark_thought_rows(tables: dict[str, list[dict[str, Any]]], measured: list[Measured]) -> None:

@@ -14,7 +14,7 @@ from eval.thought_tables import REFLECTION_WORDS
 ATTEMPT_MEASURES = ["problems", "long_thoughts", "correct", "correct_share", "tokens_per_thought",
                     "reflection_words_per_1k", "reflection_words_model_per_1k", "reflection_words_template_per_1k",
                     "backtracks_per_thought", "tokens_spent", "tokens_per_correct", "cost", "cost_per_correct",
-                    "rewrite_fallback"]
+                    "rewrite_fallback", "checker_disagreements"]
 F1_NOTE = ("¹ ProcessBench F1 is the harmonic mean of the accuracy on erroneous and on correct samples, so it is "
            "undefined for a dataset without both: the MR-GSM8K subset holds only wrong solutions. There the defined "
            "measure is the accuracy on erroneous samples (the first wrong step found exactly).")
@@ -89,18 +89,23 @@ def accuracy_section(rows: list[dict[str, Any]], gains: list[dict[str, Any]], ou
         return []
     lines = ["## Accuracy by model stage", "",
              "| stage | model | problem set | accuracy | 95% CI (Wilson) | problems | answers cut at the token cap "
-             "| oracle | run cards |", "|---|---|---|---|---|---|---|---|---|"]
+             "| answers looping | accuracy on finished answers | oracle | run cards |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         model = f"`{row['model']}`" + (f" (from `{row['trained_from']}`)" if row["trained_from"] else "") + (
             f" ({row['note']})" if row["note"] else "")
         interval = "–" if row["ci_low"] is None else f"{100 * row['ci_low']:.1f} – {100 * row['ci_high']:.1f}"
         cut = "–" if row["truncated"] is None else f"{row['truncated']:,} ({_percent(row['truncation_rate'])})"
+        looping = "–" if row.get("looping") is None else f"{row['looping']:,} ({_percent(row['loop_rate'])})"
         lines.append(f"| {STAGE_LABELS[row['stage']]} | {model} | {fmt(row['problem_set'])} | "
-                     f"{_percent(row['accuracy'])} | {interval} | {row['problems']:,} | {cut} | "
+                     f"{_percent(row['accuracy'])} | {interval} | {row['problems']:,} | {cut} | {looping} | "
+                     f"{_percent(row.get('finished_accuracy'))} | "
                      f"{roles_cell([row['oracle']] if row.get('oracle') else None)} | "
                      f"{_links(row['cards'], out)} |")
     lines += ["", "The stage is read from the training run's `training_summary.json` (SFT `target`: solution = "
-              "phase 1, shortcut, journey; DPO: its preference pairs), never from a folder's name.", ""]
+              "phase 1, shortcut, journey; DPO: its preference pairs), never from a folder's name. An answer "
+              "*looping* ends in degenerate repetition (protocols/repetition.py); *accuracy on finished answers* "
+              "counts only answers neither cut nor looping.", ""]
     if gains:
         lines += ["| gain | problem set | points |", "|---|---|---|"]
         for gain in gains:

@@ -56,6 +56,9 @@ def accuracy_rows(runs: list[Path]) -> list[dict[str, Any]]:
             "problems": problems, "samples_per_problem": data.get("samples_per_problem"), "accuracy": accuracy,
             "ci_low": None if low is None else round(low, 4), "ci_high": None if high is None else round(high, 4),
             "truncated": data.get("truncated"), "truncation_rate": data.get("truncation_rate"),
+            # None for an accuracy.json written before loops were counted: shown as –, never as 0.
+            "looping": data.get("looping"), "loop_rate": data.get("loop_rate"),
+            "finished_accuracy": data.get("finished_accuracy"),
             "run": str(run), "training_run": None if stage.training_run is None else str(stage.training_run),
             "cards": {name: str(path) for name, path in cards.items() if path.is_file()},
             "oracle": accuracy_mark(model, stage.training_run),  # "model", "training data" or None

@@ -71,4 +71,5 @@ def check_counts(stats: dict[str, Any]) -> dict[str, Any]:
                                         for name, found in decontamination["eval_sets"].items()}
     dedup = {what: {key: value for key, value in found.items() if key != "examples"} if isinstance(found, dict)
              else found for what, found in stats.get("deduplication", {}).items()}
-    return {"decontamination": decontamination, "deduplication": dedup}
+    return {"decontamination": decontamination, "deduplication": dedup,
+            **({"agreement": stats["agreement"]} if "agreement" in stats else {})}

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocols.repetition import is_looping
+
 SCHEMA_VERSION = 1
 
 
@@ -196,10 +198,22 @@ class Sample(_Strict):
     # "length" when the sample hit its token cap: its answer may be missing because it was cut, not because it was
     # wrong, so such a sample never becomes a DPO negative (None in rows written before this field existed).
     finish_reason: str | None = None
+    # Whether the text ends in degenerate repetition (protocols.repetition): a looping sample is never a DPO
+    # "chosen", and accuracy counts it apart. None in rows written before this field: `looping` measures the text.
+    repetition: bool | None = None
 
     @property
     def truncated(self) -> bool:
         return self.finish_reason == "length"
+
+    @property
+    def looping(self) -> bool:
+        return self.repetition if self.repetition is not None else is_looping(self.text)
+
+    @property
+    def finished(self) -> bool:
+        """Neither cut at the token cap nor looping: the sample's answer is the model's own."""
+        return not self.truncated and not self.looping
 
 
 class SampleSet(_Strict):

@@ -50,6 +50,11 @@ def truncated_replies(clients: dict[str, LLMClient]) -> int:
     return sum(client.truncated_replies for client in clients.values())
 
 
+def looping_replies(clients: dict[str, LLMClient]) -> int:
+    """Replies of the problem that end in degenerate repetition (protocols.repetition): a small model's loops."""
+    return sum(client.looping_replies for client in clients.values())
+
+
 def usage_by_role(clients: dict[str, LLMClient]) -> dict[str, Usage]:
     """The problem's usage totals by agent role, over all its (scoped) clients."""
     usage: dict[str, Usage] = {}
@@ -85,6 +90,7 @@ def build_record(problem: Problem, attempt: Attempt, state: LoopState, clients: 
             "overridden_verdicts": state.overridden_verdicts,
             "tokens": state.tokens,
             "truncated_replies": truncated_replies(clients),
+            "looping_replies": looping_replies(clients),
             **meta,
         },
     )

@@ -29,7 +29,7 @@ from protocols.answers import aequivalent
 from protocols.render import path_text
 from protocols.types import Action, Problem, Record, Step, StopReason, ThoughtNode, ThoughtTree, Verdict
 from synthesis import engine
-from synthesis.episode import check_sampling, truncated_replies, usage_by_role
+from synthesis.episode import check_sampling, looping_replies, truncated_replies, usage_by_role
 from synthesis.rewrite import rewrite_draft
 from synthesis.traverse import best_leaf, dfs_draft
 
@@ -290,7 +290,7 @@ def _record(problem, tree, clients, shortcut, long_thought, leaf, stop_reason: S
         long_thought=long_thought, final_answer=leaf.answer if leaf else None,
         correct=(leaf is not None) if problem.answer is not None else None, stop_reason=stop_reason,
         usage=usage_by_role(clients),
-        meta=meta | {"truncated_replies": truncated_replies(clients)},
+        meta=meta | {"truncated_replies": truncated_replies(clients), "looping_replies": looping_replies(clients)},
     )
 
 

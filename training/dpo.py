@@ -30,6 +30,7 @@ from agents.llm import LLMClient
 from agents.local_models import resolve
 from agents.roles import client_for
 from agents.sampling import sample_and_judge
+from protocols.agreement import AgreementConfig, agreeing_samples
 from protocols.contamination import Item
 from protocols.data_checks import check_counts, check_rows, describe
 from protocols.dedup import DedupConfig
@@ -44,7 +45,7 @@ log = logging.getLogger("longthought.dpo")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DPOScriptConfig(ModelScriptConfig, DedupConfig):
+class DPOScriptConfig(ModelScriptConfig, DedupConfig, AgreementConfig):
     """Which pairs to train on; how to train is TRL's `DPOConfig`, how to sample is `SamplingConfig`."""
 
     pairs: int = field(default=5, metadata={"help": "preference pairs per problem"})
@@ -177,11 +178,16 @@ def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: Sampli
                                for s in sets], run_config, args, labels=[s.problem.answer for s in sets])
     console.print(describe(checks), markup=False, highlight=False)
     sets = [sets[index] for index in kept]
+    if args.require_agreement:  # a sample's side (chosen / rejected) only when math-verify gives our verdict too
+        sets, checks["agreement"] = agreeing_samples(sets)
+        console.print(f"--require-agreement: {checks['agreement']['kept']} of {checks['agreement']['checked']} "
+                      "samples judged alike by both checkers", markup=False, highlight=False)
     pairs, stats = make_pairs(sets, args.pairs, seed=run_config.seed, gold_fallback=args.gold_fallback)
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
                   f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one; "
-                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out)")
+                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out, "
+                  f"{stats.looping_excluded} looping right answers never chosen)")
     if not pairs:
         raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "
                          "(try more --samples, easier problems, or --gold-fallback)")

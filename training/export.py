@@ -4,6 +4,8 @@
     python -m training.export runs/ablation runs/tree --out runs/thoughts --push-to-hub ME/long-thoughts --private
     python -m training.export runs/sft-journey --push-to-hub ME/journey-sft    # an SFT/DPO dataset, as written
     python -m training.export --format gguf --gguf-type q8_0 runs/sft-journey/final --out runs/sft.gguf  # a model
+    python -m training.export runs/tree runs/debate --format prm --out runs/prm         # step-level rows for a PRM
+    python -m training.export runs/tree --format prm --prm-style math-shepherd --out runs/prm-shepherd
 
 Each argument is a run directory, a folder of runs (an ablation) or a records.jsonl file, read by the engine's one
 row reader. OUT holds `data/train-00000-of-00001.parquet` and `README.md`, whose `configs:` header makes
@@ -13,7 +15,12 @@ as JSON strings (see FEATURES); a card built from oracle runs says so first and 
 argument that is an SFT/DPO dataset folder (`OUT/dataset` of training.sft / training.dpo, or that OUT) is already
 Parquet with its card: it is only pushed. Rows are decontaminated against the eval sets (`--decontaminate
 drop|report|off`, default drop) and deduplicated (problems and long thoughts, `--no-dedup` keeps all) first; the card
-counts both. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
+counts both. `--require-agreement` keeps only records whose final answer both our checker and math-verify accept
+(eval.verify), counted in the card. Every row keeps each step's label (correct / wrong / unknown) and who said so (`step_labels`, see
+protocols/step_labels.py); `--format prm` writes instead one row per line of reasoning in TRL's stepwise-supervision
+shape (`prompt`, `completions` = the steps, `labels` = one boolean per step, plus `sources`), or with `--prm-style
+math-shepherd` Math-Shepherd's `input` / `label` texts (`ки` after each step, `+` / `-` in the label), the format the
+`hf-prm` scorer reads. `--push-to-hub` takes the token from HF_TOKEN or `hf auth login`; nothing here writes it.
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from protocols.cli import command_parser, parse
+from protocols.agreement import AgreementConfig, agreeing
 from protocols.contamination import DecontaminationConfig, Item
 from protocols.data_checks import check_rows, describe
 from protocols.dedup import DedupConfig
+from protocols.step_labels import prm_paths, shepherd, step_labels
 from protocols.types import Record, Usage
 from synthesis.engine import console_for_errors, guarded, read_rows, run_dirs
 from synthesis.engine.rehearsal import record_roles
@@ -40,7 +49,7 @@ log = logging.getLogger("longthought.export")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExportConfig(DecontaminationConfig, DedupConfig):
+class ExportConfig(DecontaminationConfig, DedupConfig, AgreementConfig):
     """Where the dataset goes (the runs it reads are the positional arguments)."""
 
     out: str | None = field(default=None, metadata={
@@ -50,8 +59,10 @@ class ExportConfig(DecontaminationConfig, DedupConfig):
         "help": "also upload it to this Hub dataset repo (NAME or OWNER/NAME; token from HF_TOKEN or hf auth login)"})
     private: bool = field(default=False, metadata={"help": "with --push-to-hub: create the repo as private"})
     format: str = field(default="dataset", metadata={
-        "help": "dataset: runs as a dataset; gguf: one trained model folder as a GGUF file for llama.cpp "
-                "(training.gguf_export), served as gguf/FILE"})
+        "help": "dataset: runs as a dataset; prm: step-level rows for a process reward model; gguf: one trained "
+                "model folder as a GGUF file for llama.cpp (training.gguf_export), served as gguf/FILE"})
+    prm_style: str = field(default="trl", metadata={
+        "help": "with --format prm: trl (prompt, completions, labels) or math-shepherd (input, label with ки/+/-)"})
     gguf_type: str = field(default="f16", metadata={"help": "with --format gguf: f16 or q8_0"})
 
 
@@ -70,7 +81,19 @@ def features() -> Any:
         "attempt": text, "run": text, "long_thought": text, "shortcut": text, "final_answer": text,
         "correct": Value("bool"), "stop_reason": text, "prompt_tokens": number, "completion_tokens": number,
         "total_tokens": number, "cost": Value("float64"), "tree": text, "turns": text, "usage": text, "meta": text,
-        "schema_version": number, "oracle_roles": List(text)})
+        "schema_version": number, "oracle_roles": List(text), "step_labels": text})
+
+
+def prm_features(style: str) -> Any:
+    """The PRM rows' fixed schema: TRL's stepwise supervision, or Math-Shepherd's texts."""
+    from datasets import Features, List, Value
+
+    text = Value("string")
+    common = {"id": text, "attempt": text, "run": text, "leaf": Value("int64"), "sources": List(text),
+              "oracle_roles": List(text)}
+    if style == "math-shepherd":
+        return Features({**common, "input": text, "label": text})
+    return Features({**common, "prompt": text, "completions": List(text), "labels": List(Value("bool"))})
 
 
 def _text(value: Any) -> str | None:
@@ -94,7 +117,23 @@ def record_row(record: Record, run: str, oracle_roles: list[str] | None = None) 
         "usage": json.dumps({role: totals.model_dump() for role, totals in record.usage.items()}),
         "meta": json.dumps(record.meta), "schema_version": record.schema_version,
         "oracle_roles": oracle_roles if oracle_roles is not None else record.meta.get("oracle_roles") or [],
+        # Each step's truth and who said so, as JSON (node, index, label, by, score): PRM data without re-deriving it.
+        "step_labels": json.dumps(step_labels(record, oracle_roles)),
     }
+
+
+def prm_rows(record: Record, run: str, oracle_roles: list[str], style: str) -> list[dict[str, Any]]:
+    """The record's lines of reasoning as step-level rows (protocols.step_labels), in `style`."""
+    rows = []
+    for path in prm_paths(record, oracle_roles):
+        common = {"id": record.problem_id, "attempt": record.attempt, "run": run, "leaf": path["leaf"],
+                  "sources": path["sources"], "oracle_roles": oracle_roles}
+        if style == "math-shepherd":
+            rows.append({**common, **shepherd(path)})
+        else:
+            rows.append({**common, "prompt": path["prompt"], "completions": path["completions"],
+                         "labels": path["labels"]})
+    return rows
 
 
 def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,13 +149,12 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
                          for attempt, counts in sorted(by_attempt.items())}}
 
 
-def checked_rows(rows: list[dict[str, Any]], config: ExportConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The rows that pass decontamination and deduplication, and the counts (see protocols.data_checks)."""
+def checked_rows(rows: list[dict[str, Any]], config: ExportConfig) -> tuple[list[int], dict[str, Any]]:
+    """The indices of the rows that pass decontamination and deduplication, and the counts (protocols.data_checks)."""
     items = [Item(row["id"], row["problem"], "\n".join(filter(None, (row["long_thought"], row["shortcut"]))))
              for row in rows]
-    kept, checks = check_rows(items, config, config, thoughts=[row["long_thought"] for row in rows],
-                              labels=[row["answer"] for row in rows])
-    return [rows[index] for index in kept], checks
+    return check_rows(items, config, config, thoughts=[row["long_thought"] for row in rows],
+                      labels=[row["answer"] for row in rows])
 
 
 def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None = None) -> tuple[Path, int]:
@@ -125,19 +163,44 @@ def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None 
     runs = run_dirs(paths)  # the rule every run reader shares
     labels = run_labels(runs)
     # A record written before the oracle mark is judged by its run's manifest.
-    rows = [record_row(record, labels[run], record_roles(record.meta, run))
-            for run in runs for record in read_rows(run, Record)]
+    records = [(run, record) for run in runs for record in read_rows(run, Record)]
+    rows = [record_row(record, labels[run], record_roles(record.meta, run)) for run, record in records]
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no records to export")
-    rows, checks = checked_rows(rows, config)
+    kept, checks = checked_rows(rows, config)
+    rows, records = [rows[index] for index in kept], [records[index] for index in kept]
     log.info("%s", describe(checks))
+    if config.require_agreement:  # a second verifier: a checker false positive must not become training data
+        kept, checks["agreement"] = agreeing([row["answer"] for row in rows], [row["final_answer"] for row in rows])
+        rows, records = [rows[index] for index in kept], [records[index] for index in kept]
+        log.info("--require-agreement: %d of %d records accepted by both checkers", len(rows),
+                 checks["agreement"]["checked"])
     if not rows:
-        raise ValueError(f"{', '.join(map(str, paths))}: every record was dropped by decontamination or "
-                         "deduplication (see --decontaminate, --eval-sets, --no-dedup)")
-    card = DatasetCard(f"Long thoughts ({', '.join(labels.values())})", "long_thoughts", [str(run) for run in runs],
-                       run_cards(runs), {**statistics(rows), **checks},
-                       oracle_roles=sorted({role for row in rows for role in row["oracle_roles"]}))
+        raise ValueError(f"{', '.join(map(str, paths))}: every record was dropped by decontamination, "
+                         "deduplication or --require-agreement (see --decontaminate, --eval-sets, --no-dedup)")
+    stats = {**statistics(rows), **checks}
+    oracle = sorted({role for row in rows for role in row["oracle_roles"]})
+    sources = [str(run) for run in runs]
+    if config.format == "prm":
+        steps = [step for (run, record), row in zip(records, rows, strict=True)
+                 for step in prm_rows(record, labels[run], row["oracle_roles"], config.prm_style)]
+        if not steps:
+            raise ValueError(f"{', '.join(map(str, paths))}: no step carries a label (nothing for a PRM to learn)")
+        stats["prm"] = prm_statistics(rows, steps, config.prm_style)
+        card = DatasetCard(f"PRM steps ({', '.join(labels.values())})", "prm", sources, run_cards(runs), stats,
+                           oracle_roles=oracle)
+        return write_dataset(steps, out, card, features=prm_features(config.prm_style)), len(steps)
+    card = DatasetCard(f"Long thoughts ({', '.join(labels.values())})", "long_thoughts", sources, run_cards(runs),
+                       stats, oracle_roles=oracle)
     return write_dataset(rows, out, card, features=features()), len(rows)
+
+
+def prm_statistics(rows: list[dict[str, Any]], steps: list[dict[str, Any]], style: str) -> dict[str, Any]:
+    """For the card: lines of reasoning, labelled steps by label and by who said so, steps left unlabelled."""
+    labels = [label for row in rows for label in json.loads(row["step_labels"])]
+    return {"style": style, "lines": len(steps), "steps": len(labels),
+            "labels": dict(Counter(label["label"] for label in labels)),
+            "by": dict(Counter(str(label["by"]) for label in labels if label["by"]))}
 
 
 def export(inputs: list[str], config: ExportConfig) -> str:
@@ -148,8 +211,10 @@ def export(inputs: list[str], config: ExportConfig) -> str:
         if config.push_to_hub:
             raise ValueError("--push-to-hub: datasets only; --format gguf writes a local file (--out)")
         return export_command(inputs, config.out, config.gguf_type)
-    if config.format != "dataset":
-        raise ValueError(f"--format {config.format}: expected dataset or gguf")
+    if config.format not in ("dataset", "prm"):
+        raise ValueError(f"--format {config.format}: expected dataset, prm or gguf")
+    if config.prm_style not in ("trl", "math-shepherd"):
+        raise ValueError(f"--prm-style {config.prm_style}: expected trl or math-shepherd")
     if config.private and not config.push_to_hub:
         raise ValueError("--private: only with --push-to-hub REPO (a local folder has no visibility)")
     if config.push_to_hub:

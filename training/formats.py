@@ -128,8 +128,12 @@ DATA_FILE = "data/train-00000-of-00001.parquet"
 DATA_FILES = [{"split": "train", "path": "data/train-*"}]
 COLUMNS = {"sft": "Rows are in TRL's conversational format (`prompt`, `completion`, plus `id`)",
            "dpo": "Rows are in TRL's conversational preference format (`prompt`, `chosen`, `rejected`, plus `id`)",
+           "prm": "One row per line of reasoning, in TRL's stepwise-supervision format (`prompt`, `completions` = "
+                  "the steps, `labels` = one boolean per step) or Math-Shepherd's (`input`, `label`: `ки` / `+` / "
+                  "`-`), with `sources`: who labelled each step",
            "long_thoughts": "One row per problem per attempt: the long thought, the shortcut, the final answer and "
-                            "whether it is correct; `tree`, `turns`, `usage` and `meta` are JSON strings"}
+                            "whether it is correct; `tree`, `turns`, `usage`, `meta` and `step_labels` (each step's "
+                            "label and who said so) are JSON strings"}
 # What a run's manifest.json tells a reader of the data; its `command` (argv, local paths) and the per-process
 # usage are left out. No API key is in either file: configs hold only the *name* of a key's environment variable.
 MANIFEST_FIELDS = ("attempt", "status", "git_sha", "versions", "models", "oracle_roles", "router", "seed",
@@ -141,7 +145,7 @@ class DatasetCard:
     """What a dataset was built from: its sources, the run cards of the source runs, and counts."""
 
     name: str
-    kind: Literal["sft", "dpo", "long_thoughts"]
+    kind: Literal["sft", "dpo", "long_thoughts", "prm"]
     sources: list[str] = field(default_factory=list)
     runs: dict[str, Any] = field(default_factory=dict)  # run label -> {config, manifest} (see run_cards)
     stats: dict[str, Any] = field(default_factory=dict)

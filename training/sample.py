@@ -34,6 +34,7 @@ class PairStats:
     no_negative: int = 0
     gold_fallback: int = 0
     truncated_excluded: int = 0  # samples cut at --sample-max-tokens: neither chosen nor rejected
+    looping_excluded: int = 0  # right answers whose text ends in a loop (protocols.repetition): never chosen
     pairs: int = 0
 
 
@@ -52,7 +53,11 @@ def make_pairs(sets: list[SampleSet], pairs: int, seed: int = 0,
         rng = random.Random(f"{seed}:{sample_set.problem_id}")
         # A cut sample says nothing about the model's answer: as a negative it would teach "do not think long".
         stats.truncated_excluded += sum(sample.truncated for sample in sample_set.samples)
-        positives = [sample.text for sample in sample_set.positives if not sample.truncated]
+        # A right answer followed by a loop would teach the loop: such a sample is never "chosen". A wrong one that
+        # loops stays a rejected answer (looping is what it should learn not to do).
+        looping = [sample for sample in sample_set.positives if not sample.truncated and sample.looping]
+        stats.looping_excluded += len(looping)
+        positives = [sample.text for sample in sample_set.positives if not sample.truncated and not sample.looping]
         negatives = [sample.text for sample in sample_set.negatives if not sample.truncated]
         solution = sample_set.problem.meta.get("solution")
         if not positives and gold_fallback and solution:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.local_models import resolve
+from protocols.agreement import AgreementConfig, agreeing
 from protocols.contamination import DecontaminationConfig, Item
 from protocols.data_checks import check_counts, check_rows, describe
 from protocols.dedup import DedupConfig
@@ -40,7 +41,7 @@ TARGETS = ("journey", "shortcut", "solution")
 
 
 @dataclass(frozen=True, kw_only=True)
-class SFTScriptConfig(ModelScriptConfig, DecontaminationConfig, DedupConfig):
+class SFTScriptConfig(ModelScriptConfig, DecontaminationConfig, DedupConfig, AgreementConfig):
     """What to train on; how to train is TRL's `SFTConfig`."""
 
     data: str = field(metadata={"help": "run directories (comma-separated) for journey/shortcut, or a problem set for solution"})
@@ -85,6 +86,8 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
             problems = load(args.data)
         except ProblemSetError as error:
             raise ValueError(str(error)) from None
+        if args.require_agreement:
+            raise ValueError("--require-agreement: journey/shortcut only (reference solutions have no checked answer)")
         kept, checks = check_rows([Item(p.id, p.question, p.meta.get("solution")) for p in problems], args, args,
                                   labels=[problem.answer for problem in problems])
         log.info("%s", describe(checks))
@@ -100,6 +103,9 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
             thoughts=[r.long_thought for r in records], labels=[r.problem.answer for r in records])
         log.info("%s", describe(checks))
         records = [records[index] for index in kept]
+        if args.require_agreement:  # only journeys whose "correct" a second verifier confirms
+            agreed, checks["agreement"] = agreeing([r.problem.answer for r in records], [r.final_answer for r in records])
+            records = [records[index] for index in agreed]
         chosen, counts = select_pairs(records, require_trial=args.require_trial, pairs=args.pairs, seed=seed)
         journey, shortcut = paired_sft(chosen)
         rows = journey if args.target == "journey" else shortcut

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.verify import read_audit
 from eval.viewer.record_view import row_roles
 from protocols.rehearsal import manifest_oracle_roles
 from protocols.types import Action, Record, SampleSet
@@ -30,6 +31,7 @@ from synthesis.engine import run_dirs as expand_runs
 
 ACTIONS = ("backtrack", "reflect")
 OUTCOMES = ("correct", "incorrect", "no_answer")
+CHECKERS = ("disagree", "agree")  # whether our checker and math-verify disagree on an answer (eval.verify's audit)
 CUT = ("yes", "no")  # whether a problem has text cut at the token cap (finish_reason "length")
 SAMPLE_TASKS = ("accuracy", "dpo_samples")  # the engine tasks whose rows are SampleSets (manifest "attempt")
 ROW_TYPES = {"records": Record, "samples": SampleSet}
@@ -57,13 +59,15 @@ class Entry:
     correct_samples: int = 0
     finish_reasons: dict[str, int] = field(default_factory=dict)
     oracle_roles: list[str] = field(default_factory=list)  # roles the oracle played (protocols.rehearsal)
+    checkers_disagree: bool = False  # eval.verify found our checker and math-verify at odds on one of its answers
 
     def summary(self) -> dict[str, Any]:
         return {"run": self.run, "id": self.problem_id, "attempt": self.attempt, "outcome": self.outcome,
                 "final_answer": self.final_answer, "gold": self.gold, "stop_reason": self.stop_reason,
                 "actions": sorted(self.actions), "tokens": self.tokens, "cut": self.cut, "kind": self.kind,
                 "model": self.model, "samples": self.samples, "correct_samples": self.correct_samples,
-                "finish_reasons": self.finish_reasons, "oracle_roles": self.oracle_roles}
+                "finish_reasons": self.finish_reasons, "oracle_roles": self.oracle_roles,
+                "checkers_disagree": self.checkers_disagree}
 
 
 @dataclass
@@ -194,11 +198,14 @@ class Store:
         records = dict(run.records) if appended else {}
         entries = dict(run.entries) if appended else {}
         lines, bad_lines, first_bad_line = (run.lines, run.bad_lines, run.first_bad_line) if appended else (0, 0, None)
+        audit = read_audit(Path(run.path))  # eval.verify's, read with the rows it describes
+        disagreeing = {item.get("problem_id") for item in (audit or {}).get("disagreements", [])}
         # An unterminated last line that parses is among the rows: read again next time, harmlessly, as `end` stays.
         for record in rows:
             records[record.problem_id] = record
             entry = _sample_entry(index, record, run.task) if isinstance(record, SampleSet) else _entry(index, record)
             entry.oracle_roles = row_roles(record, run.oracle_roles)
+            entry.checkers_disagree = record.problem_id in disagreeing
             entries[record.problem_id] = entry
         if rows.bad:
             first = rows.bad[0]
@@ -226,13 +233,15 @@ class Store:
             return handle.read(len(run.anchor)) == run.anchor
 
     def filter(self, outcome: str | None = None, attempt: str | None = None, run: int | None = None,
-               query: str | None = None, action: str | None = None, cut: str | None = None) -> list[Entry]:
+               query: str | None = None, action: str | None = None, cut: str | None = None,
+               checkers: str | None = None) -> list[Entry]:
         """The entries matching every filter given (`cut`: "yes" some text stopped at its token cap, "no" none did)."""
         query = (query or "").lower().strip()
         return [entry for entry in self.entries
                 if (not outcome or entry.outcome == outcome) and (not attempt or entry.attempt == attempt)
                 and (run is None or entry.run == run) and (not query or query in entry.search_text)
-                and (not action or action in entry.actions) and (not cut or entry.cut == (cut == "yes"))]
+                and (not action or action in entry.actions) and (not cut or entry.cut == (cut == "yes"))
+                and (not checkers or entry.checkers_disagree == (checkers == "disagree"))]
 
     def counts(self, entries: list[Entry]) -> dict[str, dict[str, int]]:
         """How many of `entries` fall under each filter value, so the list can show counts beside each filter."""
@@ -242,6 +251,8 @@ class Store:
             "run": dict(Counter(str(entry.run) for entry in entries)),
             "action": {action: sum(action in entry.actions for entry in entries) for action in ACTIONS},
             "cut": {"yes": sum(entry.cut for entry in entries), "no": sum(not entry.cut for entry in entries)},
+            "checkers": {"disagree": sum(entry.checkers_disagree for entry in entries),
+                         "agree": sum(not entry.checkers_disagree for entry in entries)},
         }
 
     def stats(self) -> list[dict[str, Any]]:

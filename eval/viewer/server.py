@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from eval.viewer.data import ACTIONS, CUT, OUTCOMES, Store
+from eval.viewer.data import ACTIONS, CHECKERS, CUT, OUTCOMES, Store
 from eval.viewer.record_view import view
 from protocols.host_header import LOOPBACK_NAMES, names_this_server
 from protocols.types import SampleSet
@@ -151,7 +151,8 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 limit = _int(query, "limit", 500)
                 scope = store.filter(attempt=query.get("attempt"), run=_int(query, "run", None), query=query.get("q"),
                                      action=_choice(query, "action", ACTIONS),
-                                     outcome=_choice(query, "outcome", OUTCOMES), cut=_choice(query, "cut", CUT))
+                                     outcome=_choice(query, "outcome", OUTCOMES), cut=_choice(query, "cut", CUT),
+                                     checkers=_choice(query, "checkers", CHECKERS))
                 return self._json({"total": len(scope), "counts": store.counts(scope),
                                    "problems": [entry.summary() for entry in scope[:limit]]})
             if path == "/api/record":

@@ -14,7 +14,8 @@ worker runs), `sandbox` (the worker pool), `equivalence` (the checks callers use
 """
 
 from protocols.answers.compare import normalize
-from protocols.answers.equivalence import DEFAULT_TIMEOUT, aequivalent, check_answer, equivalent, equivalent_many
+from protocols.answers.equivalence import (DEFAULT_TIMEOUT, aequivalent, check_answer, equivalent, equivalent_many,
+                                          math_verify_many)
 from protocols.answers.extract import extract_answer, stated_answer
 from protocols.answers.sandbox import shutdown_pool
 from protocols.answers.spans import last_boxed
@@ -27,6 +28,7 @@ __all__ = (
     "equivalent_many",
     "extract_answer",
     "last_boxed",
+    "math_verify_many",
     "normalize",
     "shutdown_pool",
     "stated_answer",

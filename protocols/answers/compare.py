@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from protocols.answers.extract import stated_answer
-from protocols.answers.limits import too_hostile
+from protocols.answers.limits import too_deep, too_hostile
 from protocols.answers.numbers import number_form, numbers_agree, plain_number
 
 
@@ -64,3 +64,21 @@ def latex_same(gold_forms: list[str], predicted_forms: list[str]) -> bool:
 
     gold_parsed, predicted_parsed = parsed(gold_forms), parsed(predicted_forms)
     return any(verify(g, p, timeout_seconds=None) for g in gold_parsed for p in predicted_parsed)
+
+
+def _delimited(text: str) -> str:
+    # A bare answer ("9", "p - q") has no math delimiters for math-verify's LaTeX extractor to find.
+    return text if any(mark in text for mark in ("$", "\\(", "\\[", "\\boxed")) else f"${text}$"
+
+
+def math_verify_same(gold: str, text: str) -> bool:
+    """Runs in a worker: math-verify's own extraction and verify on the gold and on the answer text, none of ours
+    (no stated_answer cut, no number reading). Its LaTeX extractor only: the expression one `eval`s text."""
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    if too_deep(gold) or too_deep(text):
+        return False
+    config = [LatexExtractionConfig()]
+    gold_parsed = parse(_delimited(gold), config, parsing_timeout=None)
+    text_parsed = parse(_delimited(text), config, parsing_timeout=None)
+    return bool(gold_parsed and text_parsed and verify(gold_parsed, text_parsed, timeout_seconds=None))

@@ -64,3 +64,11 @@ def check_answer(gold: str | None, text: str, timeout: float = DEFAULT_TIMEOUT) 
     """The answer a model's `text` states (`stated_answer`), and whether it matches `gold`."""
     predicted = stated_answer(text)
     return predicted, equivalent(gold, predicted, timeout=timeout)
+
+
+def math_verify_many(pairs: Iterable[tuple[str | None, str | None]], timeout: float = DEFAULT_TIMEOUT) -> list[bool]:
+    """The second verifier for many (gold, answer text) pairs: math-verify's own extraction and verify, in the worker
+    pool under `timeout` (a missing gold or answer is not accepted)."""
+    pending = [sandbox.submit(gold, text, timeout, second=True) if gold and text and gold.strip() and text.strip()
+               else False for gold, text in pairs]
+    return [item if isinstance(item, bool) else sandbox.result(item) for item in pending]

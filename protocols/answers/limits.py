@@ -11,10 +11,15 @@ MAX_BRACE_DEPTH = 64
 
 def too_hostile(answer: str) -> bool:
     """Whether `answer` is too long or nests brackets too deep to be worth a parser's time."""
-    if len(answer) > MAX_ANSWER_CHARS:
+    return len(answer) > MAX_ANSWER_CHARS or too_deep(answer)
+
+
+def too_deep(text: str) -> bool:
+    """Whether `text` is longer than a whole output may be, or nests brackets deeper than a parser should follow."""
+    if len(text) > MAX_TEXT_CHARS:
         return True
     depth = deepest = 0
-    for char in answer:
+    for char in text:
         if char in "{([":
             depth += 1
             deepest = max(deepest, depth)

@@ -14,7 +14,7 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 from pebble import ProcessPool
 
-from protocols.answers.compare import latex_same, same_answer
+from protocols.answers.compare import latex_same, math_verify_same, same_answer
 
 POOL_WORKERS = 2
 
@@ -27,11 +27,15 @@ def _alarm(signum: int, frame: object) -> None:
     raise _CheckTimeout
 
 
-def check_in_worker(gold: str, predicted: str, seconds: float, latex_only: bool = False) -> bool:
-    """Runs in a pool process (its main thread), so one interval timer can bound the whole check."""
+def check_in_worker(gold: str, predicted: str, seconds: float, latex_only: bool = False,
+                    second: bool = False) -> bool:
+    """Runs in a pool process (its main thread), so one interval timer can bound the whole check. `second`: the
+    second verifier (math-verify's own extraction and verify, `compare.math_verify_same`) instead of ours."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        if second:
+            return math_verify_same(gold, predicted)
         return latex_same([gold], [predicted]) if latex_only else same_answer(gold, predicted)
     except _CheckTimeout:
         return False
@@ -78,11 +82,12 @@ def shutdown_pool() -> None:
             _pool = None
 
 
-def submit(gold: str, predicted: str, timeout: float, latex_only: bool = False) -> Future:
-    """Schedule one check (`compare.same_answer`, or math-verify alone) on the pool; read it with `result`."""
+def submit(gold: str, predicted: str, timeout: float, latex_only: bool = False, second: bool = False) -> Future:
+    """Schedule one check (`compare.same_answer`, math-verify's LaTeX path alone, or the `second` verifier) on the
+    pool; read it with `result`."""
     # The in-worker timer fires first and returns False cleanly; pebble's timeout kills a worker stuck in C.
     inner = max(0.05, timeout * 0.8)
-    return _get_pool().schedule(check_in_worker, args=(gold, predicted, inner, latex_only), timeout=timeout)
+    return _get_pool().schedule(check_in_worker, args=(gold, predicted, inner, latex_only, second), timeout=timeout)
 
 
 def result(future: Future) -> bool:

@@ -59,6 +59,7 @@ function filters() {
     outcome: document.getElementById("f-outcome").value, attempt: document.getElementById("f-attempt").value,
     run: document.getElementById("f-run").value, action: document.getElementById("f-action").value,
     cut: document.getElementById("f-cut").value, q: document.getElementById("f-q").value,
+    checkers: document.getElementById("f-checkers").value,
   };
 }
 
@@ -74,6 +75,7 @@ async function refreshList() {
     Object.fromEntries(state.stats.map((run) => [String(run.run), run.path])));
   fillSelect(document.getElementById("f-action"), ["backtrack", "reflect"], data.counts.action);
   fillSelect(document.getElementById("f-cut"), ["yes", "no"], data.counts.cut);
+  fillSelect(document.getElementById("f-checkers"), ["disagree", "agree"], data.counts.checkers);
   document.getElementById("total").textContent = `${data.total} problems`;
   const list = document.getElementById("problems");
   list.replaceChildren(...data.problems.map((p) => el("li", {},
@@ -376,7 +378,7 @@ async function compare(run, id, others) {
 }
 
 async function main() {
-  for (const id of ["f-outcome", "f-attempt", "f-run", "f-action", "f-cut"]) document.getElementById(id).addEventListener("change", refreshList);
+  for (const id of ["f-outcome", "f-attempt", "f-run", "f-action", "f-cut", "f-checkers"]) document.getElementById(id).addEventListener("change", refreshList);
   let timer = null;
   document.getElementById("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refreshList, 200); });
   await refreshList();
