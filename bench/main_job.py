@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,12 +43,55 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def run_job(out: Path) -> dict:
+class Occupancy:
+    """Where the job's share of its server goes: every 0.1 s, the slots decoding (the server's /slots) and the
+    problems not yet finished (lines in records.jsonl). Time with fewer unfinished problems than PROBLEMS is the
+    *tail* (nothing left to run); time with fewer slots busy than unfinished problems is the *gap* between a
+    problem's turns (the client's own work: autogen, litellm, our code)."""
+
+    def __init__(self, api_base: str, records: Path):
+        self.url = api_base.removesuffix("/v1") + "/slots"
+        self.records = records
+        self.samples: list[tuple[int, int]] = []  # (busy slots, unfinished problems)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        import httpx
+
+        key = embedded.litellm_route(MODEL)[2]
+        with httpx.Client(timeout=5, headers={"Authorization": f"Bearer {key}"} if key else {}) as client:
+            while not self._stop.wait(0.1):
+                try:
+                    busy = sum(slot.get("is_processing", False) for slot in client.get(self.url).json())
+                except (httpx.HTTPError, ValueError):
+                    continue
+                done = self.records.read_text().count("\n") if self.records.is_file() else 0
+                self.samples.append((busy, PROBLEMS - done))
+
+    def __enter__(self) -> Occupancy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def shares(self) -> dict[str, float]:
+        """Shares of the server's capacity at the job's concurrency (PROBLEMS streams): used, tail, gap."""
+        n = max(len(self.samples), 1) * PROBLEMS
+        used = sum(min(busy, PROBLEMS) for busy, _ in self.samples) / n
+        tail = sum(PROBLEMS - unfinished for _, unfinished in self.samples) / n
+        return {"used": used, "tail": tail, "gap": max(0.0, 1 - used - tail)}
+
+
+def run_job(out: Path, api_base: str | None = None) -> dict:
     """The README's main job, timed; its completion and prompt tokens from the records it wrote."""
     from synthesis import debate
 
     started = time.perf_counter()
-    code = debate.main(["--problems", "math_train", "--limit", str(PROBLEMS), "--out", str(out)])
+    with Occupancy(api_base, out / "records.jsonl") if api_base else contextlib.nullcontext() as occupancy:
+        code = debate.main(["--problems", "math_train", "--limit", str(PROBLEMS), "--out", str(out)])
     wall = time.perf_counter() - started
     if not (out / "records.jsonl").is_file():
         raise SystemExit(f"the main job ended with exit {code} and wrote no records")
@@ -56,7 +101,8 @@ def run_job(out: Path) -> dict:
             completion += usage["completion_tokens"]
             prompt += usage["prompt_tokens"]
             calls += usage["calls"]
-    return {"exit": code, "wall_s": wall, "completion": completion, "prompt": prompt, "calls": calls}
+    return {"exit": code, "wall_s": wall, "completion": completion, "prompt": prompt, "calls": calls,
+            "occupancy": occupancy.shares() if occupancy else None}
 
 
 async def run_server_alone(api_base: str, prompt_tokens: int, reply_tokens: int, seconds: float) -> dict:
@@ -131,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         api_base = embedded.ensure_server(MODEL)
         for round_ in range(args.rounds):
             with tempfile.TemporaryDirectory() as folder:
-                job = run_job(Path(folder) / "demo")
+                job = run_job(Path(folder) / "demo", api_base)
             job_tps = job["completion"] / job["wall_s"]
             mean_prompt = job["prompt"] // max(job["calls"], 1)
             mean_reply = max(8, job["completion"] // max(job["calls"], 1))
@@ -140,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"threads {threads} round {round_ + 1}: job exit {job['exit']}, {job['calls']} calls, "
                   f"{job['completion']} completion tokens (mean prompt {mean_prompt}, reply {mean_reply}); "
                   f"job/server tokens/s ratio {job_tps / server_tps:.2f}", flush=True)
+            shares = job["occupancy"]
+            print(f"  slot-time of {PROBLEMS} streams: decoding {shares['used']:.0%}, tail (problems finished) "
+                  f"{shares['tail']:.0%}, gaps between a problem's turns {shares['gap']:.0%}", flush=True)
         embedded.stop_all()
     print(f"load after: {load()}", flush=True)
     return 0
