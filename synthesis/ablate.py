@@ -93,7 +93,7 @@ class AblateConfig(RoleModels):
     prm_model: str | None = field(default=None, metadata={"help": "tree search: Hugging Face id or folder of hf-prm"})
     rollouts: int = field(default=2, metadata={"help": "tree search, rollout scorer"})
     trials_per_node: int = field(default=1, metadata={"help": "tree search: off-path explorations per DFS node"})
-    step_max_tokens: int = field(default=128, metadata={"help": "max tokens of one step, in every attempt"})
+    policy_max_tokens: int = field(default=128, metadata={"help": "max tokens of one step, in every attempt"})
     router_config: Path | None = field(
         default=None, metadata={"help": "litellm Router YAML (--model may name its models)"})
     ray: str | None = field(default=None, metadata={"help": "run every attempt on Ray: auto or a cluster ADDRESS"})
@@ -141,7 +141,7 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
                        ray=config.ray, dry_run=config.dry_run, budget_cost=config.budget_cost,
                        budget_tokens=config.budget_tokens, decontaminate=config.decontaminate,
                        eval_sets=config.eval_sets, ngram=config.ngram)
-    steps = config.step_max_tokens
+    steps = config.policy_max_tokens
 
     def roles(*pairs: tuple[str, str]) -> dict[str, Any]:  # (the attempt's prefix, ours) -> its four role fields
         return {f"{theirs}{name}": value for theirs, ours in pairs
@@ -151,8 +151,8 @@ def attempt_configs(config: AblateConfig) -> dict[str, tuple[RunConfig, Any]]:
         "tree_search": {**roles(("policy_", "policy_"), ("scorer_", "scorer_"), ("rewrite_", "rewrite_")),
                         "scorer": config.scorer, "prm_model": config.prm_model, "rollouts": config.rollouts,
                         "trials_per_node": config.trials_per_node, "width": config.width, "depth": config.depth,
-                        "beam": config.beam, "step_max_tokens": steps},
-        "critique_loop": {**roles(("", "policy_")), "max_turns": config.max_turns, "max_step_tokens": steps},
+                        "beam": config.beam, "policy_max_tokens": steps},
+        "critique_loop": {**roles(("", "policy_")), "max_turns": config.max_turns, "policy_max_tokens": steps},
         "debate": {**roles(("policy_", "policy_"), ("critic_", "critic_")), "max_turns": config.max_turns,
                    "policy_max_tokens": steps},
         "human_annotation": roles(("", "expander_")),

@@ -56,7 +56,7 @@ uptime >&2 || true  # the load beside the stage times; optional (procps)
 #    Human annotation needs annotations of the selected problems: the oracle writes them, as an annotator would.
 SYNTH=(--config "$RECIPE/2-tree-search.yaml" --limit "$PROBLEMS" --out "$OUT/synthesis" --policy-model "$POLICY"
        --policy-api-base "" --model "$JUDGE" --scorer-model "$JUDGE" --rewrite-model "$JUDGE"
-       --step-max-tokens 1024 --max-turns 40 --annotations "$OUT/annotations")
+       --policy-max-tokens 1024 --max-turns 40 --annotations "$OUT/annotations")
 stage synthesis "$PY" -m synthesis.ablate "${SYNTH[@]}" --attempts tree_search,critique_loop,debate
 stage annotations "$PY" -m agents.oracle.annotations --problems "$OUT/synthesis/problems.jsonl" --out "$OUT/annotations"
 stage human_annotation "$PY" -m synthesis.ablate "${SYNTH[@]}" --attempts human_annotation
