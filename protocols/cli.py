@@ -80,25 +80,31 @@ def _apply_config_file(parser: Any, argv: list[str]) -> list[str]:
             settings = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"--config {path}: {' '.join(str(error).split())}") from None
-        if not isinstance(settings, dict):
-            raise ValueError(f"--config {path}: expected a mapping of setting: value, got {type(settings).__name__}")
-        actions: dict[str, argparse.Action] = {}
-        for action in parser._actions:  # the flag itself, not its `--no_<name>` complement (same dest, no type)
-            actions.setdefault(action.dest, action)
-        for key in list(settings):
-            dest = str(key).replace("-", "_")
-            if dest not in actions or dest in ("help", "config"):
-                refuse_renamed(str(key), set(parser._option_string_actions), f"--config {path}: ")
-                raise ValueError(f"--config {path}: unknown setting {key!r} for {parser.prog}")
-            actions[dest].required = False  # the file gives it; argparse would still demand the flag
-            value = settings.pop(key)
-            # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
-            # a list from a file as it is, as TRL does; argparse could only give it a string.
-            keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
-            settings[dest] = value if keep else _setting(actions[dest], value, f"--config {path}: {key}")
-        parser.set_defaults(**settings)
+        apply_settings(parser, settings, f"--config {path}")
         return rest
     return argv
+
+
+def apply_settings(parser: Any, settings: Any, where: str) -> None:
+    """A mapping of setting: value (a --config file's, or a section of one) as the parser's defaults, each checked
+    as its flag would be; a key that is no flag of the parser is one line naming it."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"{where}: expected a mapping of setting: value, got {type(settings).__name__}")
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:  # the flag itself, not its `--no_<name>` complement (same dest, no type)
+        actions.setdefault(action.dest, action)
+    values = {}
+    for key, value in settings.items():
+        dest = str(key).replace("-", "_")
+        if dest not in actions or dest in ("help", "config"):
+            refuse_renamed(str(key), set(parser._option_string_actions), f"{where}: ")
+            raise ValueError(f"{where}: unknown setting {key!r} for {parser.prog}")
+        actions[dest].required = False  # the file gives it; argparse would still demand the flag
+        # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
+        # a list from a file as it is, as TRL does; argparse could only give it a string.
+        keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
+        values[dest] = value if keep else _setting(actions[dest], value, f"{where}: {key}")
+    parser.set_defaults(**values)
 
 
 def _setting(action: argparse.Action, value: Any, where: str) -> Any:
