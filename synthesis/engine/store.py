@@ -387,7 +387,7 @@ def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
-    # A run recorded before a setting was renamed (step_max_tokens is policy_max_tokens now) resumes under the new name.
+    # A run recorded before a setting was renamed (protocols.cli.RENAMED_SETTINGS) resumes under the new name.
     previous = {RENAMED_SETTINGS[key] if key in RENAMED_SETTINGS and key not in current else key: value
                 for key, value in previous.items()}
     names = []
