@@ -154,10 +154,10 @@ def run_suite(problems: str, limit: int | None, out: Path, journeys_only: bool =
     _run("synthesis.debate", [*common("debate"), "--policy-model", POLICY, "--critic-model", REFERENCE, *LOOP_LIMITS,
                               "--policy-max-tokens", STEP_TOKENS])
     _run("synthesis.critique_loop", [*common("critique_loop"), "--model", POLICY, *LOOP_LIMITS,
-                                     "--max-step-tokens", STEP_TOKENS])
+                                     "--policy-max-tokens", STEP_TOKENS])
     _run("synthesis.tree_search", [*common("tree_search"), "--policy-model", POLICY, "--scorer", "llm-judge",
                                    "--scorer-model", REFERENCE, "--rewrite-model", REFERENCE, "--width", "3",
-                                   "--depth", "12", "--beam", "3", "--step-max-tokens", STEP_TOKENS])
+                                   "--depth", "12", "--beam", "3", "--policy-max-tokens", STEP_TOKENS])
     if journeys_only:
         return {name: measure_run(out / name, len(selected)) for name in ("debate", "critique_loop", "tree_search")}
     # The oracle's annotations (steps comparable with the reference) and the shipped, person-written examples.

@@ -1,5 +1,7 @@
-"""The one command-line style: flags from frozen config dataclasses (TRL's HfArgumentParser), and a `--help` that
-shows every default and the `python -m` name that runs the command.
+"""The one command-line style: flags from config dataclasses (transformers' HfArgumentParser), a `--help` that
+shows every default and the `python -m` name that runs the command, and the one `--config FILE.yaml` reader of every
+command, run and training alike (TrlParser's semantics: keys are flags' names, flags override, an unknown key is
+one line).
 
 It lives in the lowest package because every layer has commands (`python -m protocols.problems`, `agents.llm`, the
 run commands, eval); transformers is imported only when a command parses its flags.
@@ -24,11 +26,24 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefau
         return super()._get_help_string(action)
 
 
-def command_parser(module: str, configs: tuple[type, ...], doc: str | None = None) -> Any:
-    """An HfArgumentParser over the config dataclasses for `python -m <module>`; add positionals with add_argument."""
+class _Namespace(argparse.Namespace):
+    """Lets a flag fill a field that two dataclasses share (training's seed): HfArgumentParser deletes each field
+    once the first dataclass has read it."""
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+
+
+def command_parser(module: str, configs: tuple[type, ...], doc: str | None = None, **kwargs: Any) -> Any:
+    """An HfArgumentParser over the config dataclasses for `python -m <module>`; add positionals with add_argument.
+    `kwargs` go to argparse (training passes an epilog and resolves the seed that two of its dataclasses share)."""
     from transformers import HfArgumentParser
 
-    parser = HfArgumentParser(configs, prog=f"python -m {module}", description=doc, formatter_class=HelpFormatter)
+    class Parser(HfArgumentParser):
+        def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+            return super().parse_known_args(args, namespace if namespace is not None else _Namespace())
+
+    parser = Parser(configs, prog=f"python -m {module}", description=doc, formatter_class=HelpFormatter, **kwargs)
     parser.add_argument("--config", metavar="FILE.yaml", default=None,
                         help="settings from a YAML file (keys are the flags' names); flags given here override it")
     return parser
@@ -65,24 +80,31 @@ def _apply_config_file(parser: Any, argv: list[str]) -> list[str]:
             settings = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"--config {path}: {' '.join(str(error).split())}") from None
-        if not isinstance(settings, dict):
-            raise ValueError(f"--config {path}: expected a mapping of setting: value, got {type(settings).__name__}")
-        actions: dict[str, argparse.Action] = {}
-        for action in parser._actions:  # the flag itself, not its `--no_<name>` complement (same dest, no type)
-            actions.setdefault(action.dest, action)
-        for key in list(settings):
-            dest = str(key).replace("-", "_")
-            if dest not in actions or dest in ("help", "config"):
-                raise ValueError(f"--config {path}: unknown setting {key!r} for {parser.prog}")
-            actions[dest].required = False  # the file gives it; argparse would still demand the flag
-            value = settings.pop(key)
-            # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
-            # a list from a file as it is, as TRL does; argparse could only give it a string.
-            keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
-            settings[dest] = value if keep else _setting(actions[dest], value, f"--config {path}: {key}")
-        parser.set_defaults(**settings)
+        apply_settings(parser, settings, f"--config {path}")
         return rest
     return argv
+
+
+def apply_settings(parser: Any, settings: Any, where: str) -> None:
+    """A mapping of setting: value (a --config file's, or a section of one) as the parser's defaults, each checked
+    as its flag would be; a key that is no flag of the parser is one line naming it."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"{where}: expected a mapping of setting: value, got {type(settings).__name__}")
+    actions: dict[str, argparse.Action] = {}
+    for action in parser._actions:  # the flag itself, not its `--no_<name>` complement (same dest, no type)
+        actions.setdefault(action.dest, action)
+    values = {}
+    for key, value in settings.items():
+        dest = str(key).replace("-", "_")
+        if dest not in actions or dest in ("help", "config"):
+            refuse_renamed(str(key), set(parser._option_string_actions), f"{where}: ")
+            raise ValueError(f"{where}: unknown setting {key!r} for {parser.prog}")
+        actions[dest].required = False  # the file gives it; argparse would still demand the flag
+        # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
+        # a list from a file as it is, as TRL does; argparse could only give it a string.
+        keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
+        values[dest] = value if keep else _setting(actions[dest], value, f"{where}: {key}")
+    parser.set_defaults(**values)
 
 
 def _setting(action: argparse.Action, value: Any, where: str) -> Any:
@@ -182,18 +204,41 @@ def _without_config(item: Any) -> Any:
     return item
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 # Flags renamed so that one name has one meaning: the old spelling is refused with the new one, never reinterpreted.
 RENAMED_FLAGS = {
     "--max-cost": "--budget-cost (the run's budget in USD)",
     "--max-tokens": "--budget-tokens for the run's token budget, or --<role>-max-tokens for one reply's cap "
-                    "(--expansion-max-tokens in annotate expand)",
+                    "(--expander-max-tokens in annotate expand)",
     "--timeout": "--<role>-timeout (--policy-timeout, --critic-timeout, ...; --timeout for one-model commands)",
 }
+# Settings renamed so that one setting has one name: every per-reply cap is <role>_max_tokens, and training takes
+# TRL's own names. Refused as a flag and as a --config key; a run recorded under the old name still resumes.
+RENAMED_SETTINGS = {
+    "step_max_tokens": "policy_max_tokens", "max_step_tokens": "policy_max_tokens",
+    "sample_max_tokens": "sampler_max_tokens", "expansion_max_tokens": "expander_max_tokens",
+    "epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size",
+    "grad_accum": "gradient_accumulation_steps",
+}
+_RENAMED_SETTING_FLAGS = {_flag(old): _flag(new) for old, new in RENAMED_SETTINGS.items()}
+RENAMED_FLAGS |= _RENAMED_SETTING_FLAGS
 
 
 def refuse_renamed_flags(argv: list[str], known: set[str]) -> None:
     """One line naming the new flag when argv uses a renamed one this command does not (still) take."""
     for arg in argv:
-        flag = arg.split("=", 1)[0].replace("_", "-")
-        if flag in RENAMED_FLAGS and flag not in known:
-            raise ValueError(f"{flag} was renamed: use {RENAMED_FLAGS[flag]}")
+        if arg.startswith("--"):
+            refuse_renamed(arg.split("=", 1)[0], known)
+
+
+def refuse_renamed(flag: str, known: set[str], where: str = "") -> None:
+    """One line naming the new flag of a renamed flag (or --config key) this command does not take; nothing for a
+    flag renamed to one that belongs to other commands (argparse's own error is the truer one there)."""
+    flag = _flag(flag.lstrip("-"))
+    new = RENAMED_FLAGS.get(flag)
+    if new is None or flag in known or (flag in _RENAMED_SETTING_FLAGS and new not in known):
+        return
+    raise ValueError(f"{where}{flag} was renamed: use {new}")

@@ -165,11 +165,11 @@ class ExpandConfig(model_role("", "expander", model_help="litellm model that exp
     """The expanding model."""
 
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
-    expansion_max_tokens: int = field(default=2048, metadata={"help": "max tokens of one expansion"})
+    expander_max_tokens: int = field(default=2048, metadata={"help": "max tokens of one expansion"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_sampling(self, ("temperature",), ("expansion_max_tokens",))
+        check_sampling(self, ("temperature",), ("expander_max_tokens",))
 
 
 async def expand_one(annotation: Annotation, problem: Problem, config: ExpandConfig, llm: LLMClient) -> Record:
@@ -188,8 +188,8 @@ async def _expand(annotation: Annotation, problem: Problem, config: ExpandConfig
     # A whole long thought, not one step: the reply cap follows the token cap (a token is rarely over 8 characters).
     completion = await llm.complete(
         [{"role": "user", "content": render("human_annotation/expand", question=problem.question, draft=draft)}],
-        temperature=config.temperature, max_tokens=config.expansion_max_tokens, role="expander",
-        max_chars=max(llm.config.max_reply_chars, 8 * config.expansion_max_tokens),
+        temperature=config.temperature, max_tokens=config.expander_max_tokens, role="expander",
+        max_chars=max(llm.config.max_reply_chars, 8 * config.expander_max_tokens),
     )
     # Reflections too: an expansion must keep every mistake and why it is wrong, not only the corrections.
     journey = [text for block in annotation.blocks if block.marker in ("attempt", "reflection", "correction")
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "validate":
             (where,) = parse_configs(_parser(command, ()), rest)
             return command_validate(where.directory, console)
-        # --max-tokens is refused here too: it is --expansion-max-tokens now.
+        # --max-tokens is refused here too: it is --expander-max-tokens now.
         run_config, config, selection, where = parse_configs(_parser(command, (RunConfig, ExpandConfig, ExpandSelection)),
                                                              rest)
         run_config = dataclasses.replace(run_config, problems=str(where.directory))

@@ -34,11 +34,11 @@ class CritiqueLoopConfig(model_role("", "model that proposes and judges"), Reply
     """The single model's settings and the episode limits."""
 
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
-    max_step_tokens: int = field(default=256, metadata={"help": "max tokens of one step and its action"})
+    policy_max_tokens: int = field(default=256, metadata={"help": "max tokens of one step and its action"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_sampling(self, ("temperature",), ("max_step_tokens",))
+        check_sampling(self, ("temperature",), ("policy_max_tokens",))
 
 
 def split_proposal(text: str) -> tuple[str, Verdict]:
@@ -60,7 +60,7 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
     state = LoopState(limits=config, has_gold_answer=problem.answer is not None, judge_sees_answer_check=False)
     reply: str | None = None  # the latest model reply: the one a failure is blamed on
     # A reasoning model thinks inside its completion cap, so a cap sized for one step would leave its reply empty.
-    max_tokens = completion_budget(llm.model, config.max_step_tokens, config.reasoning_tokens)
+    max_tokens = completion_budget(llm.model, config.policy_max_tokens, config.reasoning_tokens)
     try:
         while not state.done:
             path = [node.step for node in state.path_steps()]
@@ -83,7 +83,7 @@ async def run_critique_loop(problem: Problem, config: CritiqueLoopConfig, llm: L
                         finish_reason=finish)
             state.add_tokens(completion.prompt_tokens + completion.completion_tokens)
             llm.reply_guard.observe("policy", llm.model, completion.text, finish, verdict.parsed,
-                                    mode=config.reply_guard, budget_flag="--max-step-tokens")
+                                    mode=config.reply_guard, budget_flag="--policy-max-tokens")
     except Exception as error:
         raise failed_episode(error, state.turns, reply, [llm]) from error
     return build_record(problem, ATTEMPT, state, {"policy": llm}, model=config.model)

@@ -1,8 +1,8 @@
-"""What SFT and DPO share: the command line (TRL's configs, --config), precision, LoRA, checkpoints, the final model."""
+"""What SFT and DPO share: the command line (TRL's configs, read by protocols.cli), precision, LoRA, checkpoints,
+the final model."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from dataclasses import dataclass, field
@@ -17,10 +17,6 @@ from agents.embedded import DEFAULT_MODEL
 MAX_LENGTH_CAP = 16_384
 
 
-# Our old spellings of TRL's fields: the old flag gets this one-line hint rather than argparse's "unrecognized".
-RENAMED = {"--epochs": "--num-train-epochs", "--batch-size": "--per-device-train-batch-size",
-           "--batch_size": "--per-device-train-batch-size", "--grad-accum": "--gradient-accumulation-steps",
-           "--grad_accum": "--gradient-accumulation-steps"}
 CONFIG_HELP = ("--config FILE.yaml: settings from a YAML file, one `name: value` per flag (as in OUT/config.yaml); "
                "flags given as well override the file")
 
@@ -35,37 +31,14 @@ class ModelScriptConfig:
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in --out"})
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The module docstring as written, and every flag's default."""
-
-
-class _Namespace(argparse.Namespace):
-    """Lets a flag fill a field that two dataclasses share: TRL's parser deletes each field once the first has read it."""
-
-    def __delattr__(self, name: str) -> None:
-        self.__dict__.pop(name, None)
-
-
-def _parser(types: tuple[type, ...], **kwargs: Any) -> Any:
-    from trl import TrlParser
-
-    class Parser(TrlParser):
-        def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-            return super().parse_known_args(args, namespace if namespace is not None else _Namespace())
-
-    return Parser(types, **kwargs)
-
-
 def parse_config(types: tuple[type, ...], argv: list[str] | None, prog: str, doc: str | None,
                  defaults: dict[str, Any], helps: dict[str, str], aliases: dict[str, str] | None = None) -> tuple:
-    """The dataclasses `types` from flags and an optional `--config FILE.yaml` (flags win over the file, the file over
-    `defaults`, which replace the dataclasses' own). A name in several dataclasses (the seed) is one flag, whose value
-    goes to the first of them: the caller passes it on."""
+    """The dataclasses `types` from flags and an optional `--config FILE.yaml`, read as every command reads them
+    (protocols.cli: flags win over the file, the file over `defaults`, which replace the dataclasses' own). A name in
+    several dataclasses (the seed) is one flag, whose value goes to the first of them: the caller passes it on."""
+    from protocols.cli import command_parser, parse
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    for token in argv:
-        flag = token.split("=", 1)[0]
-        if flag in RENAMED:
-            raise ValueError(f"{flag} is now {RENAMED[flag]} (TRL's name for it)")
     for old, new in (aliases or {}).items():  # an old flag kept working under TRL's name
         argv = [new if token == old else new + token[len(old):] if token.startswith(old + "=") else token
                 for token in argv]
@@ -73,8 +46,8 @@ def parse_config(types: tuple[type, ...], argv: list[str] | None, prog: str, doc
     if {name for name in names if names.count(name) > 1} - {"seed"}:
         raise TypeError(f"{prog}: fields in more than one config: {sorted({n for n in names if names.count(n) > 1})}")
     # "resolve": the shared seed's later flag replaces the earlier one, leaving one flag.
-    parser = _parser(types, prog=prog, description=doc, epilog=CONFIG_HELP, formatter_class=_HelpFormatter,
-                       conflict_handler="resolve")
+    parser = command_parser(prog.removeprefix("python -m "), types, doc, epilog=CONFIG_HELP,
+                            conflict_handler="resolve")
     actions = {action.dest: action for action in parser._actions}
     for dest, text in helps.items():
         actions[dest].help = text
@@ -82,7 +55,7 @@ def parse_config(types: tuple[type, ...], argv: list[str] | None, prog: str, doc
     if unknown:
         raise TypeError(f"{prog}: defaults for no flag: {unknown}")
     parser.set_defaults(**defaults)
-    parsed = parser.parse_args_and_config(argv)
+    parsed = parse(parser, argv)
     for config in parsed:
         if getattr(config, "save_steps", None) == 0:
             raise ValueError("--save-steps 0: for no checkpoints pass --save-strategy no (TRL's way)")

@@ -75,7 +75,7 @@ def make_clients(sampling: SamplingConfig, llm_kwargs: dict) -> dict[str, LLMCli
 def make_solver(sampling: SamplingConfig, clients: dict[str, LLMClient], seed: int):
     return lambda problem: sample_and_judge(
         problem, clients["sampler"], n=sampling.samples, temperature=sampling.temperature, top_p=sampling.top_p,
-        max_tokens=sampling.sample_max_tokens, seed=seed, role="sampler")
+        max_tokens=sampling.sampler_max_tokens, seed=seed, role="sampler")
 
 
 TASK = Task("dpo_samples", SamplingConfig, make_clients, make_solver)
@@ -186,7 +186,7 @@ def _sample_and_pair(sampling_run: Plan, run_config: RunConfig, sampling: Sampli
     console.print(f"sampling: {summary.done} new, {summary.skipped} resumed, {summary.failed} failed; pairs: "
                   f"{stats.pairs} from {stats.with_pairs}/{stats.problems} problems (skipped: "
                   f"{stats.no_positive} with no correct sample, {stats.no_negative} with no wrong one; "
-                  f"{stats.truncated_excluded} samples cut at --sample-max-tokens left out, "
+                  f"{stats.truncated_excluded} samples cut at --sampler-max-tokens left out, "
                   f"{stats.looping_excluded} looping right answers never chosen)")
     if not pairs:
         raise ValueError("no preference pairs: every problem lacked a correct or a wrong sample "

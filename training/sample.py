@@ -23,7 +23,7 @@ class SamplingConfig(model_role("sampler_", "sampler",
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
     # Long thoughts run to thousands of tokens (the report's journey model answers at length): a 1024 cap cut them
     # before their \boxed{} and turned them into negatives. Cut samples are now excluded from pairs and counted.
-    sample_max_tokens: int = field(default=4096, metadata={"help": "max tokens of one sample"})
+    sampler_max_tokens: int = field(default=4096, metadata={"help": "max tokens of one sample"})
 
 
 @dataclass
@@ -33,7 +33,7 @@ class PairStats:
     no_positive: int = 0
     no_negative: int = 0
     gold_fallback: int = 0
-    truncated_excluded: int = 0  # samples cut at --sample-max-tokens: neither chosen nor rejected
+    truncated_excluded: int = 0  # samples cut at --sampler-max-tokens: neither chosen nor rejected
     looping_excluded: int = 0  # right answers whose text ends in a loop (protocols.repetition): never chosen
     pairs: int = 0
 

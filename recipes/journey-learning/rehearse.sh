@@ -52,11 +52,12 @@ train() {  # train NAME MODULE ARGS...: skip when OUT/NAME/final was already sav
 }
 
 uptime >&2 || true  # the load beside the stage times; optional (procps)
-# 2. Long thoughts: all four attempts on the recipe's problem set (the tree-search file drives synthesis.ablate).
+# 2. Long thoughts: all four attempts on the recipe's problem set (the ablation file: the tree-search stage's tree).
 #    Human annotation needs annotations of the selected problems: the oracle writes them, as an annotator would.
-SYNTH=(--config "$RECIPE/2-tree-search.yaml" --limit "$PROBLEMS" --out "$OUT/synthesis" --policy-model "$POLICY"
+SYNTH=(--config "$RECIPE/2-ablation.yaml" --limit "$PROBLEMS" --out "$OUT/synthesis" --policy-model "$POLICY"
        --policy-api-base "" --model "$JUDGE" --scorer-model "$JUDGE" --rewrite-model "$JUDGE"
-       --step-max-tokens 1024 --max-turns 40 --annotations "$OUT/annotations")
+       --tree_search.policy_max_tokens 1024 --critique_loop.policy_max_tokens 1024 --debate.policy_max_tokens 1024
+       --critique_loop.max_turns 40 --debate.max_turns 40 --annotations "$OUT/annotations")
 stage synthesis "$PY" -m synthesis.ablate "${SYNTH[@]}" --attempts tree_search,critique_loop,debate
 stage annotations "$PY" -m agents.oracle.annotations --problems "$OUT/synthesis/problems.jsonl" --out "$OUT/annotations"
 stage human_annotation "$PY" -m synthesis.ablate "${SYNTH[@]}" --attempts human_annotation

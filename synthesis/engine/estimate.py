@@ -15,7 +15,7 @@ from typing import Any
 # Instructions, examples and the path so far that a prompt carries besides the question (measured: the debate's
 # prompts average ~320 tokens on MATH problems; tree-search and critique prompts are of the same order).
 TEMPLATE_TOKENS = 400
-# The per-reply caps of every config: policy_max_tokens, step_max_tokens, max_step_tokens, sample_max_tokens, ...
+# The per-reply caps of every config: <role>_max_tokens (policy_max_tokens, critic_max_tokens, ...)
 _CAP = re.compile(r"^max_(\w+_)?tokens$|_max_tokens$")
 _NOT_A_CAP = {"max_problem_tokens"}  # an episode's budget, not one reply's
 

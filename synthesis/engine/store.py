@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 from agents.llm import LLMClient
 from agents.redact import safe, scrub
 from agents.router import RouterSpec
+from protocols.cli import RENAMED_SETTINGS
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
@@ -386,6 +387,9 @@ def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    # A run recorded before a setting was renamed (protocols.cli.RENAMED_SETTINGS) resumes under the new name.
+    previous = {RENAMED_SETTINGS[key] if key in RENAMED_SETTINGS and key not in current else key: value
+                for key, value in previous.items()}
     names = []
     for key in sorted(set(previous) | set(current)):
         if key in RESUMABLE_FIELDS:

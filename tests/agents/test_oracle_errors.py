@@ -92,7 +92,7 @@ async def _debate(seed):
 
 async def _loop(seed):
     config = CritiqueLoopConfig(model="oracle/reference-e30", max_turns=40, max_backtracks=20,
-                                max_problem_tokens=1_000_000, max_step_tokens=1024)
+                                max_problem_tokens=1_000_000, policy_max_tokens=1024)
     return await run_critique_loop(SHOP, config, LLMClient(model="oracle/reference-e30"), seed=seed)
 
 
@@ -110,7 +110,7 @@ async def test_debate_and_critique_loop_differ_and_backtrack_to_earlier_steps():
 
 async def test_tree_search_explores_wrong_branches_to_their_leaf_and_merges_duplicates():
     config = TreeSearchConfig(policy_model="oracle/reference-e30", scorer="llm-judge", scorer_model="oracle/reference",
-                              rewrite_model="none", width=3, depth=8, beam=1, step_max_tokens=1024)
+                              rewrite_model="none", width=3, depth=8, beam=1, policy_max_tokens=1024)
     clients = {"policy": LLMClient(model="oracle/reference-e30"), "scorer": LLMClient(model="oracle/reference")}
     scorer_for = lambda scoped: make_scorer("llm-judge", judge=scoped["scorer"])  # noqa: E731
     depths = []

@@ -189,7 +189,9 @@ def test_ablation_then_report_with_plots(tmp_path, with_data_dir, embedded_api_b
     env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
     out = tmp_path / "ablation"
     ablation = _run("synthesis.ablate", "--problems", "math500", "--ids", "test/algebra/567.json", "--limit", "1",
-                    "--out", str(out), "--max-turns", "2", "--depth", "2", "--step-max-tokens", "32", env=env)
+                    "--out", str(out), "--critique_loop.max_turns", "2", "--debate.max_turns", "2", "--tree_search.depth", "2",
+                    "--tree_search.policy_max_tokens", "32", "--critique_loop.policy_max_tokens", "32",
+                    "--debate.policy_max_tokens", "32", env=env)
     assert ablation.returncode == 0, ablation.stderr[-3000:]
     summary = json.loads((out / "ablation.json").read_text())
     assert set(summary["attempts"]) == {"tree_search", "critique_loop", "debate", "human_annotation"}

@@ -70,3 +70,48 @@ def test_config_file_can_give_a_required_setting_and_names_an_unknown_one(tmp_pa
     recipe.write_text("problemz: math500\n")
     with pytest.raises(ValueError, match=r"--config .*new.yaml: unknown setting 'problemz' for python -m synthesis"):
         parse_configs(_parser("new", (NewConfig,)), ["--config", str(recipe)])
+
+
+# Every per-reply cap is --<role>-max-tokens: each old spelling, as a flag and as a --config key, names the new one.
+RENAMED_CAPS = [
+    ("synthesis.tree_search", "--step-max-tokens", "--policy-max-tokens"),
+    ("synthesis.critique_loop", "--max-step-tokens", "--policy-max-tokens"),
+    ("training.dpo", "--sample-max-tokens", "--sampler-max-tokens"),
+]
+
+
+@pytest.mark.parametrize("module,old,new", RENAMED_CAPS)
+def test_an_old_cap_name_is_refused_in_one_line_naming_the_new_flag(tmp_path, module, old, new):
+    result = subprocess.run([sys.executable, "-m", module, "--problems", "math500", "--out", str(tmp_path / "o"),
+                             old, "64"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and f"{old} was renamed: use {new}" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("module,old,new", RENAMED_CAPS + [("synthesis.annotate", "expansion_max_tokens",
+                                                             "--expander-max-tokens")])
+def test_an_old_cap_name_in_a_config_file_is_refused_naming_the_new_flag(tmp_path, module, old, new):
+    from protocols.cli import command_parser, parse
+
+    recipe = tmp_path / "old.yaml"
+    recipe.write_text(f"{old.lstrip('-').replace('-', '_')}: 64\n")
+    if module == "training.dpo":
+        from training.dpo import parse as parse_dpo
+
+        with pytest.raises(ValueError, match=rf"old.yaml: --{old.lstrip('-').replace('_', '-')} was renamed: use {new}"):
+            parse_dpo(["--config", str(recipe), "--out", str(tmp_path / "o")])
+        return
+    if module == "synthesis.annotate":
+        from synthesis.annotate import ExpandConfig as config_type
+    else:
+        config_type = importlib.import_module(module).__dict__[
+            {"synthesis.tree_search": "TreeSearchConfig", "synthesis.critique_loop": "CritiqueLoopConfig"}[module]]
+    with pytest.raises(ValueError, match=rf"old.yaml: --{old.lstrip('-').replace('_', '-')} was renamed: use {new}"):
+        parse(command_parser(module, (config_type,)), ["--config", str(recipe)])
+
+
+def test_a_run_recorded_under_an_old_cap_name_resumes_under_the_new_one():
+    from synthesis.engine.store import _differences
+
+    assert _differences({"step_max_tokens": 64, "width": 2}, {"policy_max_tokens": 64, "width": 2}) == []
+    assert _differences({"step_max_tokens": 64}, {"policy_max_tokens": 32}) == ["policy_max_tokens: 64 -> 32"]

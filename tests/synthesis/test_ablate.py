@@ -20,7 +20,7 @@ def _plan(tmp_path, **roles):
 def test_each_role_reaches_its_attempts_config(tmp_path):
     plan = _plan(tmp_path, model="base", api_base="http://base/v1", policy_model="pol", critic_model="crit",
                  critic_api_base="http://crit/v1", scorer_model="judge", rewrite_model="none", expander_model="exp",
-                 scorer="llm-judge", trials_per_node=2)
+                 tree_search={"scorer": "llm-judge", "trials_per_node": 2})
     tree, loop, debate, notes = plan["tree_search"], plan["critique_loop"], plan["debate"], plan["human_annotation"]
     assert (tree.policy_model, tree.scorer_model, tree.rewrite_model) == ("pol", "judge", "none")
     assert (tree.scorer, tree.trials_per_node) == ("llm-judge", 2)
@@ -43,19 +43,38 @@ def test_roles_without_their_own_model_take_model_and_api_base(tmp_path):
     assert _plan(tmp_path, policy_model="oracle/reference", policy_api_base="")["debate"].policy_api_base is None
 
 
-def test_a_bad_scorer_is_one_line_naming_the_field(tmp_path):
+def test_a_bad_or_unknown_attempt_setting_is_one_line_naming_it(tmp_path):
     with pytest.raises(ValueError, match=r"^scorer: expected one of llm-judge, rollout, hf-prm, got 'prm'$"):
-        AblateConfig(problems="math500", out=tmp_path, scorer="prm")
+        _plan(tmp_path, tree_search={"scorer": "prm"})
+    with pytest.raises(ValueError, match=r"^debate: unknown setting 'widht'"):
+        _plan(tmp_path, debate={"widht": 3})
+    with pytest.raises(ValueError, match=r"--step-max-tokens was renamed: use --policy-max-tokens"):
+        _plan(tmp_path, tree_search={"step_max_tokens": 3})
 
 
-def test_the_recipes_tree_search_file_drives_the_ablation(tmp_path):
+def test_every_field_of_an_attempt_is_reachable_by_section_and_by_flag(tmp_path):
+    from synthesis.ablation import attempt_flags
+
+    rest, flags = attempt_flags(["--out", "o", "--debate.critic_sees_answer", "true", "--tree-search.resamples=5"])
+    assert rest == ["--out", "o"]
+    config = AblateConfig(problems="math500", out=tmp_path, debate={"critic_max_tokens": 99, "critic_sees_answer": False})
+    plan = attempt_configs(config, flags)
+    assert (plan["debate"][1].critic_max_tokens, plan["debate"][1].critic_sees_answer) == (99, True)
+    assert (plan["tree_search"][1].resamples, plan["tree_search"][1].width) == (5, 2)  # the ablation's scale below
+
+
+def test_the_recipes_ablation_file_drives_the_ablation_with_the_tree_search_stages_tree(tmp_path):
+    import yaml
+
     from protocols.cli import command_parser, parse
     from synthesis.ablate import __doc__ as doc
 
-    recipe = REPO / "recipes" / "journey-learning" / "2-tree-search.yaml"
+    recipe = REPO / "recipes" / "journey-learning" / "2-ablation.yaml"
     (config,) = parse(command_parser("synthesis.ablate", (AblateConfig,), doc),
                       ["--config", str(recipe), "--critic-model", "openai/o1-mini"])
     tree = attempt_configs(config)["tree_search"][1]
+    stage = yaml.safe_load((recipe.parent / "2-tree-search.yaml").read_text())
+    assert all(stage[key] == value for key, value in yaml.safe_load(recipe.read_text())["tree_search"].items())
     assert (config.problems, config.shuffle, config.limit) == ("math_train_12k", True, 600)
     assert (tree.scorer, tree.scorer_model, tree.rewrite_model) == ("llm-judge", "openai/o1-mini", "openai/gpt-4o")
     assert (tree.width, tree.depth, tree.beam, tree.policy_api_base) == (3, 10, 3, "http://localhost:8000/v1")
@@ -66,7 +85,8 @@ def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_a
                                                                                           capsys):
     out = tmp_path / "ablation"
     argv = ["--problems", "math500", "--ids", *ANNOTATED, "--out", str(out), "--policy-model", "oracle/reference-e30",
-            "--model", "oracle/reference", "--scorer", "llm-judge", "--width", "3", "--depth", "12", "--beam", "3"]
+            "--model", "oracle/reference", "--tree_search.scorer", "llm-judge", "--tree_search.width", "3",
+            "--tree_search.depth", "12", "--tree_search.beam", "3"]
     assert main(argv) == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]  # rehearsal data says so on the last line
     assert last.startswith("ablation in") and "[ORACLE DATA (critic, expander, policy, rewriter, scorer played" in last

@@ -79,12 +79,12 @@ def _config():
 def test_expand_on_the_embedded_model_writes_three_records(tmp_path, with_data_dir, embedded_api_base):
     out = tmp_path / "annot"
     env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
-    result = _annotate("expand", str(EXAMPLES), "--out", str(out), "--expansion-max-tokens", "128", env=env, timeout=600)
+    result = _annotate("expand", str(EXAMPLES), "--out", str(out), "--expander-max-tokens", "128", env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     assert len(records) == 3 and {r["attempt"] for r in records} == {"human_annotation"}
     assert all(r["turns"][1]["role"] == "expander" and r["turns"][1]["content"] for r in records)
-    again = _annotate("expand", str(EXAMPLES), "--out", str(out), "--expansion-max-tokens", "128", env=env)
+    again = _annotate("expand", str(EXAMPLES), "--out", str(out), "--expander-max-tokens", "128", env=env)
     assert again.returncode == 0 and "nothing to do" in again.stderr
 
 
@@ -93,6 +93,6 @@ def test_expand_takes_every_run_flag_and_refuses_the_old_cap_name(tmp_path, with
     assert dry.returncode == 0 and "dry run: 1 problems" in dry.stdout + dry.stderr, dry.stderr
     assert not (tmp_path / "run").exists()  # a dry run writes nothing
     old = _annotate("expand", str(EXAMPLES), "--out", str(tmp_path / "run"), "--max-tokens", "128")
-    assert old.returncode == 2 and "--max-tokens was renamed" in old.stderr and "--expansion-max-tokens" in old.stderr
+    assert old.returncode == 2 and "--max-tokens was renamed" in old.stderr and "--expander-max-tokens" in old.stderr
     assert old.stderr.strip().count("\n") == 0
     assert _annotate("--help").returncode == 0 and _annotate("bogus").returncode == 2

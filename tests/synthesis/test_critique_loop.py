@@ -42,7 +42,7 @@ def test_critique_loop_cli_on_the_embedded_model(tmp_path, with_data_dir, embedd
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-m", "synthesis.critique_loop", "--problems", "math500", "--limit", "1", "--out", str(out),
-         "--max-turns", "2", "--max-step-tokens", "48"],
+         "--max-turns", "2", "--policy-max-tokens", "48"],
         capture_output=True, text=True, timeout=600,
         env={**__import__("os").environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base},
     )
@@ -54,5 +54,5 @@ def test_help_is_generated_from_the_configs():
     result = subprocess.run([sys.executable, "-m", "synthesis.critique_loop", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0
-    for flag in ("--problems", "--max-turns", "--max-step-tokens", "--budget-cost", "--dry-run", "runs/critique-demo"):
+    for flag in ("--problems", "--max-turns", "--policy-max-tokens", "--budget-cost", "--dry-run", "runs/critique-demo"):
         assert flag in result.stdout.replace("_", "-") or flag in result.stdout

@@ -210,8 +210,8 @@ def test_evaluation_and_dpo_sampling_run_on_ray(tmp_path, ray_cluster, stub_serv
 def test_the_ablation_passes_the_scaling_flags_to_every_attempt(tmp_path):
     from synthesis.ablate import ATTEMPTS, AblateConfig, attempt_configs
 
-    config = AblateConfig(problems="math500", out=tmp_path, concurrency=2, model="smol", depth=2, step_max_tokens=32,
-                          max_turns=2, annotations=tmp_path / "notes", router_config=Path("fleet.yaml"), ray="auto")
+    config = AblateConfig(problems="math500", out=tmp_path, concurrency=2, model="smol",
+                          tree_search={"depth": 2, "policy_max_tokens": 32}, debate={"max_turns": 2}, annotations=tmp_path / "notes", router_config="fleet.yaml", ray="auto")
     plan = attempt_configs(config)
     assert list(plan) == list(ATTEMPTS)
     for attempt, (run_config, attempt_config) in plan.items():

@@ -133,7 +133,7 @@ async def test_the_critique_loop_watches_the_policys_own_action():
         await run_critique_loop(_problems(2)[1], CritiqueLoopConfig(max_turns=10), llm)
     assert "policy model 'openai/o3-mini'" in unusable_message(raised.value)
     assert len(llm.sampling["policy"]) == 6 and llm.sampling["policy"][0]["max_tokens"] == 256 + 4096
-    assert "--max-step-tokens" in unusable_message(raised.value)
+    assert "--policy-max-tokens" in unusable_message(raised.value)
 
 
 async def test_the_critique_loop_keeps_finish_reasons_on_its_turns():

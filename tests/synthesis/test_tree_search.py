@@ -130,7 +130,7 @@ def test_tree_search_on_the_embedded_model(tmp_path, with_data_dir, embedded_api
     out = tmp_path / "tree"
     result = subprocess.run(
         [sys.executable, "-m", "synthesis.tree_search", "--problems", "math500", "--limit", "1", "--width", "2",
-         "--depth", "2", "--beam", "2", "--scorer", "rollout", "--rollouts", "2", "--step-max-tokens", "48",
+         "--depth", "2", "--beam", "2", "--scorer", "rollout", "--rollouts", "2", "--policy-max-tokens", "48",
          "--out", str(out)],
         capture_output=True, text=True, timeout=900,
         env={**__import__("os").environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base},

@@ -160,8 +160,8 @@ def test_a_config_file_sets_values_and_flags_override_it(tmp_path):
     assert parse_dpo(["--out", "o", "--model", "m/x"])[1].sampler_model == "hf/m/x"  # default: the model itself
 
 
-@pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs is now --num-train-epochs"),
-                                       ("--batch-size", "--batch-size is now --per-device-train-batch-size")])
+@pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs was renamed: use --num-train-epochs"),
+                                       ("--batch-size", "--batch-size was renamed: use --per-device-train-batch-size")])
 def test_an_old_flag_gets_a_one_line_hint(tmp_path, flag, hint):
     result = _train("--data", "runs/x", "--out", str(tmp_path / "o"), flag, "2")
     assert result.returncode == 2 and hint in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -179,7 +179,7 @@ def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base
     result = subprocess.run(
         [sys.executable, "-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"),
          "--limit", "2", "--samples", "4", "--pairs", "2", "--gold-fallback", "--max-steps", "2", "--max-length", "128",
-         "--sample-max-tokens", "160", "--out", str(out)],
+         "--sampler-max-tokens", "160", "--out", str(out)],
         capture_output=True, text=True, timeout=900,
         env={**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base},
     )
@@ -246,7 +246,7 @@ def test_multi_process_dpo_trains_on_samples_made_first(tmp_path, embedded_api_b
     torchrun = Path(sys.executable).parent / "torchrun"
     env = {**os.environ, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base}
     common = ["-m", "training.dpo", "--problems", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--limit", "2",
-              "--samples", "4", "--pairs", "1", "--gold-fallback", "--sample-max-tokens", "160", "--max-steps", "1",
+              "--samples", "4", "--pairs", "1", "--gold-fallback", "--sampler-max-tokens", "160", "--max-steps", "1",
               "--per-device-train-batch-size", "1", "--max-length", "192", "--save-strategy", "no",
               "--out", str(tmp_path / "dpo")]
     launch = [str(torchrun), "--nproc_per_node", "2", *common]
