@@ -5,7 +5,7 @@ the model under evaluation, through the same `agents.llm` path as any API model:
 
     python -m agents.llm --model hf/runs/sft-journey/final --prompt "What is 2+2?"
 
-`hf/embedded/smollm2-135m` serves the embedded model's converted weights (see agents.local_models).
+`hf/embedded/smollm2-135m` serves the embedded model's converted weights (see agents.backends.local_models).
 Generation runs in a worker thread, one request at a time per model (a CPU model gains nothing from overlap);
 parallel callers queue at the client's gate (`LLMConfig.concurrency()` is 1 for in-process hf/), so a call's
 timeout counts its own generation, never the queue. For parallel slots, LONGTHOUGHT_HF_SERVE=native serves the
@@ -31,7 +31,7 @@ class _LoadedModel:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from agents.local_models import resolve
+        from agents.backends.local_models import resolve
 
         resolved = resolve(path)
         self.torch = torch

@@ -1,6 +1,6 @@
 """A trained llama-architecture checkpoint (SmolLM2 and kin) as one GGUF file, for llama.cpp's native server.
 
-Used by `training.export --format gguf` and by `hf/PATH` served natively (agents.local_models.gguf_for). It lives
+Used by `training.export --format gguf` and by `hf/PATH` served natively (agents.backends.local_models.gguf_for). It lives
 in agents because serving needs it, and imports point from training to agents, never back. Why: `hf/` generates in-process, one request at a time (2.6 tok/s measured here on a trained SmolLM2-135M); the
 same weights as GGUF served by the native server with parallel slots ran at 29 tok/s (f16) and 41 tok/s (q8_0)
 (issue 25). The `gguf` package ships the writer and the tensor-name map but not llama.cpp's `convert_hf_to_gguf.py`

@@ -1,6 +1,6 @@
 """llama.cpp's native server for one GGUF, in its own process: `python -m agents.llama_server --model x.gguf`.
 
-`agents.embedded` starts this as a child and talks to it over HTTP (OpenAI-compatible, loopback only). The
+`agents.backends.embedded` starts this as a child and talks to it over HTTP (OpenAI-compatible, loopback only). The
 server itself is C++ (from the `xllamacpp` wheel): parallel slots, continuous batching, prompt caching per slot.
 This process configures it, runs its front door on the TCP port (agents.loopback_front: a foreign Host header
 is refused; the native server itself listens only on a private Unix socket) and blocks until it is told to stop.

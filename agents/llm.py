@@ -3,7 +3,7 @@
     python -m agents.llm --model embedded/smollm2-135m --prompt "What is 2+2?"
 
 Any litellm model string works (`openai/gpt-4o-mini`, `hosted_vllm/NAME` with `--api-base`, ...);
-`embedded/smollm2-135m` is served offline by `agents.embedded`. Transient errors (rate limit, timeout,
+`embedded/smollm2-135m` is served offline by `agents.backends.embedded`. Transient errors (rate limit, timeout,
 connection, 5xx) are retried here and only here: litellm's and the openai client's own retries are
 switched off, since stacked retry layers multiply each other.
 """
@@ -26,7 +26,7 @@ from typing import Any
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from agents.litellm_setup import litellm  # first: it configures litellm before anything else imports it
-from agents import embedded
+from agents.backends import backend_for
 from agents.cache import CompletionCache, cache_key
 from agents.errors import BudgetExhausted, LLMAuthError, LLMError, LLMTimeoutError  # noqa: F401 - re-exported
 from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
@@ -153,8 +153,7 @@ class LLMClient:
         config = config or LLMConfig()
         self.config = LLMConfig(**{**config.__dict__, **overrides}) if overrides else config
         self.usage: dict[str, Usage] = defaultdict(Usage)
-        # The oracle is free, instant and deterministic: replaying it from disk would only cost time.
-        replayable = self.config.cache_dir and not self.config.model.startswith("oracle/")
+        replayable = self.config.cache_dir and backend_for(self.config.model).replayable(self.config.model)
         self._cache = CompletionCache(self.config.cache_dir) if replayable else None
         self._parent: LLMClient | None = None
         self.truncated_replies = 0  # replies cut at max_reply_chars, counted like usage (here and in parents)
@@ -204,30 +203,7 @@ class LLMClient:
 
     def _route(self) -> dict[str, Any]:
         """litellm keyword arguments that say where the model lives; the key is read at call time only."""
-        if self.routed():
-            return {"model": self.config.model, "router": self.config.router}
-        if embedded.is_embedded(self.config.model):
-            # Starts the server on first use; this blocks the event loop once, for a second or two.
-            model, api_base, api_key = embedded.litellm_route(self.config.model)
-            return {"model": model, "api_base": api_base, "api_key": api_key}
-        if self.config.model.startswith("hf/"):
-            from agents import hf_backend  # transformers loads only for hf/ models
-
-            hf_backend.register()
-        if self.config.model.startswith("oracle/"):
-            from agents import oracle  # the rehearsal backend: answers from reference solutions
-
-            oracle.register()
-        route: dict[str, Any] = {"model": self.config.model}
-        if self.config.api_base:
-            route["api_base"] = self.config.api_base
-        if self.config.api_key_env:
-            key = os.environ.get(self.config.api_key_env)
-            if not key:
-                raise LLMError(f"{self.config.model}: environment variable {self.config.api_key_env} is not set")
-            remember(key)  # a server that echoes the key must not get it into an error line
-            route["api_key"] = key
-        return route
+        return backend_for(self.config.model, self.config.router).route(self.config)
 
     async def complete(
         self,
@@ -384,8 +360,9 @@ class LLMClient:
 
 
 def _cost_of(response: Any) -> float | None:
-    if str(getattr(response, "model", "")).startswith("oracle/"):
-        return 0.0  # the rehearsal backend is free; litellm has no price for it
+    model = str(getattr(response, "model", ""))
+    if backend_for(model).free(model):
+        return 0.0  # litellm has no price for it
     try:
         cost = float(litellm.completion_cost(completion_response=response))
     except Exception:  # noqa: BLE001 - litellm raises for models it has no price for: cost unknown

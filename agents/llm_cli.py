@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from agents import embedded
+from agents.backends import embedded
 from agents.errors import LLMError
 from agents.roles import client_for, model_role
 from agents.redact import neutralise, safe

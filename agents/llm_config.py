@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents import embedded
+from agents.backends import DEFAULT_CONCURRENCY, backend_for  # noqa: F401 - DEFAULT_CONCURRENCY: re-exported
+from agents.backends.gguf_models import DEFAULT_MODEL
 from agents.router import RouterSpec
-
-DEFAULT_MODEL = embedded.DEFAULT_MODEL
-# Calls in flight per hosted model unless told otherwise: well under common rate limits; local servers use their slots.
-DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -47,18 +44,9 @@ class LLMConfig:
             raise ValueError(f"max_retries: expected >= 0, got {self.max_retries}")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError(f"max_concurrency: expected >= 1, got {self.max_concurrency}")
-        if self.model.startswith("hf/"):
-            from agents.local_models import check_available  # here: only hf/ models need it
-
-            check_available(self.model)  # a mistyped checkpoint path is one line now, not a Hub download attempt
+        backend_for(self.model).check_available(self.model)
 
     def concurrency(self) -> int:
-        """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default)."""
-        if self.model.startswith("hf/") and not embedded.is_embedded(self.model):
-            # In-process hf/ generates one request at a time (agents.hf_backend); a call let through the gate would
-            # wait for the others inside its own timeout, and 4 parallel requests timed out at 300 s (issue 25).
-            # Queued here, at the gate, a call's timeout counts only its own generation.
-            return 1
-        if self.max_concurrency is not None:
-            return self.max_concurrency
-        return embedded.slots(self.model) if embedded.is_embedded(self.model) else DEFAULT_CONCURRENCY
+        """Calls this model may have in flight: as set, else the local server's slots, else 8 (a polite default);
+        1 for an in-process hf/ model, whatever is set (its backend says why)."""
+        return backend_for(self.model).concurrency(self.model, self.max_concurrency)

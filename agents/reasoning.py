@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 
+from agents.backends import backend_for
 from agents.litellm_setup import litellm
 
-ORACLE_PREFIX = "oracle/"
 # Room for a few thousand tokens of hidden reasoning before a short verdict; a cap, not a spend.
 DEFAULT_REASONING_TOKENS = 4096
 
@@ -19,9 +19,9 @@ DEFAULT_REASONING_TOKENS = 4096
 @functools.lru_cache(maxsize=256)
 def is_reasoning_model(model: str) -> bool:
     """Whether litellm's model map says `model` reasons before it answers; unknown models are not."""
-    if model.startswith(ORACLE_PREFIX):
-        # The rehearsal backend names its reasoning variants by suffix: oracle/reference-reasoning, -e30-reasoning.
-        return "reasoning" in model.removeprefix(ORACLE_PREFIX).split("-")[1:]
+    known = backend_for(model).reasoning(model)  # a backend of our own says (the oracle's -reasoning variants)
+    if known is not None:
+        return known
     try:
         if litellm.supports_reasoning(model=model):
             return True

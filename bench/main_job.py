@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents import embedded  # noqa: E402  (first: it sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
+from agents.backends import embedded  # noqa: E402  (first: it sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
 
 MODEL = "embedded/smollm2-135m"
 PROBLEMS = 3  # --limit 3: the job's problems, all in flight at once (concurrency 4)

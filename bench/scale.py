@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 
-from agents.embedded import EMBEDDED_MODELS, EmbeddedServer  # noqa: E402
+from agents.backends.embedded import EMBEDDED_MODELS, EmbeddedServer  # noqa: E402
 from synthesis import debate  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.local_models import resolve  # noqa: E402
+from agents.backends.local_models import resolve  # noqa: E402
 from protocols.types import Problem, Record  # noqa: E402
 from training.formats import paired_sft  # noqa: E402
 from training.sft import parse, train  # noqa: E402

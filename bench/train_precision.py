@@ -35,7 +35,7 @@ def load_model(args: argparse.Namespace, device: str):
                                       tie_word_embeddings=True)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     else:
-        from agents.local_models import resolve
+        from agents.backends.local_models import resolve
 
         model = AutoModelForCausalLM.from_pretrained(resolve(args.model), dtype=torch.float32)
     return model.to(device).train()

@@ -98,7 +98,7 @@ def summarize(rows: list[SampleSet]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.local_models import native_hf_by_default
+    from agents.backends.local_models import native_hf_by_default
 
     console = console_for_errors()
     with native_hf_by_default():  # hf/ checkpoints answer through the native server's parallel slots (issue 25)

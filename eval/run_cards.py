@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from agents.backends import backend_for
 from synthesis.engine import run_dirs
 
 # The report's Table 6 rows, in its order; "base/other" is a model no training run of ours produced.
@@ -115,9 +116,10 @@ def expand_inputs(paths: list[Path]) -> Inputs:
 def _training_run(model: str, near: Path) -> Path | None:
     """The training run behind `hf/PATH` (PATH is its `final/`), looked up from the working folder, then from
     each folder above the accuracy run (the path was relative to where the accuracy command ran)."""
-    if not model.startswith("hf/"):
+    checkpoint = backend_for(model).checkpoint(model)
+    if checkpoint is None:
         return None
-    raw = Path(model.removeprefix("hf/"))
+    raw = Path(checkpoint)
     bases = [Path()] if raw.is_absolute() else [Path(), *near.resolve().parents]
     for base in bases:
         candidate = base / raw
@@ -145,7 +147,7 @@ def model_stage(model: str, near: Path) -> ModelStage:
     if run is None:
         # hf/<run>/final whose run is gone (moved, or read on another machine): say so rather than pass it off as
         # a model we did not train.
-        lost = model.startswith("hf/") and Path(model).name == "final"
+        lost = backend_for(model).checkpoint(model) is not None and Path(model).name == "final"
         return ModelStage("base/other", model, note="its training run was not found" if lost else None)
     summary = read_json(run / "training_summary.json")
     if "target" in summary:

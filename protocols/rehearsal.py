@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# agents.oracle's provider prefix (agents.oracle.PROVIDER + "/"); repeated here so readers need not import agents.
+# The oracle's model-string prefix, defined here once: agents.oracle and its backend (agents.backends.oracle) import
+# it, and every reader of rehearsal marks (training, eval, the viewer) can ask without importing agents.
 ORACLE_PREFIX = "oracle/"
 META_KEY = "oracle_roles"
 # The tag of a dataset card built from oracle runs (training.formats); eval reads it to mark models trained on it.

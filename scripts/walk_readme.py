@@ -262,7 +262,7 @@ def walk(only: str | None, keep: Path | None) -> int:
     clone = _clone(keep)
     print(f"walking {len(commands)} README commands in {clone}", flush=True)
     sys.path.insert(0, str(REPO))
-    from agents import embedded  # the repo's own launcher: one server for every command of the walk
+    from agents.backends import embedded  # the repo's own launcher: one server for every command of the walk
 
     # PYTHONPATH: the shared .venv's editable install points at this repo; a newcomer's points at their clone.
     env = dict(os.environ, LONGTHOUGHT_DATA_DIR=str(_data_dir()), PYTHONUNBUFFERED="1", PYTHONPATH=str(clone))

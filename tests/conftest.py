@@ -111,7 +111,7 @@ def stub_server() -> Iterator[type[StubServer]]:
 @pytest.fixture(scope="session")
 def embedded_api_base() -> Iterator[str]:
     """One real embedded llama.cpp server for the whole test session."""
-    from agents import embedded
+    from agents.backends import embedded
 
     yield embedded.ensure_server(embedded.DEFAULT_MODEL)
     embedded.stop_all()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.embedded import DEFAULT_MODEL
+from agents.backends.embedded import DEFAULT_MODEL
 
 
 # The longest sequence trained on when --max-length is not given: long thoughts run to several thousand tokens,

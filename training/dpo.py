@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents import embedded
+from agents.backends import local_folder, serving_string
 from agents.llm import LLMClient
-from agents.local_models import resolve
 from agents.roles import client_for
 from agents.sampling import sample_and_judge
 from protocols.agreement import AgreementConfig, agreeing_samples
@@ -55,7 +54,7 @@ class DPOScriptConfig(ModelScriptConfig, DedupConfig, AgreementConfig):
 
 
 # Where ours differ from TRL's DPOConfig defaults (lr 1e-6, batch 8, 3 epochs, seed 42, max_length 1024, ...);
-# sampler_model None: the trained model samples (default_sampler).
+# sampler_model None: the trained model samples (agents.backends.serving_string).
 # The report sampled DPO pairs from the PRM800K 12k re-split of MATH train, not the 7.5k MATH train set.
 # decontaminate: drop (a training export), where synthesis runs only report; it also keeps eval problems from
 # being sampled at all.
@@ -81,17 +80,13 @@ def make_solver(sampling: SamplingConfig, clients: dict[str, LLMClient], seed: i
 TASK = Task("dpo_samples", SamplingConfig, make_clients, make_solver)
 
 
-def default_sampler(model: str) -> str:
-    return model if embedded.is_embedded(model) or model.startswith("hf/") else f"hf/{model}"
-
-
 def train_dpo(args: DPOScriptConfig, config: Any, dataset_dir: Path) -> dict[str, Any]:
     """Train with `config` (TRL's DPOConfig) on the pairs in the dataset folder `dataset_dir`; saves OUT/final."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOTrainer
 
     out = Path(config.output_dir)
-    model_path = resolve(args.model)
+    model_path = local_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pairs = load_train(dataset_dir)  # the pairs this run wrote, as the trainer sees them
     lengths = conversation_lengths([row["prompt"] + row[side] for row in pairs for side in ("chosen", "rejected")],
@@ -126,7 +121,7 @@ def parse(argv: list[str] | None = None) -> tuple[RunConfig, SamplingConfig, DPO
     config.output_dir = run_config.out
     config.seed = run_config.seed  # one --seed, read into RunConfig
     if sampling.sampler_model is None:
-        sampling = dataclasses.replace(sampling, sampler_model=default_sampler(args.model))
+        sampling = dataclasses.replace(sampling, sampler_model=serving_string(args.model))
     return run_config, sampling, args, config
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.local_models import resolve
+from agents.backends import local_folder
 from protocols.agreement import AgreementConfig, agreeing
 from protocols.contamination import DecontaminationConfig, Item
 from protocols.data_checks import check_counts, check_rows, describe
@@ -136,7 +136,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     if state.is_main_process:
         write_dataset(rows, out / "dataset", card)
     state.wait_for_everyone()
-    model_path = resolve(args.model)
+    model_path = local_folder(args.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     lengths = conversation_lengths([row["prompt"] + row["completion"] for row in rows], tokenizer)
     requested = config.max_length

@@ -39,9 +39,10 @@ from litellm.types.utils import ModelResponse
 from agents.oracle.reference import one_line, reference_for
 from agents.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
 from agents.providers import LocalProvider, fill, install
+from protocols.rehearsal import ORACLE_PREFIX
 from protocols.types import Problem
 
-PROVIDER = "oracle"
+PROVIDER = ORACLE_PREFIX.rstrip("/")  # litellm's provider name; the prefix is defined once, in protocols.rehearsal
 HIDDEN_REASONING_TOKENS = 1024
 # The run engine names its problem set here, so Ray workers (which get LONGTHOUGHT_* variables) can find it too.
 PROBLEMS_ENV = "LONGTHOUGHT_ORACLE_PROBLEMS"
@@ -94,10 +95,6 @@ def parse_model(model: str) -> OracleModel:
         behaviour = replace(behaviour, error_rate=error_rate if error_rate is not None else min(total, 0.99),
                             mix=tuple((kind, rate / total) for kind, rate in kinds.items() if total > 0))
     return OracleModel(behaviour, reasoning)
-
-
-def is_oracle(model: str) -> bool:
-    return model.startswith(f"{PROVIDER}/")
 
 
 # -- the problems the oracle knows -----------------------------------------------------------------------------
@@ -195,10 +192,11 @@ class OracleLLM(LocalProvider):
 
     def respond(self, model: str, messages: list, model_response: ModelResponse, optional_params: dict) -> ModelResponse:
         try:
-            choices, prompt_tokens = _answer(model.removeprefix(f"{PROVIDER}/"), messages, optional_params)
+            name = model.removeprefix(ORACLE_PREFIX)  # litellm passes the name without its provider
+            choices, prompt_tokens = _answer(name, messages, optional_params)
         except (OracleError, OracleRoleError) as error:
             raise CustomLLMError(status_code=400, message=str(error)) from error
-        return fill(model_response, model if is_oracle(model) else f"{PROVIDER}/{model}",
+        return fill(model_response, ORACLE_PREFIX + name,
                     [(text, finish) for text, finish, _ in choices], prompt_tokens,
                     sum(count for _, _, count in choices))
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agents import embedded
+from agents.backends import embedded
 from agents.redact import safe
 from protocols.cli import command_parser
 from protocols.cli import parse as parse_configs

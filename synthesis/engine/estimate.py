@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agents.backends import backend_for
+
 # Instructions, examples and the path so far that a prompt carries besides the question (measured: the debate's
 # prompts average ~320 tokens on MATH problems; tree-search and critique prompts are of the same order).
 TEMPLATE_TOKENS = 400
@@ -53,7 +55,7 @@ def estimate(calls: int, questions: list[str], config: Any, models: list[str]) -
     cost: float | None = 0.0
     unpriced = []
     for model in dict.fromkeys(models):
-        if model.startswith("oracle/"):  # the rehearsal backend is free
+        if backend_for(model).free(model):  # the rehearsal backend, say: litellm has no price for it
             continue
         try:
             prompt_cost, completion_cost = litellm.cost_per_token(

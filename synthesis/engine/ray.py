@@ -30,7 +30,7 @@ from typing import Any
 import ray
 from ray.exceptions import ActorDiedError, AuthenticationError, GetTimeoutError, RayError
 
-from agents import embedded
+from agents.backends import backend_for, embedded
 from agents.llm import LLMClient
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError
@@ -210,7 +210,7 @@ class RayExecutor:
         # one without GPUs), since every worker loads its own copy of the weights.
         if self.config.ray_gpus_per_worker:
             return max(1, int(resources.get("GPU", 0) / self.config.ray_gpus_per_worker))
-        if any(client.model.startswith("hf/") for client in self.clients.values()):
+        if any(backend_for(client.model).in_process(client.model) for client in self.clients.values()):
             return max(1, int(resources.get("GPU", 0)))
         return max(1, int(resources.get("CPU", 1)))
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents import oracle
+from agents.backends import backend_for
 from agents.llm import LLMClient
 from prompts import prompt_hashes
 from protocols.contamination import Item, decontaminate, summary_line
@@ -91,11 +90,11 @@ def load_problems(run_config: RunConfig, clients: dict[str, LLMClient]) -> list[
                         seed=run_config.seed if run_config.shuffle else None)
     except ProblemSetError as error:
         raise RunError(str(error)) from None
-    if any(oracle.is_oracle(client.model) for client in clients.values()):
-        # The rehearsal backend answers from these problems' reference solutions; Ray workers find the set by name.
-        oracle.remember(problems)
-        os.environ[oracle.PROBLEMS_ENV] = str(Path(run_config.problems).resolve()) \
-            if run_config.problems.endswith(".jsonl") else run_config.problems
+    # A backend may need the problems before its first call (the oracle answers from their reference solutions).
+    source = str(Path(run_config.problems).resolve()) if run_config.problems.endswith(".jsonl") \
+        else run_config.problems
+    for backend in dict.fromkeys(backend_for(client.model) for client in clients.values()):
+        backend.prepare_run(problems, source)
     return problems
 
 

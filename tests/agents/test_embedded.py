@@ -11,12 +11,12 @@ import urllib.request
 
 import pytest
 
-from agents import embedded
+from agents.backends import embedded
 from tests.conftest import port_open
 
 START_AND_REPORT = """
 import sys, time
-from agents import embedded
+from agents.backends import embedded
 api_base = embedded.ensure_server("embedded/smollm2-135m")
 print(api_base, flush=True)
 if sys.argv[1] == "raise":

@@ -29,7 +29,7 @@ class _SlowModel:
 
 def test_parallel_callers_of_an_in_process_model_never_time_out_waiting_for_each_other(tmp_path, monkeypatch):
     from agents.llm import LLMClient
-    from agents.local_models import HF_SERVE_ENV
+    from agents.backends.local_models import HF_SERVE_ENV
 
     monkeypatch.delenv(HF_SERVE_ENV, raising=False)
     monkeypatch.setattr(hf_backend, "_LoadedModel", _SlowModel)

@@ -43,9 +43,9 @@ def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tm
     layout."""
     from gguf import GGMLQuantizationType, GGUFReader
 
-    from agents import embedded, local_models
+    from agents.backends import embedded, local_models
     from agents.llm import LLMClient
-    from agents.local_models import resolve
+    from agents.backends.local_models import resolve
 
     checkpoint = tmp_path / "final"
     shutil.copytree(resolve("embedded/smollm2-135m"), checkpoint)

@@ -96,7 +96,7 @@ def test_bad_input_is_rejected_before_any_call():
 
 
 def test_concurrency_follows_the_local_server_and_the_flag():
-    from agents import embedded
+    from agents.backends import embedded
 
     assert LLMConfig().concurrency() == embedded.slots(embedded.DEFAULT_MODEL)  # the embedded server's slots
     assert LLMConfig(model="openai/gpt-4o-mini").concurrency() == 8

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.local_models import HUB_DOWNLOADS_ENV, check_available
+from agents.backends.local_models import HUB_DOWNLOADS_ENV, check_available
 
 
 @pytest.fixture(autouse=True)
@@ -76,9 +76,9 @@ def _llama_folder(path, architecture="LlamaForCausalLM"):
 
 
 def test_hf_checkpoints_are_served_natively_only_when_asked_and_only_if_llama(tmp_path, monkeypatch):
-    from agents import embedded
+    from agents.backends import embedded
     from agents.llm_config import LLMConfig
-    from agents.local_models import HF_SERVE_ENV, native_hf_by_default
+    from agents.backends.local_models import HF_SERVE_ENV, native_hf_by_default
 
     llama, other = _llama_folder(tmp_path / "llama"), _llama_folder(tmp_path / "gpt2", "GPT2LMHeadModel")
     monkeypatch.delenv(HF_SERVE_ENV, raising=False)
@@ -98,7 +98,7 @@ def test_hf_checkpoints_are_served_natively_only_when_asked_and_only_if_llama(tm
 def test_the_cached_gguf_follows_the_checkpoints_files(tmp_path, monkeypatch):
     import os
 
-    from agents import local_models
+    from agents.backends import local_models
 
     folder = _llama_folder(tmp_path / "final")
     (folder / "model.safetensors").write_bytes(b"weights")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.embedded import EMBEDDED_MODELS, EmbeddedServer, api_key as embedded_api_key
+from agents.backends.embedded import EMBEDDED_MODELS, EmbeddedServer, api_key as embedded_api_key
 from agents.llm import LLMClient
 from agents.router import RouterConfigError, load_router_config, router_for
 from tests.conftest import REPO, chat_completion_body
@@ -138,7 +138,7 @@ def test_two_embedded_servers_behind_the_router_lose_no_problem_when_one_stops(t
             [sys.executable, "-m", "synthesis.debate", "--problems", str(problems), "--out", str(out),
              "--policy-model", "smol", "--critic-model", "smol", "--router-config", str(config), "--max-turns", "3",
              "--policy-max-tokens", "24", "--critic-max-tokens", "16", "--concurrency", "4"],
-            # The local servers require this process's key (agents.embedded.api_key): the router passes it on.
+            # The local servers require this process's key (agents.backends.embedded.api_key): the router passes it on.
             cwd=REPO, env={**os.environ, "ROUTER_TEST_KEY": embedded_api_key()},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         records = out / "records.jsonl"

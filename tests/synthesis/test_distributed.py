@@ -66,7 +66,7 @@ def test_a_debate_on_ray_gives_the_same_records_and_survives_a_killed_worker(tmp
     address, ray_env = ray_cluster
     # The workers share the test's embedded server: they get it through the forwarded LONGTHOUGHT_* variables
     # (the cluster was started before this variable existed, so nothing else could hand it over).
-    from agents import embedded  # the server wants this process's key, exported after the cluster's env was taken
+    from agents.backends import embedded  # the server wants this process's key, exported after the cluster's env was taken
 
     env = {**ray_env, "LONGTHOUGHT_EMBEDDED_API_BASE": embedded_api_base, embedded.API_KEY_ENV: embedded.api_key()}
     problems = _problems(tmp_path / "problems.jsonl", 4)

@@ -322,7 +322,7 @@ def _post(url: str, headers: dict[str, str]) -> int:
 
 
 def test_the_embedded_server_refuses_calls_without_this_processs_key(embedded_api_base):
-    from agents import embedded
+    from agents.backends import embedded
     from agents.redact import redact
 
     key = embedded.api_key()
@@ -350,7 +350,7 @@ def test_the_embedded_server_refuses_calls_without_this_processs_key(embedded_ap
 
 
 def test_the_embedded_server_refuses_a_foreign_host_even_with_the_key(embedded_api_base):
-    from agents import embedded
+    from agents.backends import embedded
 
     port = embedded_api_base.rsplit(":", 1)[1].split("/")[0]
     url = f"{embedded_api_base}/chat/completions"

@@ -83,7 +83,7 @@ def test_prompt_tokens_are_masked_in_the_sft_dataset():
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from agents.local_models import resolve
+    from agents.backends.local_models import resolve
 
     path = resolve("embedded/smollm2-135m")
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -106,7 +106,7 @@ def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_con
     from safetensors.torch import load_file
 
     from agents.llm import LLMClient
-    from agents.local_models import resolve
+    from agents.backends.local_models import resolve
 
     run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 5)])
     out = tmp_path / "sft"
@@ -226,7 +226,7 @@ def test_two_processes_train_as_one_data_parallel_group(tmp_path):
 def test_lora_training_saves_a_merged_full_model(tmp_path):
     from safetensors.torch import load_file
 
-    from agents.local_models import resolve
+    from agents.backends.local_models import resolve
 
     out = tmp_path / "lora"
     result = _train("--data", str(EXAMPLES / "problems" / "arithmetic.jsonl"), "--target", "solution", "--out", str(out),

