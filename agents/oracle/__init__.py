@@ -112,12 +112,18 @@ def _key(question: str) -> str:
 
 
 def remember(problems: list[Problem]) -> None:
-    """Make problems (with `meta.solution`) recognisable in prompts; cheap, and safe to repeat."""
+    """Make problems (with `meta.solution`) recognisable in prompts; cheap, and safe to repeat. A problem already
+    known by its id gives way to a copy that has a reference where it had none, or whose text differs: the run's
+    own problems are the truth, and a copy without a solution (seen first in a set that has none) must not hide
+    one that has (it failed a MATH500 problem when an earlier run in the process had registered it bare)."""
     with _lock:
         for problem in problems:
             bucket = _known.setdefault(_key(problem.question), [])
-            if all(known.id != problem.id for known in bucket):
-                bucket.append(problem)
+            same = [known for known in bucket if known.id == problem.id
+                    and one_line(known.question) == one_line(problem.question)]
+            if same and (reference_for(same[0]) is not None or reference_for(problem) is None):
+                continue
+            bucket[:] = [known for known in bucket if known not in same] + [problem]
 
 
 def _load_set(name: str) -> None:
@@ -139,18 +145,21 @@ def _candidates(text: str) -> list[int]:
 
 
 def find_problem(text: str) -> Problem | None:
-    """The known problem whose question this prompt contains (after "Problem:" or at its start)."""
+    """The known problem whose question this prompt contains (after "Problem:" or at its start); of several, one
+    with a reference solution."""
     flat = one_line(text)
     while True:  # each pass loads one more set, so this ends once every set is loaded
-        for start in _candidates(flat):
-            for problem in _known.get(flat[start: start + _KEY_CHARS], []) + _known.get("", []):
-                if flat.startswith(one_line(problem.question), start):
-                    return problem
+        found = [problem for start in _candidates(flat)
+                 for problem in _known.get(flat[start: start + _KEY_CHARS], []) + _known.get("", [])
+                 if flat.startswith(one_line(problem.question), start)]
+        with_reference = [problem for problem in found if reference_for(problem) is not None]
+        if with_reference:
+            return with_reference[0]
         # Not registered yet: load the run's own set, then the named sets with reference solutions.
         sets = [os.environ[PROBLEMS_ENV]] if os.environ.get(PROBLEMS_ENV) else []
         pending = [name for name in [*sets, *_SEARCHED_SETS] if name not in _loaded_sets]
         if not pending:
-            return None
+            return found[0] if found else None
         _load_set(pending[0])
 
 

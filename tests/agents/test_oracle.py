@@ -171,3 +171,20 @@ def test_concurrent_lookups_wait_for_a_set_being_loaded_instead_of_missing_it(mo
     for thread in threads:
         thread.join()
     assert [hit.id if hit else None for hit in found] == ["slow/1"] * 4
+
+
+def test_a_copy_without_a_solution_registered_first_does_not_hide_the_one_with_it(monkeypatch):
+    # CI failed test/intermediate_algebra/1197 in the 20-problem fidelity suite only when the whole suite ran: an
+    # earlier run in the same process had registered the problem without its solution, and the run's own copy (same
+    # id, with the solution) was skipped as already known.
+    monkeypatch.setattr(oracle, "_known", {})
+    monkeypatch.setattr(oracle, "_loaded_sets", {"math500", *oracle._SEARCHED_SETS})
+    monkeypatch.delenv(oracle.PROBLEMS_ENV, raising=False)
+    question = "Let $p(x)$ be a polynomial of degree 5 such that p(2) = 1. Find p(8)."
+    bare = Problem(id="test/x/1197.json", question=question, answer="3")
+    full = Problem(id="test/x/1197.json", question=question, answer="3", meta={"solution": "So $\\boxed{3}$."})
+    oracle.remember([bare])
+    oracle.remember([full])
+    assert oracle.find_problem(f"Problem: {question}") is full
+    oracle.remember([bare])  # a bare copy again never replaces the full one
+    assert oracle.find_problem(f"Problem: {question}") is full
