@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from protocols.rehearsal import row_oracle_roles
 from protocols.render import long_thought as render_long_thought
-from protocols.types import Record, ThoughtTree
-from protocols.voice import NEUTRAL_REASON, first_person
+from protocols.types import Record
+from protocols.voice import NEUTRAL_REASON
 
 # A placeholder with no keyword in it and a word boundary on both sides, whatever the template puts around it.
 _PLACEHOLDER = "x"
@@ -50,12 +50,13 @@ DRAFT_PHRASES = [_phrase(text) for text in (
     "So the final answer is $\\boxed{{}}$.", "I have not found an answer that checks out.",
     "So the solution is:", "I have not found a correct solution; my best attempt is:", NEUTRAL_REASON)]
 # prompts/render/*.j2 and protocols/render.py's fixed sentences, for rendered thoughts the renderer no longer
-# reproduces; the paragraph openers are matched only at a paragraph's start, where the templates put them.
+# reproduces; the paragraph openers are matched only at a paragraph's start (after a redone step's number), where
+# the templates put them.
 RENDER_PHRASES = DRAFT_PHRASES + [_phrase(text) for text in (
     "Let me try another way.", "Hmm, that doesn't look right.", "Hmm, let me check that.", "Let me think again.",
     "Let me reconsider this step.", "That is not a final answer yet.", "The answer {} is not correct.",
     "This is wrong.", "So the final answer is")]
-_OPENERS = re.compile(r"(?:^|\n\n)(Wait|Alternatively|Instead|Hold on)\b")
+_OPENERS = re.compile(r"(?:^|\n\n)(?:\d+\.\s+)?(Wait|Alternatively|Instead|Hold on)\b")
 # protocols.annotation's DRAFT_OPENERS: the line our code writes before each section of an annotation's draft
 # (the fallback long thought; an expansion may keep them word for word).
 ANNOTATION_OPENERS = [_phrase(text) for text in (
@@ -93,20 +94,6 @@ class TemplateText:
     method: str
 
 
-def _placeholder_tree(tree: ThoughtTree) -> ThoughtTree:
-    """The tree with every model-written text replaced (a reason our voice filter replaced stays: we wrote it)."""
-    blank = tree.model_copy(deep=True)
-    for node in blank.nodes:
-        if node.step is not None:
-            node.step.text = _PLACEHOLDER
-        if node.answer is not None:
-            node.answer = _PLACEHOLDER
-        if node.verdict is not None and node.verdict.reason.strip():
-            ours = first_person(node.verdict.reason) == NEUTRAL_REASON
-            node.verdict.reason = NEUTRAL_REASON if ours else _PLACEHOLDER
-    return blank
-
-
 def _phrases(text: str, phrases: list[tuple[re.Pattern, str]], openers: bool = False) -> str:
     found = [own for regex, own in phrases for _ in regex.finditer(text)]
     if openers:
@@ -120,8 +107,7 @@ def template_text(record: Record) -> TemplateText:
     if record.attempt in ("debate", "critique_loop"):
         final = record.final_answer if record.correct else None  # as synthesis/episode.py renders it
         if render_long_thought(record.tree, record.turns, final) == thought:
-            blank_final = None if final is None else _PLACEHOLDER
-            return TemplateText(render_long_thought(_placeholder_tree(record.tree), record.turns, blank_final),
+            return TemplateText(render_long_thought(record.tree, record.turns, final, placeholder=_PLACEHOLDER),
                                 "rendered")
         return TemplateText(_phrases(thought, RENDER_PHRASES, openers=True), "phrases")
     oracle = row_oracle_roles(record.meta) or []

@@ -226,9 +226,15 @@ DRAFT_OPENERS = {"attempt": "Let me try this.", "correction": "That was wrong; l
                  "reflection": "Wait.", "note": "Note:", "final": "So the final answer is:"}
 
 
+# A line that is only a box ("\\boxed{18}", as a final section is often written): math outside its delimiters.
+_BARE_BOX = re.compile(r"^[ \t]*(\\boxed\{.*\})[ \t]*(\.?)[ \t]*$", re.MULTILINE)
+
+
 def render_draft(annotation: Annotation) -> str:
-    """The annotation as plain first-person text, in the order it was written (what the expansion starts from)."""
+    """The annotation as plain first-person text, in the order it was written (what the expansion starts from, and
+    the long thought when an expansion is unfaithful); a line that is only a `\\boxed{}` is put inside `$…$`."""
     # No step numbers in the openers: an expansion need not repeat them, and a number the draft states is one a
     # faithfulness check must find again (the tree keeps which step a correction redoes).
-    paragraphs = [f"{DRAFT_OPENERS[block.marker]}\n{block.text}" for block in annotation.blocks]
+    paragraphs = [DRAFT_OPENERS[block.marker] + "\n" + _BARE_BOX.sub(r"$\1$\2", block.text)
+                  for block in annotation.blocks]
     return "\n\n".join(paragraphs)

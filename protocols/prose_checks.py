@@ -3,7 +3,8 @@
 A rewriter or expander that moves `\\frac` outside `$…$` breaks every renderer; one that writes "First, first",
 "So so", "Alternatively, thus," or retypes "John has" as "First, john has" teaches a model to stutter. These
 checks read text only (no model, no eval of anything) and return the offending snippets, so an audit can count them
-and a test can show which one it found. Math is what sits between `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` or in a
+and a test can show which one it found. `lead_in` is the writers' side of the same rule: every writer that opens a
+step with a connective (the oracle's rewriter and expander, protocols.render) asks it, so none stacks or stutters. Math is what sits between `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` or in a
 math environment (`\\begin{align*}…`); a `$` before a number followed by prose ("$30 every day") or by another
 price ("$10 x 1.2 = $12") is a dollar sign.
 """
@@ -43,7 +44,11 @@ all both some any no none if in on at for from by with to of as since because wh
 let let's using adding subtracting multiplying dividing squaring factoring solving setting substituting plugging
 putting combining simplifying expanding applying taking noting note notice to find compute computing consider
 considering writing rewriting looking checking counting finding since dividing we'll we're it's that's there's
-""".split())
+add subtract multiply divide square factor solve substitute plug combine simplify expand apply distribute evaluate
+use recall write rewrite check count calculate multiplying calculating evaluating distributing
+""".split())  # the imperatives a solution opens a step with ("Divide both sides by 2"), never names
+# Words that open a sentence as a link to the one before: nothing more may be put in front of them.
+OPENING_WORDS = CONNECTIVE_WORDS | {"but", "however"}
 MATH = "\x00"  # what a math span becomes in the prose view: no word, no sentence end
 
 
@@ -87,8 +92,9 @@ def _closing(text: str, start: int, close: str) -> int | None:
 def _is_dollar_sign(text: str, start: int, end: int) -> bool:
     """`$30 every day ... $`: money, when a number follows the `$` and prose runs on before the next one."""
     inside = re.sub(r"\\text\w*\{[^{}]*\}", "", text[start + 1:end - 1])
-    # "$10 x 1.2 = $12": a span that ends on an operator or runs into a number is two prices, not math
-    ends_open = inside.rstrip()[-1:] in ("=", "+", "-", "x", "*") or text[end:end + 1].isdigit()
+    # "$10 x 1.2 = $12": a span that ends on an operator or runs into a number is two prices, not math; an `x`
+    # is "times" only standing apart ("$4x$ more dogs" is a variable)
+    ends_open = re.search(r"(?:[=+*-]|\sx)\s*$", inside) is not None or text[end:end + 1].isdigit()
     return inside[:1].isdigit() and (ends_open or _PROSE_RUN.search(inside) is not None)
 
 
@@ -147,6 +153,34 @@ class ProseIssues:
 def check_prose(text: str, context: str = "") -> ProseIssues:
     """Every check above on one text (`context`: the question, to tell names in it)."""
     return ProseIssues(latex_outside(text), doubled_words(text), stutters(text, context))
+
+
+def _first_sentence_words(body: str) -> list[str]:
+    return re.findall(r"[A-Za-z']+", body.split(".", 1)[0])
+
+
+def opens_with_connective(body: str) -> bool:
+    """Whether `body` opens with a word that links it to what came before ("Therefore, ...", "But ...")."""
+    words = _first_sentence_words(body)
+    return bool(words) and words[0].lower() in OPENING_WORDS
+
+
+def lead_in(body: str, connective: str) -> str:
+    """`body` opened by `connective` where that reads well; `body` unchanged where it would stutter ("So so"), stack
+    ("Then, thus"), repeat a word ("First, ... First let's") or lower-case a name ("First, john has")."""
+    words = _first_sentence_words(body)
+    if not connective or not words:
+        return body
+    first = words[0]
+    # the connective's own key words ("first", "begin", "building"): "First, ... First let's" repeats one
+    own = {word for word in re.findall(r"[a-z]+", connective.lower()) if word in CONNECTIVE_WORDS or len(word) >= 5}
+    if opens_with_connective(body) or own & {word.lower() for word in words}:
+        return body
+    if body[0] in "$\\(" or body[0].isdigit() or first in ("I", "I'll", "I'm", "I've", "I'd"):
+        return connective + body
+    if body.startswith(first) and first.lower() in COMMON_WORDS:
+        return connective + body[0].lower() + body[1:]
+    return body  # a name or a word we cannot tell from one: no connective rather than "First, john"
 
 
 _FINAL = re.compile(r"\bfinal\s+(?:answer|result)\b", re.IGNORECASE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 
-from protocols.prose_checks import COMMON_WORDS, CONNECTIVE_WORDS, math_spans
+from protocols.prose_checks import lead_in, math_spans
 
 # A step's opening connective, by where the step stands: the first step, a step after another, a step redone.
 OPENING = ("To begin, ", "First, ", "To start, ")
@@ -87,24 +87,6 @@ def _wrap_stray(match: re.Match) -> str:
     trailing = _TRAILING.search(word)
     core, tail = (word[:trailing.start()], trailing.group()) if trailing else (word, "")
     return f"${core}${tail}"
-
-
-def lead_in(body: str, connective: str) -> str:
-    """`body` opened by `connective` where that reads well; `body` unchanged where it would stutter ("So so"), stack
-    ("Then, thus"), repeat a word ("First, ... First let's") or lower-case a name ("First, john has")."""
-    words = re.findall(r"[A-Za-z']+", body.split(".", 1)[0])
-    if not connective or not words:
-        return body
-    first = words[0]
-    # the connective's own key words ("first", "begin", "building"): "First, ... First let's" repeats one
-    own = {word for word in re.findall(r"[a-z]+", connective.lower()) if word in CONNECTIVE_WORDS or len(word) >= 5}
-    if first.lower() in CONNECTIVE_WORDS | {"but", "however"} or own & {word.lower() for word in words}:
-        return body
-    if body[0] in "$\\(" or body[0].isdigit() or first in ("I", "I'll", "I'm", "I've", "I'd"):
-        return connective + body
-    if body.startswith(first) and first.lower() in COMMON_WORDS:
-        return connective + body[0].lower() + body[1:]
-    return body  # a name or a word we cannot tell from one: no connective rather than "First, john"
 
 
 def connect(body: str, bank: tuple[str, ...], rng: random.Random, avoid: str | None = None) -> tuple[str, str | None]:

@@ -31,7 +31,7 @@ def debate_record(problem_id: str = "t/1", subject: str = "Algebra", level: int 
                    verdict=Verdict(action=Action.CONTINUE, reason="Fine"))
     wrong = tree.add(one.id, step=Step(index=2, text="So 2x = 6."), action=Action.BACKTRACK, correct=False,
                      verdict=Verdict(action=Action.BACKTRACK, reason=MODEL_REASON, backtrack_to=2))
-    right = tree.add(one.id, kind="answer", step=Step(index=2, text="So 2x = 4 and the answer is \\boxed{4}."),
+    right = tree.add(one.id, kind="answer", step=Step(index=2, text="2x = 4, and the answer is \\boxed{4}."),
                      action=Action.TERMINATE, correct=True, answer="4",
                      verdict=Verdict(action=Action.TERMINATE, reason="Checks out"))
     turns = [Turn(role="policy", content="1", node_id=one.id),

@@ -101,3 +101,16 @@ def test_faithfulness_rejects_an_expansion_that_drops_a_correction():
     dropped = faithful.replace(" Wait, the even terms are subtracted. The sum is 2500 - 2550 = -50.", "")
     result = check_faithful(journey, dropped)
     assert not result.faithful and result.missing == ["The sum is 2500 - 2550 = -50."]
+
+
+def test_a_bare_boxed_final_is_put_inside_delimiters_in_the_draft():
+    # the draft is the long thought when an expansion is unfaithful: its math must render
+    from protocols.prose_checks import latex_outside
+
+    text = ("# problem: p/1\n# source: gsm8k\n## attempt\nShe sells 16 - 3 - 4 = 9 eggs.\n"
+            "## final\n\\boxed{\\frac{18}{1}}\n")
+    annotation, issues = parse(text, "bare.md")
+    assert issues == []
+    draft = render_draft(annotation)
+    assert draft.endswith("So the final answer is:\n$\\boxed{\\frac{18}{1}}$") and latex_outside(draft) == []
+    assert annotation.final_answer == "\\frac{18}{1}"  # the person's answer is read as written

@@ -13,6 +13,8 @@ from protocols.prose_checks import check_prose, doubled_words, final_statements,
     ("She pays $10 x 1.2 = $12 for it, \\textbf{then} stops.", []),  # prices and text-mode commands
     ("She makes 9\\cdot 2 = $18 every day.", ["\\cdot"]),
     ("The answer is \\boxed{5}.", ["\\boxed"]),
+    # a number with a variable is math, not a price ("$10 x" is): MATH500 algebra/1837's reference step
+    ("Denali walks $4x$ more dogs, Nate stays at $12$ dogs, or $x$ of them move: so $\\frac{16+4x}{12}$.", []),
 ])
 def test_latex_outside_delimiters_is_found(text, found):
     assert [snippet for snippet in found if not any(snippet in hit for hit in latex_outside(text))] == []

@@ -86,6 +86,15 @@ FAITHFUL = [
                         r"So actually x = 4. \boxed{4}", "4", id="connectives"),
     pytest.param(["x = 1/2"], r"x = 1/2 \boxed{0.5}", "\\frac{1}{2}", id="equivalent-final-answer"),
     pytest.param(["she faces east"], r"She faces east. \boxed{\text{east}}", "east", id="text-final-answer"),
+    # by value, not by spelling
+    pytest.param([r"x = \frac{1}{2}"], "x = 0.5", None, id="half-as-decimal"),
+    pytest.param(["x = 0.5"], r"so $x = \frac12$", None, id="decimal-as-frac12"),
+    pytest.param(["the price is 2.50"], "the price is 2.5", None, id="trailing-zero"),
+    pytest.param(["20% of 50 is 10"], r"$0.2 \times 50 = 10$", None, id="percent-as-decimal"),
+    pytest.param(["20% of 50 is 10"], "20 percent of 50 is 10", None, id="percent-word"),
+    pytest.param(["0.2 * 50 = 10"], r"20\% of 50 is 10", None, id="decimal-as-percent"),
+    pytest.param(["12 / 4 = 3"], r"$\frac{12}{4} = 3$", None, id="division-as-frac"),
+    pytest.param(["12/4 = 3"], "12 ÷ 4 = 3", None, id="division-as-obelus"),
 ]
 
 
@@ -112,6 +121,14 @@ UNFAITHFUL = [
     pytest.param(["x = 3"], "x = 3.5", None, "missing '3' from text 1: x = 3", id="inside-3.5"),
     pytest.param(["x = 1, 2"], "x = 12", None, "missing '1' from text 1: x = 1, 2", id="one-two-is-not-twelve"),
     pytest.param(["x = 1/2"], "x = 12", None, "missing '1/2' from text 1: x = 1/2", id="fraction-lost"),
+    pytest.param([r"x = \frac{1}{2}"], "x = 0.6", None, r"missing '1/2' from text 1: x = \frac{1}{2}",
+                 id="value-changed"),
+    pytest.param(["20% of 50 is 10"], "25% of 50 is 10", None, "missing '20%' from text 1: 20% of 50 is 10",
+                 id="percent-changed"),
+    # a division written out is a computation: the same value from other operands is not the same step
+    pytest.param(["12/4 = 3"], "36/12 = 3", None, "missing '12/4' from text 1: 12/4 = 3", id="other-division"),
+    pytest.param(["x = 1/2", "x = 1/2"], "x = 0.5", None, "missing '1/2' from text 2: x = 1/2",
+                 id="one-number-stands-for-one"),
 ]
 
 
@@ -132,8 +149,8 @@ def test_the_sign_check_is_ordered_and_counted():
 
 def test_a_dropped_step_whose_numbers_reappear_later_is_caught():
     # A lossy rewrite the fidelity suite found (MATH500 algebra/893): the wrong step "b = 1" is gone, but its numbers
-    # reappear in order (in the reason, the corrected step, the final -1 and the closing summary), so only counting
-    # the numbers catches it.
+    # reappear in order (in the reason, the corrected step and the closing summary; its 1 only as the final -1, which
+    # is not 1 by value), so only numbers compared by value or counted catch it.
     wrong = r"It's given by $-16t=(5t\cdot-2)+a\cdot bt\Longrightarrow-16t=-10t+(-3)bt\Longrightarrow b=1$."
     right = wrong.replace("b=1", "b=2")
     last = r"Therefore our result is $a+b=-1$. So the final answer is $\boxed{-1}$."
@@ -143,7 +160,15 @@ def test_a_dropped_step_whose_numbers_reappear_later_is_caught():
     lossy = faithful.replace(wrong + "\n\n", "", 1)
     assert check_faithful(texts, faithful, "-1").faithful
     result = check_faithful(texts, lossy, "-1")
-    assert not result.faithful and "'1' appears" in result.reason
+    assert not result.faithful and ("'1' appears" in result.reason or "missing '1'" in result.reason)
+
+
+def test_every_stated_boxed_answer_is_judged_by_value():
+    texts = [r"So the answer is $\boxed{\frac{1}{2}}$.", "That is wrong: x = 3.", r"So $\boxed{3}$."]
+    assert check_faithful(texts, r"So the answer is $\boxed{0.5}$. That is wrong: x = 3. So $\boxed{3}$.", "3").faithful
+    # the wrong answer's number survives (0.5 is 1/2), but the answer it boxed was changed
+    changed = check_faithful(texts, r"So the answer is 0.5, $\boxed{0.6}$. That is wrong: x = 3. So $\boxed{3}$.", "3")
+    assert not changed.faithful and changed.reason.startswith(r"\boxed{1/2} is missing"), changed.reason
 
 
 async def test_rewrite_draft_passes_the_final_answer_through():
