@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.llm import LLMClient
 from agents.router import load_router_config
+from protocols.cli import RENAMED_SETTINGS
 from protocols.contamination import DecontaminationConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +118,28 @@ def client_settings(run_config: RunConfig, default_out: Path) -> dict[str, Any]:
     router = load_router_config(run_config.router_config) if run_config.router_config else None
     return {"cache_dir": cache_dir.resolve(), "router": router}
 
+
+# Settings that may change between a run and its resumption; everything else must match.
+RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
+                    "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
+                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard",
+                    # decontamination: older runs lack them, and a changed check only changes what is left to solve
+                    "decontaminate", "eval_sets", "ngram"}
+
+
+def config_differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    """The settings that differ between a run's recorded config and this one's, by dotted name (resumable ones
+    aside): a resume with any of them is refused."""
+    # A run recorded before a setting was renamed (protocols.cli.RENAMED_SETTINGS) resumes under the new name.
+    previous = {RENAMED_SETTINGS[key] if key in RENAMED_SETTINGS and key not in current else key: value
+                for key, value in previous.items()}
+    names = []
+    for key in sorted(set(previous) | set(current)):
+        if key in RESUMABLE_FIELDS:
+            continue
+        old, new = previous.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += config_differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return names

@@ -28,10 +28,9 @@ from filelock import FileLock, Timeout
 from agents.llm import LLMClient
 from agents.redact import safe, scrub
 from agents.router import RouterSpec
-from protocols.cli import RENAMED_SETTINGS
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
-from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, out_dir
+from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, config_differences, out_dir
 from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
 from synthesis.engine.spend import SpendLedger
@@ -45,12 +44,6 @@ class SafeFormatter(logging.Formatter):
         return safe(super().format(record))
 
 
-# Settings that may change between a run and its resumption; everything else must match.
-RESUMABLE_FIELDS = {"limit", "out", "concurrency", "max_concurrency", "budget_cost", "budget_tokens",
-                    "max_cost", "max_tokens", "dry_run", "preflight", "cache_dir",
-                    "ray", "ray_workers", "ray_gpus_per_worker", "router_config", "reply_guard",
-                    # decontamination: older runs lack them, and a changed check only changes what is left to solve
-                    "decontaminate", "eval_sets", "ngram"}
 VERSIONED_PACKAGES = ("longthought", "litellm", "autogen-agentchat", "math-verify", "pydantic", "xllamacpp", "ray")
 
 
@@ -267,7 +260,7 @@ class RunStore:
                 raise RunError(f"{path}: expected a mapping of the run's settings, got "
                                f"{type(previous).__name__}; restore it, or delete it to resume with this command's "
                                "settings") from None
-            differences = _differences(previous, current)
+            differences = config_differences(previous, current)
             if differences:
                 raise RunError(
                     f"{path} was written by a different command ({', '.join(differences)}); "
@@ -384,19 +377,3 @@ def _git_sha() -> str | None:
 def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
     # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
     return next((client.config.router for client in clients.values() if client.routed()), None)
-
-
-def _differences(previous: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
-    # A run recorded before a setting was renamed (protocols.cli.RENAMED_SETTINGS) resumes under the new name.
-    previous = {RENAMED_SETTINGS[key] if key in RENAMED_SETTINGS and key not in current else key: value
-                for key, value in previous.items()}
-    names = []
-    for key in sorted(set(previous) | set(current)):
-        if key in RESUMABLE_FIELDS:
-            continue
-        old, new = previous.get(key), current.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names += _differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            names.append(f"{prefix}{key}: {old!r} -> {new!r}")
-    return names

@@ -111,7 +111,7 @@ def test_an_old_cap_name_in_a_config_file_is_refused_naming_the_new_flag(tmp_pat
 
 
 def test_a_run_recorded_under_an_old_cap_name_resumes_under_the_new_one():
-    from synthesis.engine.store import _differences
+    from synthesis.engine.config import config_differences as _differences
 
     assert _differences({"step_max_tokens": 64, "width": 2}, {"policy_max_tokens": 64, "width": 2}) == []
     assert _differences({"step_max_tokens": 64}, {"policy_max_tokens": 32}) == ["policy_max_tokens: 64 -> 32"]
