@@ -102,7 +102,10 @@ def apply_settings(parser: Any, settings: Any, where: str) -> None:
         actions[dest].required = False  # the file gives it; argparse would still demand the flag
         # A field typed `dict | str` or `str | list[str]` (TRL's model_init_kwargs, report_to) takes a mapping or
         # a list from a file as it is, as TRL does; argparse could only give it a string.
-        keep = type(value) in _containers(parser).get(dest, ()) and actions[dest].nargs not in ("+", "*")
+        # A field typed `... | None` (TRL's pad_to_multiple_of: "auto" by default, None once resolved, as a run's
+        # saved config.yaml writes it) takes a null from a file as unset.
+        admitted = _containers(parser).get(dest, ())
+        keep = type(value) in admitted and (value is None or actions[dest].nargs not in ("+", "*"))
         values[dest] = value if keep else _setting(actions[dest], value, f"{where}: {key}")
     parser.set_defaults(**values)
 
@@ -155,7 +158,7 @@ def _scalar(action: argparse.Action, value: Any, where: str) -> Any:
 
 
 def _containers(parser: Any) -> dict[str, set[type]]:
-    """Which of dict and list each field of the parser's dataclasses admits by its declared type."""
+    """Which of dict, list and None each field of the parser's dataclasses admits by its declared type."""
     import typing
 
     found: dict[str, set[type]] = {}
@@ -167,7 +170,7 @@ def _containers(parser: Any) -> dict[str, set[type]]:
         for name, hint in hints.items():
             for kind in (hint, *typing.get_args(hint)):
                 origin = typing.get_origin(kind) or kind
-                if origin in (dict, list):
+                if origin in (dict, list, type(None)):
                     found.setdefault(name, set()).add(origin)
     return found
 

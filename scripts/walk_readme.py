@@ -64,7 +64,8 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("bash scripts/install.sh && ", "walk", "install skipped: the clone's .venv is this repo's, and "
          "re-running install.sh there would re-point its editable install", drop="bash scripts/install.sh && "),
-    Rule(".venv/bin/python -m pytest", "skip", "the whole test suite (about 15 min on 2 cores); CI runs it"),
+    Rule(".venv/bin/python -m pytest", "skip", "the test suite (10 min on 2 cores, and -m slow after it); "
+         "CI runs both"),
     Rule("gpu-box", "skip", "needs a remote model server (gpu-box) and an OpenAI key"),
     Rule("--model openai/gpt-4o-mini", "skip", "needs OPENAI_API_KEY"),
     Rule("--scorer-model openai/o1-mini --data", "skip", "needs OPENAI_API_KEY (o1-mini judge)"),
@@ -81,7 +82,8 @@ RULES: tuple[Rule, ...] = (
     Rule("--data math_train_12k --target solution", "walk", "one epoch on 12k problems: hours on a CPU",
          append="--limit 4 --max-steps 2 --max-length 256 --save-strategy no"),
     Rule("--data runs/tree --target", "walk", "three epochs, cut to 2 steps; the embedded model's runs/tree "
-         "(1 MATH500 problem) has no correct answer to train on, so the oracle's runs/rehearsal stands in",
+         "(1 MATH500 problem) has no correct answer to train on (and SFT drops eval-set problems), so the "
+         "oracle's runs/rehearsal (20 MATH train problems) stands in",
          swap=("runs/tree", "runs/rehearsal"), append="--max-steps 2 --max-length 256 --save-strategy no"),
     Rule("--problems math_train_12k --samples 20", "walk", "20 samples of 12k problems: days on a CPU; and a "
          "2-step model's samples all run to any small cap (no answer, no pair), so the oracle samples (~30% wrong)",

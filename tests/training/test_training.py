@@ -160,6 +160,22 @@ def test_a_config_file_sets_values_and_flags_override_it(tmp_path):
     assert parse_dpo(["--out", "o", "--model", "m/x"])[1].sampler_model == "hf/m/x"  # default: the model itself
 
 
+def test_the_config_a_run_writes_parses_again(tmp_path):
+    """OUT/config.yaml round-trips: TRL resolves pad_to_multiple_of "auto" to null, which the file must take back
+    (resume and `--config OUT/config.yaml` read it); a null for a setting that admits none is still refused."""
+    from training.common import write_config
+    from training.sft import parse as parse_sft
+
+    script, config = parse_sft(["--data", "runs/x", "--out", str(tmp_path / "o"), "--max-steps", "3"])
+    written = write_config(tmp_path / "o", (script, config))
+    assert yaml.safe_load(written.read_text())["pad_to_multiple_of"] is None
+    again_script, again = parse_sft(["--config", str(written)])
+    assert (again.max_steps, again.pad_to_multiple_of, again_script.data) == (3, None, "runs/x")
+    written.write_text(written.read_text().replace("max_steps: 3", "max_steps: null"))
+    with pytest.raises(ValueError, match=r"max_steps: expected an integer, got nothing \(null\)"):
+        parse_sft(["--config", str(written)])
+
+
 @pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs was renamed: use --num-train-epochs"),
                                        ("--batch-size", "--batch-size was renamed: use --per-device-train-batch-size")])
 def test_an_old_flag_gets_a_one_line_hint(tmp_path, flag, hint):
