@@ -33,7 +33,9 @@ CONNECTIVE_WORDS = frozenset({
 })
 _CONNECTIVE = "|".join(sorted(CONNECTIVE_WORDS, key=len, reverse=True))
 _DOUBLED = re.compile(r"(?<![\\\w])([A-Za-z]{2,})[,;:]?\s+\1\b", re.IGNORECASE)
-_STACKED = re.compile(rf"(?<![\w\\])(?:{_CONNECTIVE}),\s+(?:{_CONNECTIVE})\b", re.IGNORECASE)
+# Stacked only where a sentence or step opens: "as long as the first, so it rang 12" is plain prose (GSM8K).
+_STACKED = re.compile(rf"(?:^|(?<=\n)|(?<=[.!?]\s)|(?<=\d\.\s))(?:{_CONNECTIVE}),\s+(?:{_CONNECTIVE})\b",
+                      re.IGNORECASE)
 # A sentence that starts lower case with a connective: a retyped step ("Let me try another way. therefore, ...").
 _LOWER_OPENING = re.compile(rf"(?:[.!?]\s+)((?:{_CONNECTIVE})\b[^.!?\n]{{0,20}})")
 _OPENING = re.compile(rf"(?:^|\n|[.!?]\s+)(?:\d+\.\s+)?(?:{_CONNECTIVE})\b,?\s+([a-z][a-z']+)", re.IGNORECASE)
@@ -167,14 +169,18 @@ def opens_with_connective(body: str) -> bool:
 
 def lead_in(body: str, connective: str) -> str:
     """`body` opened by `connective` where that reads well; `body` unchanged where it would stutter ("So so"), stack
-    ("Then, thus"), repeat a word ("First, ... First let's") or lower-case a name ("First, john has")."""
+    ("Then, thus"), repeat a word ("First, ... First let's", "With that, that gives") or lower-case a name
+    ("First, john has")."""
     words = _first_sentence_words(body)
     if not connective or not words:
         return body
     first = words[0]
     # the connective's own key words ("first", "begin", "building"): "First, ... First let's" repeats one
     own = {word for word in re.findall(r"[a-z]+", connective.lower()) if word in CONNECTIVE_WORDS or len(word) >= 5}
+    said = re.findall(r"[a-z]+", connective.lower())
     if opens_with_connective(body) or own & {word.lower() for word in words}:
+        return body
+    if said and said[-1] == first.lower().split("'")[0]:  # "Redoing it, it's", "With that, that gives"
         return body
     if body[0] in "$\\(" or body[0].isdigit() or first in ("I", "I'll", "I'm", "I've", "I'd"):
         return connective + body

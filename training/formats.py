@@ -56,14 +56,17 @@ class PairSelection:
     records: int = 0
     not_correct_or_incomplete: int = 0  # no correct answer, no shortcut or no long thought
     without_real_trial: int = 0  # a journey identical in substance to its shortcut
-    paired: int = 0  # problems with both a shortcut and a real journey
-    selected: int = 0  # after --pairs
+    paired: int = 0  # rows (one per problem and attempt) with both a shortcut and a real journey
+    paired_problems: int = 0  # distinct problems among them
+    selected: int = 0  # rows after --pairs
+    selected_problems: int = 0  # problems after --pairs (what --pairs counts)
 
 
 def select_pairs(records: Iterable[Record], *, require_trial: bool = True, pairs: int | None = None,
                  seed: int = 0) -> tuple[list[Record], PairSelection]:
-    """The records whose problem has both halves of the matched pair, and (with `pairs`) a seeded sample of N of them:
-    the same problems for the journey and the shortcut target. The report compared 327 such pairs."""
+    """The records whose problem has both halves of the matched pair, and (with `pairs`) those of a seeded sample of N
+    problems: the same problems for the journey and the shortcut target. The report compared 327 such problems.
+    Counts are per row and per problem (a problem two attempts solved is two rows of one problem)."""
     counts = PairSelection()
     chosen = []
     for record in records:
@@ -74,13 +77,16 @@ def select_pairs(records: Iterable[Record], *, require_trial: bool = True, pairs
             counts.without_real_trial += 1
         else:
             chosen.append(record)
-    counts.paired = len(chosen)
-    if pairs is not None and pairs < len(chosen):
+    counts.paired, counts.paired_problems = len(chosen), len({r.problem_id for r in chosen})
+    problems = sorted({r.problem_id for r in chosen})
+    if pairs is not None and pairs < len(problems):
         import random
 
-        # Sorted first so the sample depends on the seed and the problems, not on the order the runs were read in.
-        chosen = random.Random(seed).sample(sorted(chosen, key=lambda r: (r.problem_id, r.attempt)), pairs)
-    counts.selected = len(chosen)
+        # N problems, each with all its rows (one per attempt that paired): a problem solved by two attempts is one
+        # of the report's 327, not two. Sorted first so the seed and the problems decide, not the reading order.
+        drawn = set(random.Random(seed).sample(problems, pairs))
+        chosen = sorted((r for r in chosen if r.problem_id in drawn), key=lambda r: (r.problem_id, r.attempt))
+    counts.selected, counts.selected_problems = len(chosen), len({r.problem_id for r in chosen})
     return chosen, counts
 
 

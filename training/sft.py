@@ -109,11 +109,12 @@ def build_rows(args: SFTScriptConfig, seed: int = 0) -> tuple[list[dict], Datase
         chosen, counts = select_pairs(records, require_trial=args.require_trial, pairs=args.pairs, seed=seed)
         journey, shortcut = paired_sft(chosen)
         rows = journey if args.target == "journey" else shortcut
-        log.info("%d records: %d paired (%d without a correct shortcut and long thought, %d without a real trial), "
-                 "%d selected", counts.records, counts.paired, counts.not_correct_or_incomplete,
-                 counts.without_real_trial, counts.selected)
+        log.info("%d records: %d paired rows of %d problems (%d without a correct shortcut and long thought, %d "
+                 "without a real trial), %d rows of %d problems selected", counts.records, counts.paired,
+                 counts.paired_problems, counts.not_correct_or_incomplete, counts.without_real_trial, counts.selected,
+                 counts.selected_problems)
         card = DatasetCard(f"{args.target} ({', '.join(map(str, run_dirs))})", "sft", [str(d) for d in run_dirs],
-                           run_cards(run_dirs), {**asdict(counts), "paired_problems": len(journey), **checks},
+                           run_cards(run_dirs), {**asdict(counts), **checks},
                            oracle_roles=records_oracle_roles(chosen))
     rows = rows[: args.limit] if args.limit is not None else rows
     if not rows:

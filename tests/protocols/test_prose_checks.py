@@ -2,7 +2,8 @@
 
 import pytest
 
-from protocols.prose_checks import check_prose, doubled_words, final_statements, latex_outside, math_spans, stutters
+from protocols.prose_checks import (check_prose, doubled_words, final_statements, latex_outside, lead_in, math_spans,
+                                    stutters)
 
 
 @pytest.mark.parametrize("text, found", [
@@ -49,3 +50,24 @@ def test_stutters_stacked_retyped_and_lower_cased_names():
 def test_final_statements_count_each_claim():
     assert final_statements("So the final answer is $\\boxed{3}$. Then the final answer is $\\boxed{4}$.") == 2
     assert final_statements("That would make the answer $\\boxed{3}$. So the final answer is $\\boxed{4}$.") == 1
+
+
+@pytest.mark.parametrize("connective,body", [("Redoing it, ", "It follows that $c = 33$."),
+                                             ("Redoing it, ", "It's given by $b=-2$."),
+                                             ("With that, ", "That gives $-2<x-1<4$.")])
+def test_lead_in_never_doubles_the_word_it_ends_on(connective, body):
+    # found by bench/fidelity.py on MATH500: "Redoing it, it follows", "With that, that gives"
+    assert doubled_words(connective + body[0].lower() + body[1:])  # the naive join doubles a word
+    assert lead_in(body, connective) == body
+
+
+def test_lead_in_joins_where_it_reads_well():
+    assert lead_in("The sum is $5$.", "Redoing it, ") == "Redoing it, the sum is $5$."
+
+
+def test_connectives_inside_a_sentence_are_not_stacked():
+    # gsm8k_test/87's reference solution, which bench/fidelity.py counted as a stutter
+    text = "1. The second time it rang three times as long as the first, so it rang 3 * 4 = 12 times."
+    assert stutters(text) == []
+    assert stutters("2. Let me try another way. Alternatively, thus, $x = 2$.") == ["Alternatively, thus"]
+    assert stutters("First, so we have $x$.") == ["First, so"]

@@ -340,6 +340,19 @@ def test_journeys_need_a_real_trial_and_pairs_are_a_seeded_sample_shared_by_both
     assert [row["id"] for row in journey] == [row["id"] for row in shortcut]
 
 
+def test_pairs_count_and_draw_problems_not_rows():
+    from training.formats import select_pairs
+
+    # q0..q3 solved by two attempts each: 8 rows of 4 problems
+    records = [_record(i).model_copy(update={"attempt": attempt}) for i in range(4)
+               for attempt in ("debate", "critique_loop")]
+    chosen, counts = select_pairs(records)
+    assert (counts.paired, counts.paired_problems) == (8, 4)
+    two, counts = select_pairs(records, pairs=2, seed=1)
+    assert (counts.selected, counts.selected_problems) == (4, 2)  # two problems, each with both of its rows
+    assert len({r.problem_id for r in two}) == 2
+
+
 def test_the_model_card_names_a_local_base_model(tmp_path):
     from training.common import name_base_model
 
