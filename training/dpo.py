@@ -34,6 +34,7 @@ from protocols.contamination import Item
 from protocols.data_checks import check_counts, check_rows, describe
 from protocols.dedup import DedupConfig
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
+from synthesis.engine.run_card import SUMMARY
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
                              parse_config, precision_line, process_state, quiet_library_warnings, save_final,
                              sized_max_length, trainer_defaults, write_config)
@@ -156,7 +157,7 @@ def _dpo(argv: list[str] | None, console) -> int:
         write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
         # eval.report reads the stage from here
         result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}
-        (out / "training_summary.json").write_text(json.dumps(result, indent=2))
+        (out / SUMMARY).write_text(json.dumps(result, indent=2))
         console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0
 
