@@ -10,6 +10,7 @@ from protocols.rehearsal import NOTICE
 from eval.run_cards import STAGE_LABELS
 from eval.thoughts import KEYWORDS
 from eval.thought_tables import REFLECTION_WORDS
+from synthesis.engine.run_card import CONFIG
 
 ATTEMPT_MEASURES = ["problems", "long_thoughts", "correct", "correct_share", "tokens_per_thought",
                     "reflection_words_per_1k", "reflection_words_model_per_1k", "reflection_words_template_per_1k",
@@ -55,7 +56,7 @@ def oracle_banner(oracle: dict[str, Any]) -> list[str]:
 
 def card_link(run: Path, out: Path, label: str | None = None) -> str:
     """A markdown link to a run's card: its config.yaml, else its records (a bare records.jsonl has no card)."""
-    target = run if run.is_file() else run / "config.yaml" if (run / "config.yaml").is_file() else run / "records.jsonl"
+    target = run if run.is_file() else run / CONFIG if (run / CONFIG).is_file() else run / "records.jsonl"
     # The folder above as well: two runs named debate (an ablation's and a rehearsal's) stay apart.
     return f"[{label or f'{run.parent.name}/{run.name}'}]({link(target, out)})"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.oracle_marks import accuracy_mark, reward_roles
-from eval.run_cards import STAGES, accuracy_model, model_stage, read_card, read_json
+from eval.run_cards import STAGES, accuracy_model, model_stage, settings
+from synthesis.engine.run_card import CONFIG, SUMMARY, read_json_object
 
 # The report's comparisons (Table 6): each later stage against the one it should beat; journey - shortcut is the
 # headline (about +8 points on MATH500 with deepseek-math-7b).
@@ -39,20 +40,19 @@ def accuracy_rows(runs: list[Path]) -> list[dict[str, Any]]:
     problems, answers cut at the token cap, and the run cards it was read from."""
     rows = []
     for run in runs:
-        data = read_json(run / "accuracy.json")
+        data = read_json_object(run / "accuracy.json")
         model = accuracy_model(run)
         stage = model_stage(model, run)
         problems = int(data.get("problems") or 0)
         accuracy = data.get("accuracy")
         # n = problems, not samples: the k samples of one problem are not independent trials.
         low, high = wilson(accuracy * problems, problems) if accuracy is not None else (None, None)
-        cards = {"accuracy_card": run / "config.yaml", "accuracy_json": run / "accuracy.json"}
+        cards = {"accuracy_card": run / CONFIG, "accuracy_json": run / "accuracy.json"}
         if stage.training_run is not None:
-            cards |= {"training_card": stage.training_run / "config.yaml",
-                      "training_summary": stage.training_run / "training_summary.json"}
+            cards |= {"training_card": stage.training_run / CONFIG, "training_summary": stage.training_run / SUMMARY}
         rows.append({
             "stage": stage.stage, "model": model, "trained_from": stage.trained_from, "note": stage.note,
-            "problem_set": data.get("problem_set") or (read_card(run).get("run") or {}).get("problems"),
+            "problem_set": data.get("problem_set") or (settings(run).get("run") or {}).get("problems"),
             "problems": problems, "samples_per_problem": data.get("samples_per_problem"), "accuracy": accuracy,
             "ci_low": None if low is None else round(low, 4), "ci_high": None if high is None else round(high, 4),
             "truncated": data.get("truncated"), "truncation_rate": data.get("truncation_rate"),
@@ -92,7 +92,7 @@ def gains(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _reward_row(scorer_config: dict[str, Any], dataset: str, values: dict[str, Any], folder: Path) -> dict[str, Any]:
     scorer = scorer_config.get("scorer")
     model = scorer_config.get("prm_model") if scorer == "hf-prm" else scorer_config.get("scorer_model")
-    cards = {"card": folder / "config.yaml", "metrics": folder.parent / "metrics.json",
+    cards = {"card": folder / CONFIG, "metrics": folder.parent / "metrics.json",
              "predictions": folder / "records.jsonl"}
     return {"scorer": scorer, "scorer_model": model, "threshold": scorer_config.get("threshold"), "dataset": dataset,
             **{key: values.get(key) for key in ("samples", "erroneous", "correct", "acc_erroneous", "acc_correct",
@@ -116,13 +116,13 @@ def reward_rows(runs: list[Path]) -> list[dict[str, Any]]:
     rows = []
     for run in runs:
         if (run / "metrics.json").is_file():
-            results = read_json(run / "metrics.json")
+            results = read_json_object(run / "metrics.json")
             scorer_config = results.get("_config") or {}
             for dataset, values in results.items():
                 if not dataset.startswith("_"):
                     rows.append(_reward_row(scorer_config, dataset, values, run / Path(dataset).stem))
         else:
-            card = read_card(run)
+            card = settings(run)
             scorer_config = card.get("reward_models") or {}
             values = metrics(list(read_rows(run, Judged, missing_ok=True)))
             rows.append(_reward_row(scorer_config, str(scorer_config.get("data") or run.name), values, run))

@@ -3,7 +3,8 @@
 An accuracy run's `config.yaml` names the model it evaluated; a trained model is `hf/<training run>/final`, and
 the training run's `training_summary.json` says what it was: SFT writes its `target` (solution = phase 1,
 shortcut, journey; training/sft.py), DPO writes its preference `pairs` (training/dpo.py). Directory names are
-never read: a journey run in a folder named `shortcut-x` is still journey SFT.
+never read: a journey run in a folder named `shortcut-x` is still journey SFT. The cards are read by the engine's
+one reader (synthesis.engine.run_card), strictly: a card file that is not one stops the report with a line naming it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agents.backends import backend_for
 from synthesis.engine import run_dirs
+from synthesis.engine.run_card import CONFIG, SUMMARY, RunCard, read_json_object
 
 # The report's Table 6 rows, in its order; "base/other" is a model no training run of ours produced.
 STAGES = ("phase1", "shortcut", "journey", "dpo", "base/other")
@@ -25,29 +25,9 @@ STAGE_LABELS = {"phase1": "SFT phase 1 (solutions)", "shortcut": "shortcut SFT",
 _SFT_TARGETS = {"solution": "phase1", "shortcut": "shortcut", "journey": "journey"}
 
 
-def read_card(run: Path) -> dict[str, Any]:
-    """A run's `config.yaml` as a mapping ({} when it has none)."""
-    path = run / "config.yaml"
-    if not path.is_file():
-        return {}
-    try:
-        card = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        raise ValueError(f"{path}: not valid YAML") from None
-    if not isinstance(card, dict):
-        raise ValueError(f"{path}: expected a mapping of the run's settings, got {type(card).__name__}")
-    return card
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object file, or one line naming the file when it is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON (line {error.lineno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
+def settings(run: Path) -> dict[str, Any]:
+    """A run's `config.yaml` as a mapping ({} when it has none; one line naming it when it is not one)."""
+    return RunCard(run).config or {}
 
 
 @dataclass
@@ -72,7 +52,7 @@ def _is_journey_results(path: Path) -> bool:
 def _kind(path: Path) -> str | None:
     if (path / "accuracy.json").is_file():
         return "accuracy"
-    if (path / "metrics.json").is_file() or (path.is_dir() and read_card(path).get("attempt") == "reward_models"):
+    if (path / "metrics.json").is_file() or (path.is_dir() and settings(path).get("attempt") == "reward_models"):
         return "reward"
     if (path / "records.jsonl").is_file() or (path.is_file() and path.name.endswith(".jsonl")):
         return "records"
@@ -124,7 +104,7 @@ def _training_run(model: str, near: Path) -> Path | None:
     for base in bases:
         candidate = base / raw
         for folder in (candidate, candidate.parent):
-            if (folder / "training_summary.json").is_file():
+            if (folder / SUMMARY).is_file():
                 return folder
     return None
 
@@ -149,24 +129,23 @@ def model_stage(model: str, near: Path) -> ModelStage:
         # a model we did not train.
         lost = backend_for(model).checkpoint(model) is not None and Path(model).name == "final"
         return ModelStage("base/other", model, note="its training run was not found" if lost else None)
-    summary = read_json(run / "training_summary.json")
+    card = RunCard(run)
+    summary = card.summary or {}
     if "target" in summary:
         if summary["target"] not in _SFT_TARGETS:
-            raise ValueError(f"{run / 'training_summary.json'}: target {summary['target']!r} is none of "
-                             f"{', '.join(_SFT_TARGETS)}")
+            raise ValueError(f"{run / SUMMARY}: target {summary['target']!r} is none of {', '.join(_SFT_TARGETS)}")
         stage = _SFT_TARGETS[summary["target"]]
     elif summary.get("stage") == "dpo" or "pairs" in summary:  # DPO names itself (older runs: only it has pairs)
         stage = "dpo"
     else:
-        raise ValueError(f"{run / 'training_summary.json'}: neither an SFT summary (target) nor a DPO one (pairs)")
-    trained_from = read_card(run).get("model") or summary.get("model")
+        raise ValueError(f"{run / SUMMARY}: neither an SFT summary (target) nor a DPO one (pairs)")
+    trained_from = (card.config or {}).get("model") or summary.get("model")
     return ModelStage(stage, model, run, trained_from, summary)
 
 
 def accuracy_model(run: Path) -> str:
     """The model an accuracy run evaluated, from its config.yaml (accuracy.json's copy for runs without one)."""
-    card = read_card(run)
-    model = (card.get("accuracy") or {}).get("model") or read_json(run / "accuracy.json").get("model")
+    model = (settings(run).get("accuracy") or {}).get("model") or read_json_object(run / "accuracy.json").get("model")
     if not model:
-        raise ValueError(f"{run / 'config.yaml'}: names no model (expected accuracy.model)")
+        raise ValueError(f"{run / CONFIG}: names no model (expected accuracy.model)")
     return str(model)

@@ -218,16 +218,18 @@ RENAMED_FLAGS = {
                     "(--expander-max-tokens in annotate expand)",
     "--timeout": "--<role>-timeout (--policy-timeout, --critic-timeout, ...; --timeout for one-model commands)",
 }
-# Settings renamed so that one setting has one name: every per-reply cap is <role>_max_tokens, and training takes
-# TRL's own names. Refused as a flag and as a --config key; a run recorded under the old name still resumes.
-RENAMED_SETTINGS = {
-    "step_max_tokens": "policy_max_tokens", "max_step_tokens": "policy_max_tokens",
-    "sample_max_tokens": "sampler_max_tokens", "expansion_max_tokens": "expander_max_tokens",
-    "epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size",
-    "grad_accum": "gradient_accumulation_steps",
+# Settings renamed so that one setting has one name: every per-role setting is <role>_<setting> (a per-reply cap,
+# a sampling temperature), and training takes TRL's own names. An old name may have a new one per command that had
+# it (tree search's policy temperature, DPO's sampler temperature). Refused as a flag and as a --config key by a
+# command that takes one of the new names; a run recorded under the old name still resumes.
+RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "step_max_tokens": ("policy_max_tokens",), "max_step_tokens": ("policy_max_tokens",),
+    "sample_max_tokens": ("sampler_max_tokens",), "expansion_max_tokens": ("expander_max_tokens",),
+    "temperature": ("policy_temperature", "sampler_temperature"), "top_p": ("sampler_top_p",),
+    "epochs": ("num_train_epochs",), "batch_size": ("per_device_train_batch_size",),
+    "grad_accum": ("gradient_accumulation_steps",),
 }
-_RENAMED_SETTING_FLAGS = {_flag(old): _flag(new) for old, new in RENAMED_SETTINGS.items()}
-RENAMED_FLAGS |= _RENAMED_SETTING_FLAGS
+_RENAMED_SETTING_FLAGS = {_flag(old): tuple(map(_flag, new)) for old, new in RENAMED_SETTINGS.items()}
 
 
 def refuse_renamed_flags(argv: list[str], known: set[str]) -> None:
@@ -239,9 +241,21 @@ def refuse_renamed_flags(argv: list[str], known: set[str]) -> None:
 
 def refuse_renamed(flag: str, known: set[str], where: str = "") -> None:
     """One line naming the new flag of a renamed flag (or --config key) this command does not take; nothing for a
-    flag renamed to one that belongs to other commands (argparse's own error is the truer one there)."""
+    flag this command still takes under its old name (eval.accuracy's one model keeps --temperature), nor for a
+    setting renamed to flags that belong only to other commands (argparse's own error is the truer one there)."""
     flag = _flag(flag.lstrip("-"))
-    new = RENAMED_FLAGS.get(flag)
-    if new is None or flag in known or (flag in _RENAMED_SETTING_FLAGS and new not in known):
+    if flag in known:
         return
-    raise ValueError(f"{where}{flag} was renamed: use {new}")
+    if flag in RENAMED_FLAGS:
+        raise ValueError(f"{where}{flag} was renamed: use {RENAMED_FLAGS[flag]}")
+    new = [name for name in _RENAMED_SETTING_FLAGS.get(flag, ()) if name in known]
+    if new:
+        raise ValueError(f"{where}{flag} was renamed: use {' or '.join(new)}")
+
+
+def current_name(recorded: str, current: dict[str, Any]) -> str:
+    """The name a setting recorded in a run's config has in `current` (a section of this run's settings): its own,
+    or, for a run recorded before the setting was renamed, the new name `current` has."""
+    if recorded in current:
+        return recorded
+    return next((new for new in RENAMED_SETTINGS.get(recorded, ()) if new in current), recorded)

@@ -50,7 +50,7 @@ class TreeSearchConfig(model_role("policy_", "policy"),
     scorer: str = field(default="rollout", metadata={"help": f"step scorer: {', '.join(SCORERS)}"})
     prm_model: str | None = field(default=None, metadata={"help": "Hugging Face id or folder of the hf-prm scorer"})
     rollouts: int = field(default=4, metadata={"help": "completions per step for the rollout scorer"})
-    temperature: float = field(default=0.8, metadata={"help": "policy sampling temperature"})
+    policy_temperature: float = field(default=0.8, metadata={"help": "policy sampling temperature"})
     policy_max_tokens: int = field(default=192, metadata={"help": "max tokens of one proposed step"})
     trials_per_node: int = field(default=1, metadata={"help": "off-path explorations per correct-path node in the DFS"})
     resamples: int = field(default=2, metadata={
@@ -61,7 +61,7 @@ class TreeSearchConfig(model_role("policy_", "policy"),
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_sampling(self, ("temperature",), ("policy_max_tokens",))
+        check_sampling(self, ("policy_temperature",), ("policy_max_tokens",))
         for name in ("width", "depth", "beam", "rollouts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected >= 1, got {getattr(self, name)}")
@@ -111,7 +111,7 @@ async def _propose(problem: Problem, tree: ThoughtTree, node: ThoughtNode, confi
     ]
     # A reasoning policy thinks inside its completion cap: a 192-token step alone would come back empty.
     max_tokens = completion_budget(policy.model, config.policy_max_tokens, config.reasoning_tokens)
-    completion = await policy.complete(messages, n=config.width, temperature=config.temperature,
+    completion = await policy.complete(messages, n=config.width, temperature=config.policy_temperature,
                                        max_tokens=max_tokens, seed=seed * 100_003 + node.id, role="policy")
     return completion.texts
 

@@ -49,7 +49,7 @@ def test_every_stage_parses_under_its_command(path):
 
 def test_the_recipe_carries_the_reports_settings():
     _, sampling, dpo, _ = _parse(RECIPE / "5-dpo.yaml")
-    assert (sampling.samples, sampling.temperature, sampling.top_p, dpo.pairs) == (20, 0.7, 0.95, 5)
+    assert (sampling.samples, sampling.sampler_temperature, sampling.sampler_top_p, dpo.pairs) == (20, 0.7, 0.95, 5)
     journey, journey_trl = _parse(RECIPE / "3-sft-journey.yaml")
     shortcut, shortcut_trl = _parse(RECIPE / "4-sft-shortcut.yaml")
     assert journey.pairs == shortcut.pairs == 327 and journey.data == shortcut.data and journey_trl.seed == shortcut_trl.seed

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends.embedded import DEFAULT_MODEL
+from synthesis.engine.run_card import CONFIG
 
 
 # The longest sequence trained on when --max-length is not given: long thoughts run to several thousand tokens,
@@ -81,7 +82,7 @@ def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...]
     for name in leave_out:
         values.pop(name, None)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "config.yaml"
+    path = out / CONFIG
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
 

@@ -5,7 +5,8 @@
     python -m training.dpo --config runs/dpo/config.yaml --beta 0.2 --out runs/dpo-beta    # a recipe file, flags on top
 
 1. Sampling (a resumable run in OUT/samples): `--samples` per problem through litellm (default sampler: the model
-   itself, on-policy: `embedded/...` through its server, anything else as `hf/MODEL`), temperature 0.7, top_p 0.95.
+   itself, on-policy: `embedded/...` through its server, anything else as `hf/MODEL`), `--sampler-temperature` 0.7,
+   `--sampler-top-p` 0.95.
 2. Pairs: up to `--pairs` per problem, positives and negatives drawn at random; problems with no positive or no
    negative sample are counted and skipped (`--gold-fallback` uses the reference solution as the positive).
 3. TRL's DPOTrainer on OUT/dataset; every field of TRL's `DPOConfig` is a flag (`--help`), trained in `--out`;
@@ -34,6 +35,7 @@ from protocols.contamination import Item
 from protocols.data_checks import check_counts, check_rows, describe
 from protocols.dedup import DedupConfig
 from synthesis.engine import Plan, RunConfig, RunError, Task, console_for_errors, guarded, plan, read_rows
+from synthesis.engine.run_card import SUMMARY
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
                              parse_config, precision_line, process_state, quiet_library_warnings, save_final,
                              sized_max_length, trainer_defaults, write_config)
@@ -73,8 +75,8 @@ def make_clients(sampling: SamplingConfig, llm_kwargs: dict) -> dict[str, LLMCli
 
 def make_solver(sampling: SamplingConfig, clients: dict[str, LLMClient], seed: int):
     return lambda problem: sample_and_judge(
-        problem, clients["sampler"], n=sampling.samples, temperature=sampling.temperature, top_p=sampling.top_p,
-        max_tokens=sampling.sampler_max_tokens, seed=seed, role="sampler")
+        problem, clients["sampler"], n=sampling.samples, temperature=sampling.sampler_temperature,
+        top_p=sampling.sampler_top_p, max_tokens=sampling.sampler_max_tokens, seed=seed, role="sampler")
 
 
 TASK = Task("dpo_samples", SamplingConfig, make_clients, make_solver)
@@ -156,7 +158,7 @@ def _dpo(argv: list[str] | None, console) -> int:
         write_config(out, (run_config, sampling, args, config), leave_out=("output_dir",))
         # eval.report reads the stage from here
         result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}
-        (out / "training_summary.json").write_text(json.dumps(result, indent=2))
+        (out / SUMMARY).write_text(json.dumps(result, indent=2))
         console.print(json.dumps(result, indent=2), markup=False, highlight=False)
     return 0
 

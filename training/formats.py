@@ -25,6 +25,7 @@ from protocols.rehearsal import describe as describe_oracle
 from protocols.rehearsal import manifest_oracle_roles, row_oracle_roles
 from protocols.types import Problem, Record
 from synthesis.engine import read_rows
+from synthesis.engine.run_card import RunCard
 
 Target = Literal["journey", "shortcut", "solution"]
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -228,15 +229,16 @@ def run_labels(runs: Iterable[Path]) -> dict[Path, str]:
 
 
 def run_cards(runs: Iterable[Path]) -> dict[str, Any]:
-    """The run card of each source run, by run label: its config.yaml and its manifest.json's essentials."""
+    """The run card of each source run, by run label: its config.yaml and its manifest.json's essentials (None for
+    a file the run lacks; a file that is no card stops the build with one line naming it)."""
     cards = {}
     for run, label in run_labels(runs).items():
         folder = run_folder(run)
-        config, manifest = (folder / "config.yaml", folder / "manifest.json") if folder else (None, None)
-        cards[label] = {
-            "config": yaml.safe_load(config.read_text(encoding="utf-8")) if config and config.is_file() else None,
-            "manifest": {name: value for name, value in json.loads(manifest.read_text(encoding="utf-8")).items()
-                         if name in MANIFEST_FIELDS} if manifest and manifest.is_file() else None}
+        card = RunCard(folder) if folder else None
+        manifest = card.manifest if card else None
+        cards[label] = {"config": card.config if card else None,
+                        "manifest": None if manifest is None else {
+                            name: value for name, value in manifest.items() if name in MANIFEST_FIELDS}}
     return cards
 
 

@@ -19,8 +19,8 @@ class SamplingConfig(model_role("sampler_", "sampler",
     """The report's DPO sampling: 20 samples per problem at temperature 0.7, top_p 0.95."""
 
     samples: int = field(default=20, metadata={"help": "samples per problem"})
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
-    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
+    sampler_temperature: float = field(default=0.7, metadata={"help": "sampler's sampling temperature"})
+    sampler_top_p: float = field(default=0.95, metadata={"help": "sampler's nucleus sampling (top_p)"})
     # Long thoughts run to thousands of tokens (the report's journey model answers at length): a 1024 cap cut them
     # before their \boxed{} and turned them into negatives. Cut samples are now excluded from pairs and counted.
     sampler_max_tokens: int = field(default=4096, metadata={"help": "max tokens of one sample"})

@@ -30,6 +30,7 @@ from protocols.data_checks import check_counts, check_rows, describe
 from protocols.dedup import DedupConfig
 from protocols.problems import ProblemSetError, load
 from synthesis.engine import console_for_errors, guarded
+from synthesis.engine.run_card import SUMMARY
 from training.common import (ModelScriptConfig, conversation_lengths, last_checkpoint, load_dtype, lora_config,
                              parse_config, precision_line, process_state, quiet_library_warnings, save_final,
                              sized_max_length, trainer_defaults, write_config)
@@ -170,7 +171,7 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
         "precision": "bf16" if config.bf16 else "fp16" if config.fp16 else "fp32",
     }
     if state.is_main_process:
-        (out / "training_summary.json").write_text(json.dumps(summary, indent=2))
+        (out / SUMMARY).write_text(json.dumps(summary, indent=2))
     return summary
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from eval.verify import read_audit
 from eval.viewer.record_view import row_roles
-from protocols.rehearsal import manifest_oracle_roles
 from protocols.types import Action, Record, SampleSet
 from synthesis.engine import read_rows
 from synthesis.engine import run_dirs as expand_runs
+from synthesis.engine.run_card import RunCard
 
 ACTIONS = ("backtrack", "reflect")
 OUTCOMES = ("correct", "incorrect", "no_answer")
@@ -125,19 +125,6 @@ def _sample_entry(run: int, row: SampleSet, task: str | None) -> Entry:
                  finish_reasons=dict(Counter(str(sample.finish_reason) for sample in row.samples)))
 
 
-def _manifest(run_dir: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-    except (OSError, ValueError):  # no manifest (a bare records.jsonl), or not one we can read
-        return {}
-    return manifest if isinstance(manifest, dict) else {}
-
-
-def _manifest_task(manifest: dict[str, Any]) -> str | None:
-    task = manifest.get("attempt")
-    return task if isinstance(task, str) else None
-
-
 def _sniff(file: Path) -> str | None:
     """The row type of a records file without a manifest: the first JSON object line says (SampleSets have samples)."""
     try:
@@ -164,11 +151,13 @@ class Store:
         self.entries: list[Entry] = []
         self._lock = threading.Lock()  # one reader of the files at a time; queries read the swapped-in copies
         for path in expand_runs(run_dirs):  # a run, a folder of runs (an ablation) or a records.jsonl
-            manifest = _manifest(path.parent if path.is_file() else path)
-            task = None if path.is_file() else _manifest_task(manifest)
+            # Read leniently: a run without a manifest (a bare records.jsonl), or with one we cannot read, is shown
+            # all the same, its row type decided by its first row.
+            card = RunCard(path.parent if path.is_file() else path, strict=False)
+            task = None if path.is_file() else card.task
             self.runs.append(Run(str(path), path if path.is_file() else path / "records.jsonl", task=task,
                                  kind=("samples" if task in SAMPLE_TASKS else "records") if task else None,
-                                 oracle_roles=manifest_oracle_roles(manifest)))
+                                 oracle_roles=card.oracle_roles))
         self.refresh()
 
     def refresh(self) -> None:

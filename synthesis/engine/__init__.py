@@ -3,6 +3,7 @@ and Ray executors and the shared command line. It imports no attempt (training/ 
 
     config    RunConfig, RunError, call limits, client settings, the default run directory
     rows      read_rows: the one reader of a run's rows; rewrite-fallback totals over them
+    run_card  RunCard: the one reader of a run's card (config.yaml, manifest.json, training_summary.json)
     store     the run directory: config.yaml, manifest.json, records.jsonl (torn-line repair), failures, lock
     executor  solving problems: the local executor, budgets, progress, the loop that records each problem
     ray       the Ray executor (imported only with --ray)
@@ -22,6 +23,7 @@ _EXPORTS = {
     "config": ("RunConfig", "RunError", "client_settings", "out_dir"),
     "executor": ("Run", "preflight"),
     "rows": ("BadLine", "RowError", "Rows", "fallback_stats", "format_fallbacks", "read_rows", "run_dirs"),
+    "run_card": ("RunCard", "read_json_object", "read_settings"),
     "store": ("RecordLog", "RunSummary"),
     "task": ("ATTEMPTS", "TASKS", "Plan", "Task", "get_task", "module_of", "plan", "run"),
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 from agents.llm import LLMClient
 from agents.router import load_router_config
-from protocols.cli import RENAMED_SETTINGS
+from protocols.cli import current_name
 from protocols.contamination import DecontaminationConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,8 +131,7 @@ def config_differences(previous: dict[str, Any], current: dict[str, Any], prefix
     """The settings that differ between a run's recorded config and this one's, by dotted name (resumable ones
     aside): a resume with any of them is refused."""
     # A run recorded before a setting was renamed (protocols.cli.RENAMED_SETTINGS) resumes under the new name.
-    previous = {RENAMED_SETTINGS[key] if key in RENAMED_SETTINGS and key not in current else key: value
-                for key, value in previous.items()}
+    previous = {current_name(key, current): value for key, value in previous.items()}
     names = []
     for key in sorted(set(previous) | set(current)):
         if key in RESUMABLE_FIELDS:

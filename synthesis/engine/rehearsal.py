@@ -3,14 +3,14 @@ and manifest afterwards, for every reader of runs on disk (training's cards, eva
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from agents.llm import LLMClient
-from protocols.rehearsal import manifest_oracle_roles, oracle_roles, row_oracle_roles
+from protocols.rehearsal import oracle_roles, row_oracle_roles
+from synthesis.engine.run_card import MANIFEST, RunCard
 
 
 def client_oracle_roles(clients: dict[str, LLMClient]) -> list[str]:
@@ -24,19 +24,16 @@ def client_oracle_roles(clients: dict[str, LLMClient]) -> list[str]:
 
 @lru_cache(maxsize=1024)
 def _manifest_roles(folder: Path, stamp: int) -> tuple[str, ...]:
-    # `stamp` (the manifest's mtime) is in the key, so a manifest a resumed run rewrote is read again.
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # unreadable: nothing to say
-        return ()
-    return tuple(manifest_oracle_roles(manifest)) if isinstance(manifest, dict) else ()
+    # `stamp` (the manifest's mtime) is in the key, so a manifest a resumed run rewrote is read again. Read leniently:
+    # an unreadable manifest has nothing to say.
+    return tuple(RunCard(folder, strict=False).oracle_roles)
 
 
 def run_roles(run: Path) -> list[str]:
     """The oracle roles a run's manifest names (a run directory, or the folder of a records.jsonl); [] without one."""
     folder = (run if Path(run).is_dir() else Path(run).parent).resolve()
     try:
-        stamp = (folder / "manifest.json").stat().st_mtime_ns
+        stamp = (folder / MANIFEST).stat().st_mtime_ns
     except OSError:
         return []
     return list(_manifest_roles(folder, stamp))

@@ -33,6 +33,7 @@ from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, config_differences, out_dir
 from synthesis.engine.rehearsal import client_oracle_roles
 from synthesis.engine.rows import RowError, RowId, read_fallback_stats, read_rows
+from synthesis.engine.run_card import CONFIG, MANIFEST, RunCard
 from synthesis.engine.spend import SpendLedger
 
 
@@ -246,20 +247,13 @@ class RunStore:
         return scrub(config)
 
     def check_or_write_config(self) -> None:
-        path = self.out / "config.yaml"
+        path = self.out / CONFIG
         current = self._config_dict()
-        if path.exists():
-            try:
-                previous = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError) as error:
-                where = getattr(error, "problem_mark", None)
-                at = f" (line {where.line + 1})" if where is not None else ""
-                raise RunError(f"{path}: not valid YAML{at}; restore it, or delete it to resume with this "
-                               "command's settings") from None
-            if not isinstance(previous, dict):
-                raise RunError(f"{path}: expected a mapping of the run's settings, got "
-                               f"{type(previous).__name__}; restore it, or delete it to resume with this command's "
-                               "settings") from None
+        try:
+            previous = RunCard(self.out).config
+        except ValueError as error:  # one line naming the file and what it should be
+            raise RunError(f"{error}; restore it, or delete it to resume with this command's settings") from None
+        if previous is not None:
             differences = config_differences(previous, current)
             if differences:
                 raise RunError(
@@ -313,7 +307,7 @@ class RunStore:
             # Room for the final manifest to be written over this one in place should the disk be full by then
             # (JSON allows trailing whitespace); without it a full disk left the manifest saying "running".
             text += " " * MANIFEST_RESERVE + "\n"
-        path, temporary = self.out / "manifest.json", self.out / "manifest.json.tmp"
+        path, temporary = self.out / MANIFEST, self.out / f"{MANIFEST}.tmp"
         try:
             temporary.write_text(text)
             os.replace(temporary, path)  # atomic: a kill never leaves half a manifest

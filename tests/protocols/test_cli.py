@@ -79,8 +79,15 @@ RENAMED_CAPS = [
     ("training.dpo", "--sample-max-tokens", "--sampler-max-tokens"),
 ]
 
+# Every other per-role setting is --<role>-<setting> too: tree search's policy temperature, DPO's sampler sampling.
+RENAMED_SAMPLING = [
+    ("synthesis.tree_search", "--temperature", "--policy-temperature"),
+    ("training.dpo", "--temperature", "--sampler-temperature"),
+    ("training.dpo", "--top-p", "--sampler-top-p"),
+]
 
-@pytest.mark.parametrize("module,old,new", RENAMED_CAPS)
+
+@pytest.mark.parametrize("module,old,new", RENAMED_CAPS + RENAMED_SAMPLING)
 def test_an_old_cap_name_is_refused_in_one_line_naming_the_new_flag(tmp_path, module, old, new):
     result = subprocess.run([sys.executable, "-m", module, "--problems", "math500", "--out", str(tmp_path / "o"),
                              old, "64"], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -88,8 +95,8 @@ def test_an_old_cap_name_is_refused_in_one_line_naming_the_new_flag(tmp_path, mo
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-@pytest.mark.parametrize("module,old,new", RENAMED_CAPS + [("synthesis.annotate", "expansion_max_tokens",
-                                                             "--expander-max-tokens")])
+@pytest.mark.parametrize("module,old,new", RENAMED_CAPS + RENAMED_SAMPLING + [
+    ("synthesis.annotate", "expansion_max_tokens", "--expander-max-tokens")])
 def test_an_old_cap_name_in_a_config_file_is_refused_naming_the_new_flag(tmp_path, module, old, new):
     from protocols.cli import command_parser, parse
 
@@ -115,3 +122,48 @@ def test_a_run_recorded_under_an_old_cap_name_resumes_under_the_new_one():
 
     assert _differences({"step_max_tokens": 64, "width": 2}, {"policy_max_tokens": 64, "width": 2}) == []
     assert _differences({"step_max_tokens": 64}, {"policy_max_tokens": 32}) == ["policy_max_tokens: 64 -> 32"]
+
+
+def test_a_run_recorded_under_an_old_sampling_name_resumes_under_the_new_one():
+    from synthesis.engine.config import config_differences as _differences
+
+    # Each old name becomes the new name this run's section has: the policy's in tree search, the sampler's in DPO.
+    tree = {"attempt": "tree_search", "tree_search": {"temperature": 0.8, "width": 2}}
+    assert _differences(tree, {"attempt": "tree_search", "tree_search": {"policy_temperature": 0.8, "width": 2}}) == []
+    assert _differences(tree, {"attempt": "tree_search", "tree_search": {"policy_temperature": 0.5, "width": 2}}) == [
+        "tree_search.policy_temperature: 0.8 -> 0.5"]
+    samples = {"dpo_samples": {"temperature": 0.7, "top_p": 0.95, "samples": 20}}
+    assert _differences(samples, {"dpo_samples": {"sampler_temperature": 0.7, "sampler_top_p": 0.95,
+                                                  "samples": 20}}) == []
+    # A command that still takes the old name compares it as it is.
+    assert _differences({"critique_loop": {"temperature": 0.7}}, {"critique_loop": {"temperature": 0.5}}) == [
+        "critique_loop.temperature: 0.7 -> 0.5"]
+
+
+# Commands whose one model keeps its unprefixed --temperature: the rename refuses it only where a new name exists.
+KEEP_TEMPERATURE = [("eval.accuracy", "AccuracyConfig"), ("synthesis.critique_loop", "CritiqueLoopConfig"),
+                    ("synthesis.annotate", "ExpandConfig")]
+
+
+@pytest.mark.parametrize("module,config_name", KEEP_TEMPERATURE)
+def test_a_command_that_still_takes_temperature_reads_it_as_a_flag_and_a_config_key(tmp_path, module, config_name):
+    from protocols.cli import command_parser, parse
+
+    config_type = importlib.import_module(module).__dict__[config_name]
+    (config,) = parse(command_parser(module, (config_type,)), ["--temperature", "0.25"])
+    assert config.temperature == 0.25
+    recipe = tmp_path / "keep.yaml"
+    recipe.write_text("temperature: 0.5\n")
+    (config,) = parse(command_parser(module, (config_type,)), ["--config", str(recipe)])
+    assert config.temperature == 0.5
+
+
+def test_a_command_with_no_temperature_at_all_gives_argparses_own_error(capsys):
+    from eval.reward_models import MetaEvalConfig
+    from protocols.cli import command_parser, parse
+
+    # eval.reward_models never had --temperature and takes none of its new names: "renamed" would be a false lead.
+    with pytest.raises(SystemExit) as exit_:
+        parse(command_parser("eval.reward_models", (MetaEvalConfig,)), ["--temperature", "0.5"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and "unrecognized arguments: --temperature" in error and "renamed" not in error

@@ -130,7 +130,7 @@ async def test_the_debate_critic_cannot_end_an_answerless_episode():
     (DebateConfig, "policy_max_tokens", 0), (DebateConfig, "critic_max_tokens", -5),
     (DebateConfig, "policy_temperature", -0.1), (DebateConfig, "critic_temperature", -1.0),
     (CritiqueLoopConfig, "policy_max_tokens", 0), (CritiqueLoopConfig, "temperature", -0.5),
-    (TreeSearchConfig, "policy_max_tokens", 0), (TreeSearchConfig, "temperature", -2.0),
+    (TreeSearchConfig, "policy_max_tokens", 0), (TreeSearchConfig, "policy_temperature", -2.0),
     (ExpandConfig, "expander_max_tokens", 0), (ExpandConfig, "temperature", -0.7),
 ])
 def test_attempt_configs_refuse_bad_numbers_naming_the_field(config_type, field_name, value):
