@@ -106,23 +106,37 @@ def run_job(out: Path, api_base: str | None = None) -> dict:
 
 
 async def run_server_alone(api_base: str, prompt_tokens: int, reply_tokens: int, seconds: float) -> dict:
-    """PROBLEMS request streams against the server for about `seconds`; tokens by the server's own count."""
+    """PROBLEMS chats against the server for about `seconds`, each shaped like a debate's: every request resends the
+    chat so far plus the last reply and a short turn, so the slot's prompt cache serves the old part and only the new
+    tokens are processed, as for the job (a fresh prompt per request made the server pay for a whole uncached prompt
+    each time: 540 tokens of prefill for a 114-token reply, and a reference slower than the job itself). A chat
+    starts at about half the job's mean prompt and starts over past 1.5x, so its mean prompt is about the job's.
+    Tokens by the server's own count."""
     import httpx
 
-    # A prompt of about the job's mean length (SmolLM2 reads "word " as about one token), a new one each request so
-    # the slots' prompt cache does not help more than it can help the job.
     predicted = 0
     counter = iter(range(10**9))
 
+    def opening() -> list[dict]:
+        # "w123" is about 3.5 SmolLM2 tokens; a new chat never shares a prefix with another one
+        words = " ".join(f"w{next(counter)}" for _ in range(max(1, prompt_tokens // 7)))
+        return [{"role": "user", "content": words}]
+
     async def stream(client: httpx.AsyncClient, deadline: float) -> None:
         nonlocal predicted
+        messages = opening()
         while time.perf_counter() < deadline:
-            words = " ".join(f"w{next(counter)}" for _ in range(max(1, prompt_tokens // 2)))
             reply = await client.post(f"{api_base}/chat/completions", json={
-                "model": "bench", "messages": [{"role": "user", "content": words}], "max_tokens": reply_tokens,
+                "model": "bench", "messages": messages, "max_tokens": reply_tokens,
                 "temperature": 0.7, "ignore_eos": True})
             reply.raise_for_status()
-            predicted += reply.json().get("timings", {}).get("predicted_n", 0)
+            body = reply.json()
+            predicted += body.get("timings", {}).get("predicted_n", 0)
+            if body["usage"]["prompt_tokens"] > 1.5 * prompt_tokens:
+                messages = opening()
+            else:
+                messages += [{"role": "assistant", "content": body["choices"][0]["message"]["content"]},
+                             {"role": "user", "content": f"Next {next(counter)}."}]
 
     headers = {}
     key = embedded.litellm_route(MODEL)[2]
@@ -163,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="decode thread counts to compare")
     parser.add_argument("--rounds", type=int, default=1, help="job/server pairs per thread count")
     parser.add_argument("--cache-probe", action="store_true", help="first, the prompt cache across turns")
+    parser.add_argument("--occupancy", action="store_true",
+                        help="also sample the slots every 0.1 s during the job (the polling itself costs the server a "
+                             "little: leave it off for the ratio)")
     args = parser.parse_args(argv)
     print(f"load before: {load()}", flush=True)
     if args.cache_probe:
@@ -177,18 +194,21 @@ def main(argv: list[str] | None = None) -> int:
         api_base = embedded.ensure_server(MODEL)
         for round_ in range(args.rounds):
             with tempfile.TemporaryDirectory() as folder:
-                job = run_job(Path(folder) / "demo", api_base)
+                job = run_job(Path(folder) / "demo", api_base if args.occupancy else None)
             job_tps = job["completion"] / job["wall_s"]
             mean_prompt = job["prompt"] // max(job["calls"], 1)
             mean_reply = max(8, job["completion"] // max(job["calls"], 1))
-            alone = asyncio.run(run_server_alone(api_base, mean_prompt, mean_reply, job["wall_s"]))
+            # a rate needs no more than 90 s; the job's whole length doubled the bench's time for nothing
+            alone = asyncio.run(run_server_alone(api_base, mean_prompt, mean_reply, min(job["wall_s"], 90.0)))
             server_tps = alone["completion"] / alone["wall_s"]
             print(f"threads {threads} round {round_ + 1}: job exit {job['exit']}, {job['calls']} calls, "
                   f"{job['completion']} completion tokens (mean prompt {mean_prompt}, reply {mean_reply}); "
                   f"job/server tokens/s ratio {job_tps / server_tps:.2f}", flush=True)
             shares = job["occupancy"]
-            print(f"  slot-time of {PROBLEMS} streams: decoding {shares['used']:.0%}, tail (problems finished) "
-                  f"{shares['tail']:.0%}, gaps between a problem's turns {shares['gap']:.0%}", flush=True)
+            print(f"  job {job['wall_s']:.1f} s, {job_tps:.1f} tok/s; server alone {server_tps:.1f} tok/s", flush=True)
+            if shares:
+                print(f"  slot-time of {PROBLEMS} streams: decoding {shares['used']:.0%}, tail (problems finished) "
+                      f"{shares['tail']:.0%}, gaps between a problem's turns {shares['gap']:.0%}", flush=True)
         embedded.stop_all()
     print(f"load after: {load()}", flush=True)
     return 0
