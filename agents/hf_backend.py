@@ -1,7 +1,7 @@
 """`hf/<path or id>`: a local transformers model served in-process through litellm's custom-provider hook.
 
 A checkpoint trained by `training.sft` or `training.dpo` can then be the policy of a debate, the DPO sampler or
-the model under evaluation, through the same `agents.llm` path as any API model:
+the model under evaluation, through the same `LLMClient` path (agents.calls.client) as any API model:
 
     python -m agents.llm --model hf/runs/sft-journey/final --prompt "What is 2+2?"
 

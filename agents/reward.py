@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agents.llm import LLMClient
-from agents.reasoning import DEFAULT_REASONING_TOKENS, completion_budget
+from agents.calls.client import LLMClient
+from agents.calls.reasoning import DEFAULT_REASONING_TOKENS, completion_budget
 from prompts import render
 from protocols.answers import aequivalent, extract_answer
 from protocols.step_labels import shepherd_text

@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents import redact
+from agents.calls import redact
 
 ENV_REFERENCE = "os.environ/"
 # Parameter names that hold credentials; any name containing one of these must be an environment reference.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from prompts import question_messages
 from protocols.answers import aequivalent, extract_answer
 from protocols.repetition import is_looping

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.llm import LLMClient  # noqa: E402
+from agents.calls.client import LLMClient  # noqa: E402
 from eval.fidelity import Fidelity, measure_run  # noqa: E402
 from protocols.problems import load  # noqa: E402
 from protocols.types import Record  # noqa: E402

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from agents.oracle.reference import Reference, reference_for, same
-from agents.redact import safe
+from agents.calls.redact import safe
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
 from synthesis.engine import read_rows, run_dirs

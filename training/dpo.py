@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends import local_folder, serving_string
-from agents.llm import LLMClient
-from agents.roles import client_for
+from agents.calls.client import LLMClient
+from agents.calls.model_role import client_for
 from agents.sampling import sample_and_judge
 from protocols.agreement import AgreementConfig, agreeing_samples
 from protocols.contamination import Item

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from agents.router import load_router_config
 from protocols.cli import RENAMED_SETTINGS
 from protocols.contamination import DecontaminationConfig

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from protocols.rehearsal import manifest_oracle_roles, oracle_roles, row_oracle_roles
 
 

@@ -4,9 +4,9 @@ import pytest
 
 from agents import backends
 from agents.backends import Backend, backend_for, local_folder, register, serving_string, unregister
-from agents.llm import LLMClient, LLMConfig
+from agents.calls.client import LLMClient, LLMConfig
 from agents.providers import LocalProvider, fill, install
-from agents.reasoning import is_reasoning_model
+from agents.calls.reasoning import is_reasoning_model
 from agents.router import RouterSpec
 
 

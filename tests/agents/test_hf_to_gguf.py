@@ -44,7 +44,7 @@ def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tm
     from gguf import GGMLQuantizationType, GGUFReader
 
     from agents.backends import embedded, local_models
-    from agents.llm import LLMClient
+    from agents.calls.client import LLMClient
     from agents.backends.local_models import resolve
 
     checkpoint = tmp_path / "final"

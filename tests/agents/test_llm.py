@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm import Completion, LLMClient, LLMConfig, LLMError
+from agents.calls.client import Completion, LLMClient, LLMConfig, LLMError
 from tests.conftest import chat_completion_body
 
 MESSAGES = [{"role": "user", "content": "What is 2+2? Answer with one number."}]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from agents import oracle
-from agents.llm import LLMClient, LLMError
+from agents.calls.client import LLMClient, LLMError
 from agents.oracle.annotations import annotation_text
 from agents.oracle.reference import reference_for, seeded, wrong_variant
 from prompts import question_messages, render

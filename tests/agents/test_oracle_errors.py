@@ -5,7 +5,7 @@ import random
 import re
 
 from agents import oracle
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from agents.oracle.arith import equations, evaluate
 from agents.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC
 from agents.oracle.errors import KINDS, carry, inject

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from agents.redact import MASK, neutralise, redact, remember, safe
+from agents.calls.redact import MASK, neutralise, redact, remember, safe
 from tests.conftest import StubServer
 
 # Neither the variable's name nor the value's shape gives it away: only "it was read by --*-api-key-env" does.

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agents import reply_cap
-from agents.llm import LLMClient, LLMConfig, LLMError
+from agents.calls import reply_cap
+from agents.calls.client import LLMClient, LLMConfig, LLMError
 from tests.conftest import chat_completion_body
 
 HUGE = 100 * 2**20

@@ -1,6 +1,6 @@
 import pytest
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from agents.reward import HFPRMScorer, LLMJudgeScorer, RolloutScorer, make_scorer, parse_judgement
 from protocols.types import Problem
 from tests.fakes import ScriptedLLM

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from agents.roles import model_role
+from agents.calls.model_role import model_role
 from synthesis.engine.task import TASKS, get_task
 
 

@@ -23,7 +23,7 @@ COMMANDS = {
     "eval.thoughts": "eval.thoughts",
     "eval.viewer": "eval.viewer.__main__",
     "eval.fidelity": "eval.fidelity",
-    "agents.llm": "agents.llm_cli",
+    "agents.llm": "agents.calls.cli",
     "agents.oracle.annotations": "agents.oracle.annotations",
     "protocols.problems": "protocols.problems",
 }

@@ -113,7 +113,7 @@ def test_read_rows_reads_on_from_where_it_stopped(tmp_path):
 def test_the_usage_table_has_a_row_per_role_and_model_and_counts_a_shared_client_once():
     from rich.console import Console
 
-    from agents.llm import LLMClient
+    from agents.calls.client import LLMClient
     from protocols.types import Usage
     from synthesis.engine.cli import usage_table
     from synthesis.engine.store import role_model_usage

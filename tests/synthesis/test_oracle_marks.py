@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from agents.router import RouterSpec
 from protocols.rehearsal import describe, manifest_oracle_roles, oracle_roles, row_oracle_roles
 from protocols.types import Problem, Record

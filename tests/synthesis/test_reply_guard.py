@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from agents.reply_guard import ReplyGuard, UnusableReplies, guarded, unusable_message
+from agents.calls.reply_guard import ReplyGuard, UnusableReplies, guarded, unusable_message
 from protocols.types import Problem
 from synthesis.critique_loop import CritiqueLoopConfig, run_critique_loop
 from synthesis.debate import DebateConfig, run_debate

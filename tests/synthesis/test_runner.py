@@ -91,7 +91,7 @@ def test_config_and_manifest_hold_no_secrets(tmp_path, monkeypatch):
 
 
 async def test_preflight_names_the_unreachable_model(tmp_path, monkeypatch):
-    from agents.llm import LLMClient
+    from agents.calls.client import LLMClient
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")  # a key, so the dead server is what fails
     dead = LLMClient(model="openai/nothing", api_base="http://127.0.0.1:9/v1", timeout=2, max_retries=0)
@@ -163,7 +163,7 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_leaves_a_resumable_run(tmp_path, st
 
 
 async def test_a_failed_episode_keeps_its_partial_transcript(tmp_path):
-    from agents.llm import LLMError
+    from agents.calls.client import LLMError
     from synthesis.debate import DebateConfig, run_debate
 
     class FlakyCritic(ScriptedLLM):
@@ -365,7 +365,7 @@ async def test_rows_without_usage_leave_this_processs_totals_in_the_manifest(tmp
 
 
 def test_max_concurrency_sets_each_roles_call_limit(tmp_path):
-    from agents.llm import LLMClient
+    from agents.calls.client import LLMClient
 
     clients = {"policy": LLMClient(model="openai/a"), "critic": LLMClient(model="openai/b")}
     run = Run("debate", RunConfig(out=str(tmp_path), max_concurrency=["3", "critic=16"]), None, clients, {})

@@ -105,7 +105,7 @@ def _train(*args: str) -> subprocess.CompletedProcess:
 def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_continues(tmp_path):
     from safetensors.torch import load_file
 
-    from agents.llm import LLMClient
+    from agents.calls.client import LLMClient
     from agents.backends.local_models import resolve
 
     run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 5)])
@@ -296,7 +296,7 @@ def test_samples_cut_at_the_token_cap_never_become_pairs():
 
 
 async def test_each_sample_keeps_its_finish_reason():
-    from agents.llm import Completion
+    from agents.calls.client import Completion
     from agents.sampling import sample_and_judge
 
     class TwoSamples:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents.errors import LLMError
-from agents.reasoning import DEFAULT_REASONING_TOKENS, is_known_model, is_reasoning_model
+from agents.calls.errors import LLMError
+from agents.calls.reasoning import DEFAULT_REASONING_TOKENS, is_known_model, is_reasoning_model
 
 MODES = ("auto", "on", "off")
 MIN_REPLIES = 6

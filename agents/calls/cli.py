@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agents.backends import embedded
-from agents.errors import LLMError
-from agents.roles import client_for, model_role
-from agents.redact import neutralise, safe
+from agents.calls.errors import LLMError
+from agents.calls.model_role import client_for, model_role
+from agents.calls.redact import neutralise, safe
 from agents.router import RouterConfigError, load_router_config
 from protocols.cli import command_parser, parse
 

@@ -16,7 +16,6 @@ import hashlib
 import math
 import os
 import re
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -25,17 +24,17 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from agents.litellm_setup import litellm  # first: it configures litellm before anything else imports it
+from agents.calls.litellm_setup import litellm  # first: it configures litellm before anything else imports it
 from agents.backends import backend_for
-from agents.cache import CompletionCache, cache_key
-from agents.errors import BudgetExhausted, LLMAuthError, LLMError, LLMTimeoutError  # noqa: F401 - re-exported
-from agents.llm_config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
-from agents.llm_gate import GATES
-from agents.redact import cut, hide_secrets, remember, remember_url, safe
-from agents.reply_cap import capped_client, too_large
-from agents.reply_guard import ReplyGuard
+from agents.calls.cache import CompletionCache, cache_key
+from agents.calls.config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
+from agents.calls.errors import BudgetExhausted, LLMAuthError, LLMError, LLMTimeoutError  # noqa: F401 - re-exported
+from agents.calls.gate import GATES
+from agents.calls.redact import cut, hide_secrets, remember, remember_url, safe
+from agents.calls.reply_cap import capped_client, too_large
+from agents.calls.reply_guard import ReplyGuard
 from agents.router import RouterSpec, router_for
-from agents.usage_check import checked_usage
+from agents.calls.usage_check import checked_usage
 from protocols.repetition import is_looping
 from protocols.types import Usage
 
@@ -378,9 +377,3 @@ def _add_cost(total: float | None, cost: float | None) -> float | None:
 def _short(error: BaseException, limit: int = 300) -> str:
     # Redacted before the cut: cutting first left the first half of a key that straddled the limit.
     return cut(str(error), limit)
-
-
-if __name__ == "__main__":
-    from agents.llm_cli import main  # the command line has a module of its own and keeps this name
-
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """litellm, imported once with the settings every caller needs before its first use.
 
-Import litellm from here (`from agents.litellm_setup import litellm`), never bare: the environment variable must be
-set before litellm is first imported, or it downloads a price list at import time (no network here), and its
+Import litellm from here (`from agents.calls.litellm_setup import litellm`), never bare: the environment variable
+must be set before litellm is first imported, or it downloads a price list at import time (no network here), and its
 telemetry and debug banners would reach our output.
 """
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import field, make_dataclass
 from typing import Any
 
-from agents.llm import LLMClient
-from agents.llm_config import DEFAULT_MODEL
+from agents.calls.client import LLMClient
+from agents.calls.config import DEFAULT_MODEL
 
 DEFAULT_TIMEOUT = 300.0
 

@@ -88,7 +88,7 @@ def capped_client(provider: str, api_base: str, api_key: str | None, timeout: fl
             from openai import AsyncOpenAI
 
             http = httpx.AsyncClient(transport=transport, timeout=timeout)
-            # No retries here: our client retries transient errors, in one place (agents.llm).
+            # No retries here: our client retries transient errors, in one place (agents.calls.client).
             per_loop[key] = AsyncOpenAI(api_key=api_key or "none", base_url=api_base, http_client=http,
                                         timeout=timeout, max_retries=0)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from agents.backends import backend_for
-from agents.litellm_setup import litellm
+from agents.calls.litellm_setup import litellm
 
 # Room for a few thousand tokens of hidden reasoning before a short verdict; a cap, not a spend.
 DEFAULT_REASONING_TOKENS = 4096

@@ -1,6 +1,6 @@
-"""The errors a model call can end with; callers import them from agents.llm, which re-exports them.
+"""The errors a model call can end with; callers import them from agents.calls.client, which re-exports them.
 
-They live apart from the client so that modules the client uses (agents.reply_guard) can raise them without
+They live apart from the client so that modules the client uses (agents.calls.reply_guard) can raise them without
 importing the client back.
 """
 

@@ -1,4 +1,4 @@
-"""An autogen `ChatCompletionClient` over `agents.llm.LLMClient`.
+"""An autogen `ChatCompletionClient` over `agents.calls.client.LLMClient`.
 
 autogen-ext 0.7 ships no litellm client, and its OpenAI client counts tokens with tiktoken (which fails
 offline). This adapter gives autogen agents the same retries, cache, concurrency limit and per-role
@@ -25,7 +25,7 @@ from autogen_core.models import (
 )
 from autogen_core.tools import Tool, ToolSchema
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 
 # Rough characters per token, used only for autogen's count/remaining estimates (never for budgets).
 _CHARS_PER_TOKEN = 4
