@@ -21,7 +21,7 @@ from typing import Any
 
 from agents.calls.client import LLMClient
 from agents.calls.model_role import client_for, model_role
-from agents.sampling import sample_and_judge
+from agents.roles.sampling import sample_and_judge
 from protocols.rehearsal import is_oracle_model, line_mark
 from protocols.repetition import RULE
 from protocols.types import Problem, SampleSet

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.calls.client import LLMClient
-from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
+from agents.roles.reward import SCORERS, StepScore, StepScorer, make_scorer
 from agents.calls.model_role import client_for, model_role
 from protocols.cli import parse as parse_configs
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl

@@ -10,7 +10,7 @@ from agents.oracle.arith import equations, evaluate
 from agents.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC
 from agents.oracle.errors import KINDS, carry, inject
 from agents.oracle.reference import reference_for
-from agents.reward import make_scorer
+from agents.roles.reward import make_scorer
 from protocols.types import Problem
 from synthesis.critique_loop import CritiqueLoopConfig, run_critique_loop
 from synthesis.debate import DebateConfig, run_debate
@@ -133,7 +133,7 @@ def test_a_duplicate_sibling_is_merged():
 
 
 def test_a_judges_reason_in_latex_with_braces_is_parsed():
-    from agents.reward import parse_judgement
+    from agents.roles.reward import parse_judgement
 
     assert parse_judgement('{"correct": false, "score": 0.0, "reason": "$\\\\sqrt{9}$ is 3, not 4."}') == (
         False, "$\\sqrt{9}$ is 3, not 4.")

@@ -3,7 +3,7 @@
 import pytest
 
 from agents.calls.reasoning import completion_budget, is_reasoning_model
-from agents.reward import LLMJudgeScorer, make_scorer
+from agents.roles.reward import LLMJudgeScorer, make_scorer
 from protocols.types import Problem
 from tests.fakes import ScriptedLLM
 

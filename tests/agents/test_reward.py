@@ -1,7 +1,7 @@
 import pytest
 
 from agents.calls.client import LLMClient
-from agents.reward import HFPRMScorer, LLMJudgeScorer, RolloutScorer, make_scorer, parse_judgement
+from agents.roles.reward import HFPRMScorer, LLMJudgeScorer, RolloutScorer, make_scorer, parse_judgement
 from protocols.types import Problem
 from tests.fakes import ScriptedLLM
 

@@ -1,6 +1,6 @@
 """DPO never picks a looping answer as "chosen", even when its final answer is right; the exclusion is counted."""
 
-from agents.sampling import sample_and_judge
+from agents.roles.sampling import sample_and_judge
 from protocols.types import Problem, Sample, SampleSet
 from training.sample import make_pairs
 

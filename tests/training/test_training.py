@@ -297,7 +297,7 @@ def test_samples_cut_at_the_token_cap_never_become_pairs():
 
 async def test_each_sample_keeps_its_finish_reason():
     from agents.calls.client import Completion
-    from agents.sampling import sample_and_judge
+    from agents.roles.sampling import sample_and_judge
 
     class TwoSamples:
         model = "m"

@@ -1,6 +1,6 @@
 """Reading a policy reply: one numbered reasoning step per turn, or the final answer in \\boxed{}.
 
-The policy agent itself is an `agents.prompted.PromptedAgent` built by the debate; every attempt that asks a model
+The policy agent itself is an `agents.roles.prompted.PromptedAgent` built by the debate; every attempt that asks a model
 for a step reads the reply here.
 """
 
