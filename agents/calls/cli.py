@@ -14,7 +14,7 @@ from agents.backends import embedded
 from agents.calls.errors import LLMError
 from agents.calls.model_role import client_for, model_role
 from agents.calls.redact import neutralise, safe
-from agents.router import RouterConfigError, load_router_config
+from agents.backends.litellm_router import RouterConfigError, load_router_config
 from protocols.cli import command_parser, parse
 
 

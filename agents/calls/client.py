@@ -33,7 +33,7 @@ from agents.calls.gate import GATES
 from agents.calls.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.calls.reply_cap import capped_client, too_large
 from agents.calls.reply_guard import ReplyGuard
-from agents.router import RouterSpec, router_for
+from agents.backends.litellm_router import RouterSpec, router_for
 from agents.calls.usage_check import checked_usage
 from protocols.repetition import is_looping
 from protocols.types import Usage

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agents.backends import DEFAULT_CONCURRENCY, backend_for  # noqa: F401 - DEFAULT_CONCURRENCY: re-exported
 from agents.backends.gguf_models import DEFAULT_MODEL
-from agents.router import RouterSpec
+from agents.backends.litellm_router import RouterSpec
 
 
 @dataclass(frozen=True)

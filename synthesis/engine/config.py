@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.calls.client import LLMClient
-from agents.router import load_router_config
+from agents.backends.litellm_router import load_router_config
 from protocols.cli import RENAMED_SETTINGS
 from protocols.contamination import DecontaminationConfig
 

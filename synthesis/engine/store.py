@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 
 from agents.calls.client import LLMClient
 from agents.calls.redact import safe, scrub
-from agents.router import RouterSpec
+from agents.backends.litellm_router import RouterSpec
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, config_differences, out_dir
@@ -376,5 +376,6 @@ def _git_sha() -> str | None:
 
 
 def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
-    # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
+    # Router files hold environment references, never keys (agents.backends.litellm_router refuses literals): safe to
+    # record.
     return next((client.config.router for client in clients.values() if client.routed()), None)

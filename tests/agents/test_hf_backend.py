@@ -5,7 +5,7 @@ import json
 import threading
 import time
 
-from agents import hf_backend
+from agents.backends import hf_provider
 
 
 class _SlowModel:
@@ -32,7 +32,7 @@ def test_parallel_callers_of_an_in_process_model_never_time_out_waiting_for_each
     from agents.backends.local_models import HF_SERVE_ENV
 
     monkeypatch.delenv(HF_SERVE_ENV, raising=False)
-    monkeypatch.setattr(hf_backend, "_LoadedModel", _SlowModel)
+    monkeypatch.setattr(hf_provider, "_LoadedModel", _SlowModel)
     (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
     # Nine calls of 0.8 s each take 7.2 s in all: queued inside their timeouts, the later ones would pass the 1 s
     # timeout's outer guard (6 s) and fail; queued at the gate, each call's timeout covers only its own generation.

@@ -1,4 +1,4 @@
-"""HF checkpoint to GGUF (agents.hf_to_gguf, training.export --format gguf): the same greedy text as hf/."""
+"""HF checkpoint to GGUF (agents.backends.hf_to_gguf, training.export --format gguf): the same greedy text as hf/."""
 
 import asyncio
 import json
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from agents.hf_to_gguf import GGUFExportError, export_gguf, pre_tokenizer
+from agents.backends.hf_to_gguf import GGUFExportError, export_gguf, pre_tokenizer
 
 
 @pytest.mark.parametrize("pre,name", [

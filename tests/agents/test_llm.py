@@ -166,7 +166,7 @@ async def test_embedded_cache_replay_makes_no_server_call(embedded_api_base, tmp
 
 
 def _llama_servers() -> set[str]:
-    found = subprocess.run(["pgrep", "-f", "agents.llama_server"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-f", "agents.backends.llama_server"], capture_output=True, text=True)
     return set(found.stdout.split())
 
 

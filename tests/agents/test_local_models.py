@@ -108,7 +108,7 @@ def test_the_cached_gguf_follows_the_checkpoints_files(tmp_path, monkeypatch):
     assert local_models._fingerprint(folder) != first
     converted = []
     monkeypatch.setenv(local_models.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr("agents.hf_to_gguf.export_gguf",
+    monkeypatch.setattr("agents.backends.hf_to_gguf.export_gguf",
                         lambda source, target, kind: converted.append(kind) or Path(target).write_bytes(b"GGUF"))
     path = local_models.gguf_for(f"hf/{folder}")
     assert local_models.gguf_for(f"hf/{folder}") == path and converted == ["f16"]  # converted once

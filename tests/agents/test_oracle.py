@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from agents import oracle
+from agents.backends.oracle import provider
 from agents.calls.client import LLMClient, LLMError
-from agents.oracle.annotations import annotation_text
-from agents.oracle.reference import reference_for, seeded, wrong_variant
+from agents.backends.oracle.annotations import annotation_text
+from agents.backends.oracle.reference import reference_for, seeded, wrong_variant
 from prompts import question_messages, render
 from protocols.annotation import parse
 from protocols.answers import extract_answer
@@ -28,15 +28,15 @@ EGGS = Problem(id="oracle/eggs", question="Janet's ducks lay 16 eggs a day. She 
 
 @pytest.fixture(autouse=True)
 def _known_problem():
-    oracle.remember([PROBLEM, EGGS])
+    provider.remember([PROBLEM, EGGS])
 
 
 def test_model_strings():
-    assert oracle.parse_model("oracle/reference").behaviour.error_rate == 0
-    spec = oracle.parse_model("oracle/reference-e30-lossy-reasoning")
+    assert provider.parse_model("oracle/reference").behaviour.error_rate == 0
+    spec = provider.parse_model("oracle/reference-e30-lossy-reasoning")
     assert (spec.behaviour.error_rate, spec.behaviour.lossy, spec.reasoning) == (0.3, True, True)
-    with pytest.raises(oracle.OracleError, match="unknown suffix -e30x"):
-        oracle.parse_model("oracle/reference-e30x")
+    with pytest.raises(provider.OracleError, match="unknown suffix -e30x"):
+        provider.parse_model("oracle/reference-e30x")
 
 
 def test_reference_steps_state_the_answer_only_at_the_end(with_data_dir):
@@ -122,12 +122,12 @@ async def test_the_reasoning_variant_returns_nothing_under_a_small_budget():
     assert small.texts == [""] and small.finish_reasons == ["length"] and small.completion_tokens == 256
     large = await LLMClient(model="oracle/reference-reasoning").complete([{"role": "user", "content": prompt}],
                                                                          max_tokens=4096)
-    assert json.loads(large.text)["correct"] is False and large.completion_tokens > oracle.HIDDEN_REASONING_TOKENS
+    assert json.loads(large.text)["correct"] is False and large.completion_tokens > provider.HIDDEN_REASONING_TOKENS
 
 
 async def test_an_unknown_problem_or_prompt_is_one_clear_error(monkeypatch):
-    monkeypatch.setattr(oracle, "_SEARCHED_SETS", ())
-    monkeypatch.delenv(oracle.PROBLEMS_ENV, raising=False)
+    monkeypatch.setattr(provider, "_SEARCHED_SETS", ())
+    monkeypatch.delenv(provider.PROBLEMS_ENV, raising=False)
     with pytest.raises(LLMError, match="no problem with a reference solution"):
         await LLMClient(model="oracle/reference").complete([{"role": "user", "content": "Write step 1 only. Problem: ?"}])
     with pytest.raises(LLMError, match="cannot tell which role"):
@@ -160,11 +160,11 @@ def test_concurrent_lookups_wait_for_a_set_being_loaded_instead_of_missing_it(mo
         return [problem]
 
     monkeypatch.setattr(protocols.problems, "load", slow_load)
-    monkeypatch.setattr(oracle, "_known", {})
-    monkeypatch.setattr(oracle, "_loaded_sets", set())
-    monkeypatch.setenv(oracle.PROBLEMS_ENV, "slowset")
+    monkeypatch.setattr(provider, "_known", {})
+    monkeypatch.setattr(provider, "_loaded_sets", set())
+    monkeypatch.setenv(provider.PROBLEMS_ENV, "slowset")
     found = []
-    threads = [threading.Thread(target=lambda: found.append(oracle.find_problem(f"Problem: {problem.question}")))
+    threads = [threading.Thread(target=lambda: found.append(provider.find_problem(f"Problem: {problem.question}")))
                for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -177,14 +177,14 @@ def test_a_copy_without_a_solution_registered_first_does_not_hide_the_one_with_i
     # CI failed test/intermediate_algebra/1197 in the 20-problem fidelity suite only when the whole suite ran: an
     # earlier run in the same process had registered the problem without its solution, and the run's own copy (same
     # id, with the solution) was skipped as already known.
-    monkeypatch.setattr(oracle, "_known", {})
-    monkeypatch.setattr(oracle, "_loaded_sets", {"math500", *oracle._SEARCHED_SETS})
-    monkeypatch.delenv(oracle.PROBLEMS_ENV, raising=False)
+    monkeypatch.setattr(provider, "_known", {})
+    monkeypatch.setattr(provider, "_loaded_sets", {"math500", *provider._SEARCHED_SETS})
+    monkeypatch.delenv(provider.PROBLEMS_ENV, raising=False)
     question = "Let $p(x)$ be a polynomial of degree 5 such that p(2) = 1. Find p(8)."
     bare = Problem(id="test/x/1197.json", question=question, answer="3")
     full = Problem(id="test/x/1197.json", question=question, answer="3", meta={"solution": "So $\\boxed{3}$."})
-    oracle.remember([bare])
-    oracle.remember([full])
-    assert oracle.find_problem(f"Problem: {question}") is full
-    oracle.remember([bare])  # a bare copy again never replaces the full one
-    assert oracle.find_problem(f"Problem: {question}") is full
+    provider.remember([bare])
+    provider.remember([full])
+    assert provider.find_problem(f"Problem: {question}") is full
+    provider.remember([bare])  # a bare copy again never replaces the full one
+    assert provider.find_problem(f"Problem: {question}") is full

@@ -4,12 +4,12 @@ gold answer; debate and critique loop differ; tree search explores wrong branche
 import random
 import re
 
-from agents import oracle
+from agents.backends.oracle import provider
 from agents.calls.client import LLMClient
-from agents.oracle.arith import equations, evaluate
-from agents.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC
-from agents.oracle.errors import KINDS, carry, inject
-from agents.oracle.reference import reference_for
+from agents.backends.oracle.arith import equations, evaluate
+from agents.backends.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC
+from agents.backends.oracle.errors import KINDS, carry, inject
+from agents.backends.oracle.reference import reference_for
 from agents.roles.reward import make_scorer
 from protocols.types import Problem
 from synthesis.critique_loop import CritiqueLoopConfig, run_critique_loop
@@ -23,7 +23,7 @@ SOLUTION = ("Tom buys 4 * 6 = <<4*6=24>>24 apples.\nHe eats 24 / 3 = <<24/3=8>>8
 SHOP = Problem(id="unit/apples", question="Tom buys 4 bags of 6 apples. He eats a third of them, gives 5 of the rest "
                "to a friend, and sells what is left for $2 each. How much money does he make?", answer="22",
                source="gsm8k_unit", meta={"solution": SOLUTION})
-oracle.remember([SHOP])
+provider.remember([SHOP])
 LEAK = re.compile(r"answer \S+ is not correct|correct (final )?answer|gold|reference", re.IGNORECASE)
 
 
@@ -78,8 +78,8 @@ def test_carry_recomputes_from_the_wrong_value():
 
 def test_the_two_critics_have_different_detection_defaults():
     assert SELF_CRITIC != SEPARATE_CRITIC and SELF_CRITIC.miss_rate > SEPARATE_CRITIC.miss_rate
-    assert oracle.parse_model("oracle/reference-e30-miss50-delay3").behaviour.detection("critic").max_delay == 3
-    spec = oracle.parse_model("oracle/reference-method30").behaviour
+    assert provider.parse_model("oracle/reference-e30-miss50-delay3").behaviour.detection("critic").max_delay == 3
+    spec = provider.parse_model("oracle/reference-method30").behaviour
     assert spec.error_rate == 0.3 and dict(spec.mix) == {"method": 1.0}
 
 

@@ -2,11 +2,11 @@
 
 import random
 
-from agents.oracle.annotations import annotation_text
-from agents.oracle.expansion import CLOSING, SENTENCES
-from agents.oracle.prose import CONNECTIVES, NOT_FINAL, lead_in, restyle
-from agents.oracle.reference import reference_for, seeded, wrong_variant
-from agents.oracle.roles import Behaviour, Oracle
+from agents.backends.oracle.annotations import annotation_text
+from agents.backends.oracle.expansion import CLOSING, SENTENCES
+from agents.backends.oracle.prose import CONNECTIVES, NOT_FINAL, lead_in, restyle
+from agents.backends.oracle.reference import reference_for, seeded, wrong_variant
+from agents.backends.oracle.roles import Behaviour, Oracle
 from protocols.annotation import parse, render_draft
 from protocols.answers import last_boxed
 from protocols.problems import load
@@ -64,7 +64,7 @@ def test_expansion_names_what_the_correction_changed():
     draft = ("Let me try this.\nJanet sells 16 - 3 - 4 = 19 eggs.\n\nWait.\nI wrote 19 where it should be 9.\n\n"
              "That was wrong; let me correct it.\nJanet sells 16 - 3 - 4 = 9 eggs.\nShe makes 9 * 2 = 18 dollars.\n\n"
              "So the final answer is:\n\\boxed{18}")
-    from agents.oracle.expansion import expand
+    from agents.backends.oracle.expansion import expand
 
     texts = {expand(draft, random.Random(seed)) for seed in range(12)}
     assert len(texts) > 3  # the banks vary with the seed

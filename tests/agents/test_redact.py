@@ -102,7 +102,7 @@ def test_agents_llm_neutralises_escapes_in_model_text(stub_server, monkeypatch):
 
 
 def test_router_secret_references_are_redacted(tmp_path, monkeypatch):
-    from agents.router import load_router_config, router_for
+    from agents.backends.litellm_router import load_router_config, router_for
     import asyncio
 
     monkeypatch.setenv("ROUTER_STUB_CRED", "router-cred-0123456789")

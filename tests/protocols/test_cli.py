@@ -24,7 +24,7 @@ COMMANDS = {
     "eval.viewer": "eval.viewer.__main__",
     "eval.fidelity": "eval.fidelity",
     "agents.llm": "agents.calls.cli",
-    "agents.oracle.annotations": "agents.oracle.annotations",
+    "agents.oracle.annotations": "agents.backends.oracle.annotations",
     "protocols.problems": "protocols.problems",
 }
 NO_DEFAULTS = {"eval.fidelity", "eval.report"}  # only the runs and a required --out: no default to show

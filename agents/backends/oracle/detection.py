@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from agents.oracle.errors import Injection
+from agents.backends.oracle.errors import Injection
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,17 @@
 
 No model can be trusted to be right here, so the oracle stands in for a strong one: it recognises the problem in
 the prompt (problem sets with reference solutions: MATH train/test/500, GSM8K, or a user's .jsonl with a
-`solution` field), splits the solution into steps (agents.oracle.reference) and answers whatever role the prompt
-asks for, in that prompt's format (agents.oracle.roles). Model strings:
+`solution` field), splits the solution into steps (agents.backends.oracle.reference) and answers whatever role the
+prompt asks for, in that prompt's format (agents.backends.oracle.roles). Model strings:
 
 - `oracle/reference`: never wrong;
 - `oracle/reference-eNN`: about NN% of the steps it proposes are wrong, in the kinds a solver errs
-  (agents.oracle.errors: arithmetic slip, wrong formula, misread condition, wrong method, unjustified leap), each
-  carried on consistently to a wrong final answer and checked wrong by value; seeded by problem, step, seed and
+  (agents.backends.oracle.errors: arithmetic slip, wrong formula, misread condition, wrong method, unjustified leap),
+  each carried on consistently to a wrong final answer and checked wrong by value; seeded by problem, step, seed and
   sample index, so `n` samples differ;
 - per-kind rates instead of (or to weight) `-eNN`: `-arithNN -formulaNN -misreadNN -methodNN -leapNN`, e.g.
   `oracle/reference-method30` errs only by wrong methods, on about 30% of steps;
-- critic detection (agents.oracle.detection): `-missNN` (NN% of errors go unnoticed until the final answer) and
+- critic detection (agents.backends.oracle.detection): `-missNN` (NN% of errors go unnoticed until the final answer) and
   `-delayN` (noticed up to N steps late); without them the debate's critic and the critique loop's self-critic
   each have their own default;
 - suffix `-lossy`: its rewrites drop the first wrong step (a faithfulness check must reject them);
@@ -36,9 +36,9 @@ from dataclasses import dataclass, replace
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
-from agents.oracle.reference import one_line, reference_for
-from agents.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
-from agents.providers import LocalProvider, fill, install
+from agents.backends.oracle.reference import one_line, reference_for
+from agents.backends.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
+from agents.backends.custom_provider import LocalProvider, fill, install
 from protocols.rehearsal import ORACLE_PREFIX
 from protocols.types import Problem
 

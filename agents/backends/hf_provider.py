@@ -21,7 +21,7 @@ from typing import Any
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
-from agents.providers import LocalProvider, fill, install
+from agents.backends.custom_provider import LocalProvider, fill, install
 
 PROVIDER = "hf"
 

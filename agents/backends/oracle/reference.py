@@ -1,7 +1,7 @@
 """A problem's reference solution as numbered steps, the seeded wrong variants of a step, and how a step compares.
 
-The oracle model (agents.oracle) plays every role from these: a policy writes the next reference step or, at its
-error rate, a wrong variant; a critic or judge compares a step with the reference. Steps are one line each (a
+The oracle model (agents.backends.oracle) plays every role from these: a policy writes the next reference step or, at
+its error rate, a wrong variant; a critic or judge compares a step with the reference. Steps are one line each (a
 policy's reply is split on numbered lines), about `MAX_STEPS` of them, and only the last one states the final
 answer (`\\boxed{}` elsewhere is unwrapped, and "the answer is" becomes "the result is", so that no earlier step
 reads as a final answer to `protocols.answers.extract_answer`).

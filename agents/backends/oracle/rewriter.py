@@ -1,8 +1,8 @@
 """The oracle's rewrite of a trial-and-error draft (attempt 1): every line kept, in order, restyled and linked.
 
 What an honest, careful rewriter does and no more: LaTeX style with every piece of math inside its delimiters
-(agents.oracle.prose.restyle), a seeded connective before some steps (an opening one for the first step, a "this
-time" one for a step redone after going back), and one final answer: a wrong line's own "So the final answer is"
+(agents.backends.oracle.prose.restyle), a seeded connective before some steps (an opening one for the first step, a
+"this time" one for a step redone after going back), and one final answer: a wrong line's own "So the final answer is"
 becomes that line's answer, and only the last answer is called final. Numbers, reasons and `\\boxed{}` answers
 all stay, so the faithfulness check (synthesis.rewrite) accepts it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 
-from agents.oracle.prose import CONTINUING, OPENING, REDOING, connect, not_final, restyle
+from agents.backends.oracle.prose import CONTINUING, OPENING, REDOING, connect, not_final, restyle
 from protocols.answers import last_boxed
 
 _STEP_LINE = re.compile(r"^(\d+)\.\s+(.*)$")

@@ -1,6 +1,7 @@
-"""`oracle/...`: the rehearsal backend (agents.oracle), a litellm provider in this process that answers every role
-from the problem set's reference solutions. Free, instant and deterministic, so nothing is cached; the run hands it
-its problems before the first call."""
+"""`oracle/...`: the rehearsal backend, a litellm provider in this process (provider.py) that answers every role
+from the problem set's reference solutions (reference.py, roles.py, errors.py, ...). Free, instant and deterministic,
+so nothing is cached; the run hands it its problems before the first call. This module is what the backend registry
+knows of it; the provider is imported only when a call is routed to it."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ class OracleBackend(Backend):
     name = "oracle"
 
     def route(self, config: Any) -> dict[str, Any]:
-        from agents import oracle  # the rehearsal backend: answers from reference solutions
+        from agents.backends.oracle import provider  # the rehearsal provider: answers from reference solutions
 
-        oracle.register()
+        provider.register()
         return super().route(config)
 
     def free(self, model: str) -> bool:
@@ -33,11 +34,11 @@ class OracleBackend(Backend):
         return "reasoning" in model.removeprefix(self.prefix).split("-")[1:]
 
     def prepare_run(self, problems: Sequence[Any], source: str) -> None:
-        from agents import oracle
+        from agents.backends.oracle import provider
 
         # It answers from these problems' reference solutions; Ray workers find the set by name.
-        oracle.remember(list(problems))
-        os.environ[oracle.PROBLEMS_ENV] = source
+        provider.remember(list(problems))
+        os.environ[provider.PROBLEMS_ENV] = source
 
 
 ORACLE = OracleBackend()

@@ -6,7 +6,8 @@ sentence banks that speak about the content: how the attempt starts and what it 
 on), what went wrong (the value the correction changes) and why the correction is right (the new value in place of
 the old), then the final answer, stated once. Every line of the notes stays, in order, restyled with its math
 inside delimiters, so the faithfulness check accepts the expansion; the lossy oracle's dropped line is the
-check's to catch, not ours to hide. A draft in any other shape is rewritten line by line (agents.oracle.rewriter).
+check's to catch, not ours to hide. A draft in any other shape is rewritten line by line
+(agents.backends.oracle.rewriter).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from agents.oracle.prose import CONTINUING, OPENING, REDOING, connect, not_final, pick, restyle, sentence
-from agents.oracle.rewriter import rewrite
+from agents.backends.oracle.prose import CONTINUING, OPENING, REDOING, connect, not_final, pick, restyle, sentence
+from agents.backends.oracle.rewriter import rewrite
 from protocols.annotation import DRAFT_OPENERS
 from protocols.answers import last_boxed
 from protocols.prose_checks import math_spans

@@ -1,10 +1,10 @@
 """How the oracle writes prose around steps it did not invent: LaTeX kept inside its delimiters, and connectives
 drawn from seeded banks that never stutter.
 
-The rewriter (agents.oracle.rewriter) and the expander (agents.oracle.expansion) use these. Every phrase in a bank
-here is also in eval/template_split.py's ORACLE_PHRASES (a test keeps them in agreement), so the report counts what
-the oracle wrote as template, never as a model's words. No bank phrase holds one of the report's keywords ("wait",
-"therefore", "let me", ...) unless it is a whole sentence the split can find anywhere.
+The rewriter (agents.backends.oracle.rewriter) and the expander (agents.backends.oracle.expansion) use these. Every
+phrase in a bank here is also in eval/template_split.py's ORACLE_PHRASES (a test keeps them in agreement), so the report
+counts what the oracle wrote as template, never as a model's words. No bank phrase holds one of the report's keywords
+("wait", "therefore", "let me", ...) unless it is a whole sentence the split can find anywhere.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `agents.backends.embedded` starts this as a child and talks to it over HTTP (OpenAI-compatible, loopback only). The
 server itself is C++ (from the `xllamacpp` wheel): parallel slots, continuous batching, prompt caching per slot.
-This process configures it, runs its front door on the TCP port (agents.loopback_front: a foreign Host header
+This process configures it, runs its front door on the TCP port (agents.backends.loopback_front: a foreign Host header
 is refused; the native server itself listens only on a private Unix socket) and blocks until it is told to stop.
 """
 
@@ -22,13 +22,13 @@ def serve(model: str, alias: str, port: int, parallel: int, ctx_per_slot: int, t
     """Start the server and block until SIGTERM / SIGINT."""
     import xllamacpp
 
-    from agents.loopback_front import serve_in_thread
+    from agents.backends.loopback_front import serve_in_thread
 
     params = xllamacpp.CommonParams()
     params.model.path = model
     params.model_alias = {alias}
     # The native server listens on a Unix socket in a directory only this user can open; the one TCP port is the
-    # front's (agents.loopback_front), which refuses a foreign Host header -- llama.cpp has no such check.
+    # front's (agents.backends.loopback_front), which refuses a foreign Host header -- llama.cpp has no such check.
     private = tempfile.mkdtemp(prefix="longthought-llama-")
     socket_path = str(Path(private) / "server.sock")
     params.hostnames = [socket_path]

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.oracle.reference import reference_for, seeded, wrong_variant
+from agents.backends.oracle.reference import reference_for, seeded, wrong_variant
 from protocols.cli import command_parser, parse
 from protocols.types import Problem
 

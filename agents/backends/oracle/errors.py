@@ -1,14 +1,14 @@
 """The oracle's error model: mistakes of the kinds a real solver makes, carried on consistently, checked wrong by value.
 
-    from agents.oracle.errors import inject
+    from agents.backends.oracle.errors import inject
     injection = inject(bodies, index=2, kind="arithmetic", rng=random.Random(0), question=q, answer="18")
 
 Kinds (`KINDS`): an arithmetic slip (`16 - 3 - 4 = 12`); a wrong formula (adding where the formula multiplies,
 doubling instead of squaring); a misread condition (a number of the problem read wrong: 61 for 16); a wrong
 method (the inverse operation: dividing where it should multiply), chosen where its result is used again so it
 is carried on for several steps; an unjustified leap (a result stated with no working, and wrong). The error
-PROPAGATES: every later step is recomputed from the wrong value (agents.oracle.arith evaluates the reference's own
-arithmetic; a number equal to a changed value is replaced, and a computation that used it gets its new result),
+PROPAGATES: every later step is recomputed from the wrong value (agents.backends.oracle.arith evaluates the reference's
+own arithmetic; a number equal to a changed value is replaced, and a computation that used it gets its new result),
 down to a wrong final answer. An injection is returned only when it is wrong by value twice over: the changed
 computation's value differs (a "wrong" step that is right, like `\\cos(-30^\\circ)` for `\\cos(30^\\circ)`, never
 qualifies) and the propagated final answer is not the gold one (`protocols.answers.equivalent`, math-verify
@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from agents.oracle.arith import Equation, NotArithmetic, Value, close, equations, evaluate, fmt, nice, sides, tokens
+from agents.backends.oracle.arith import (
+    Equation, NotArithmetic, Value, close, equations, evaluate, fmt, nice, sides, tokens,
+)
 
 KINDS = ("arithmetic", "formula", "misread", "method", "leap")
 # The default mix of an `-eNN` oracle: slips most often, leaps least (a solver mostly miscomputes).
@@ -366,7 +368,7 @@ def _answer_slip(bodies: Sequence[str], kind: str, rng: random.Random, answer: s
 def injections(bodies: Sequence[str], index: int, seed_parts: tuple, *, question: str, answer: str,
                variants: int = 3) -> list[Injection]:
     """Every injection this module offers at step `index`, deterministic in `seed_parts` (kinds x variants)."""
-    from agents.oracle.reference import seeded
+    from agents.backends.oracle.reference import seeded
 
     found, seen = [], set()
     for kind in KINDS:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.oracle.arith import close, sides
-from agents.oracle.reference import first_wrong, reference_for
-from agents.oracle.roles import Behaviour, Oracle
+from agents.backends.oracle.arith import close, sides
+from agents.backends.oracle.reference import first_wrong, reference_for
+from agents.backends.oracle.roles import Behaviour, Oracle
 from protocols.answers import last_boxed
 from protocols.prose_checks import check_prose, final_statements
 from protocols.types import Action, Record
@@ -98,7 +98,7 @@ def audit(record: Record) -> JourneyAudit:
         found.errors += 1
         injection = oracle.line(path)
         expected = reference.step(len(path))
-        from agents.oracle.errors import _answers_differ
+        from agents.backends.oracle.errors import _answers_differ
 
         # the step states a different value, or its own final answer differs (the answer checker decides) ...
         stated = node.answer or last_boxed(node.step.text)

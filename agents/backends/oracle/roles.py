@@ -4,9 +4,9 @@ Every role answers in exactly the format its prompt asks for: a policy the next 
 rate, a wrong variant, but never on a retry after feedback: a competent model takes the correction); a critic
 `ACTION/REASON` lines with the right "backtrack to N" (N = the first wrong step); a self-critiquing proposer both;
 a judge JSON; a rollout or a sampler a whole numbered solution; a rewriter the draft rephrased with its math in
-LaTeX and seeded connectives (agents.oracle.rewriter), an expander prose around each attempt and correction of an
-annotation (agents.oracle.expansion), every step kept (the `lossy` variant drops the first wrong step). Reasons are
-first person.
+LaTeX and seeded connectives (agents.backends.oracle.rewriter), an expander prose around each attempt and correction of
+an annotation (agents.backends.oracle.expansion), every step kept (the `lossy` variant drops the first wrong step).
+Reasons are first person.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agents.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC, Detection, noticed_reason
-from agents.oracle.errors import DEFAULT_MIX, Injection, choose, injections
-from agents.oracle.expansion import expand
-from agents.oracle.rewriter import rewrite
-from agents.oracle.reference import (
+from agents.backends.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC, Detection, noticed_reason
+from agents.backends.oracle.errors import DEFAULT_MIX, Injection, choose, injections
+from agents.backends.oracle.expansion import expand
+from agents.backends.oracle.rewriter import rewrite
+from agents.backends.oracle.reference import (
     Reference, Slip, final_sentence, first_wrong, one_line, propagate, same, seeded, slip_between, template,
     wrong_answer, wrong_variant,
 )
@@ -39,8 +39,8 @@ class OracleRoleError(ValueError):
 
 @dataclass(frozen=True)
 class Behaviour:
-    """The oracle variant a model string names: its error rate and mix of error kinds (agents.oracle.errors),
-    how its critic detects errors (None: the role's default, agents.oracle.detection), and whether its rewrites
+    """The oracle variant a model string names: its error rate and mix of error kinds (agents.backends.oracle.errors),
+    how its critic detects errors (None: the role's default, agents.backends.oracle.detection), and whether its rewrites
     drop a wrong step."""
 
     error_rate: float = 0.0
@@ -219,7 +219,8 @@ class Oracle:
         return not any(same(body, step) for step in steps) and any(template(body) == template(step) for step in steps)
 
     def rewrite(self, draft: str, sample: int = 0) -> str:
-        """Attempt 1's rewrite of a draft (agents.oracle.rewriter); the lossy variant drops the first wrong step."""
+        """Attempt 1's rewrite of a draft (agents.backends.oracle.rewriter); the lossy variant drops the first wrong
+        step."""
         lines = [line for line in draft.splitlines() if line.strip()]
         if self.behaviour.lossy:
             dropped = next((position for position, line in enumerate(lines) if self._is_slip_line(line)), None)
@@ -228,7 +229,7 @@ class Oracle:
         return rewrite(lines, seeded(self.problem_id, self.seed, sample, "rewrite"))
 
     def expand(self, notes: str, sample: int = 0) -> str:
-        """Attempt 4's expansion of an annotation draft (agents.oracle.expansion); lossy: the first wrong line
+        """Attempt 4's expansion of an annotation draft (agents.backends.oracle.expansion); lossy: the first wrong line
         is dropped first."""
         if self.behaviour.lossy:
             lines = notes.split("\n")

@@ -1,6 +1,6 @@
 """A safe numeric evaluator for the arithmetic in reference solutions: `16 - 3 - 4 = 9`, `$\\frac{3}{4}\\cdot 8 = 6$`.
 
-The oracle's error model (agents.oracle.errors) must know that an injected error is wrong *by value*, and must
+The oracle's error model (agents.backends.oracle.errors) must know that an injected error is wrong *by value*, and must
 recompute later steps from a wrong value. Sympy or math-verify would parse anything, including text that is not
 ours to trust; this module reads only numbers, `+ - * / ^`, `\\cdot \\times \\div`, `\\frac`, `\\sqrt`, `\\pi`,
 parentheses and braces, with bounded exponents, and nothing else (hand-written for that reason: a tiny recursive
