@@ -20,11 +20,11 @@ from autogen_core import CancellationToken
 
 from agents.calls.autogen_client import LLMChatCompletionClient
 from agents.calls.client import LLMClient, derive_seed
-from agents.roles.policy import split_step
-from agents.roles.prompted import PromptedAgent
+from agents.calls.model_role import client_for, model_role
 from agents.calls.reasoning import completion_budget
 from agents.calls.reply_guard import ReplySettings
-from agents.calls.model_role import client_for, model_role
+from agents.roles.policy import split_step
+from agents.roles.prompted import PromptedAgent
 from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState

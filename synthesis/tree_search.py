@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from agents.calls.client import LLMClient, derive_seed
-from agents.roles.policy import split_step
+from agents.calls.model_role import client_for, model_role
 from agents.calls.reasoning import completion_budget
 from agents.calls.reply_guard import ReplySettings
-from agents.calls.model_role import client_for, model_role
+from agents.roles.policy import split_step
 from agents.roles.reward import SCORERS, StepScorer, make_scorer
 from prompts import render
 from protocols.answers import aequivalent

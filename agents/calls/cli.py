@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agents.backends import embedded
+from agents.backends.litellm_router import RouterConfigError, load_router_config
 from agents.calls.errors import LLMError
 from agents.calls.model_role import client_for, model_role
 from agents.calls.redact import neutralise, safe
-from agents.backends.litellm_router import RouterConfigError, load_router_config
 from protocols.cli import command_parser, parse
 
 

@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from agents.calls.litellm_setup import litellm  # first: it configures litellm before anything else imports it
 from agents.backends import backend_for
+from agents.backends.litellm_router import RouterSpec, router_for
 from agents.calls.cache import CompletionCache, cache_key
 from agents.calls.config import DEFAULT_MODEL, LLMConfig  # noqa: F401 - DEFAULT_MODEL: callers import it from here
 from agents.calls.errors import BudgetExhausted, LLMAuthError, LLMError, LLMTimeoutError  # noqa: F401 - re-exported
@@ -33,7 +34,6 @@ from agents.calls.gate import GATES
 from agents.calls.redact import cut, hide_secrets, remember, remember_url, safe
 from agents.calls.reply_cap import capped_client, too_large
 from agents.calls.reply_guard import ReplyGuard
-from agents.backends.litellm_router import RouterSpec, router_for
 from agents.calls.usage_check import checked_usage
 from protocols.repetition import is_looping
 from protocols.types import Usage

@@ -25,9 +25,9 @@ from typing import Any, Protocol
 import yaml
 from filelock import FileLock, Timeout
 
+from agents.backends.litellm_router import RouterSpec
 from agents.calls.client import LLMClient
 from agents.calls.redact import safe, scrub
-from agents.backends.litellm_router import RouterSpec
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, config_differences, out_dir

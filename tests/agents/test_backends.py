@@ -4,10 +4,10 @@ import pytest
 
 from agents import backends
 from agents.backends import Backend, backend_for, local_folder, register, serving_string, unregister
-from agents.calls.client import LLMClient, LLMConfig
 from agents.backends.custom_provider import LocalProvider, fill, install
-from agents.calls.reasoning import is_reasoning_model
 from agents.backends.litellm_router import RouterSpec
+from agents.calls.client import LLMClient, LLMConfig
+from agents.calls.reasoning import is_reasoning_model
 
 
 class ToyProvider(LocalProvider):

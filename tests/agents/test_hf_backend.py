@@ -28,8 +28,8 @@ class _SlowModel:
 
 
 def test_parallel_callers_of_an_in_process_model_never_time_out_waiting_for_each_other(tmp_path, monkeypatch):
-    from agents.calls.client import LLMClient
     from agents.backends.local_models import HF_SERVE_ENV
+    from agents.calls.client import LLMClient
 
     monkeypatch.delenv(HF_SERVE_ENV, raising=False)
     monkeypatch.setattr(hf_provider, "_LoadedModel", _SlowModel)

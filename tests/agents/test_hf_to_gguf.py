@@ -44,8 +44,8 @@ def test_the_embedded_models_checkpoint_round_trips_with_the_same_greedy_text(tm
     from gguf import GGMLQuantizationType, GGUFReader
 
     from agents.backends import embedded, local_models
-    from agents.calls.client import LLMClient
     from agents.backends.local_models import resolve
+    from agents.calls.client import LLMClient
 
     checkpoint = tmp_path / "final"
     shutil.copytree(resolve("embedded/smollm2-135m"), checkpoint)

@@ -77,8 +77,8 @@ def _llama_folder(path, architecture="LlamaForCausalLM"):
 
 def test_hf_checkpoints_are_served_natively_only_when_asked_and_only_if_llama(tmp_path, monkeypatch):
     from agents.backends import embedded
-    from agents.calls.config import LLMConfig
     from agents.backends.local_models import HF_SERVE_ENV, native_hf_by_default
+    from agents.calls.config import LLMConfig
 
     llama, other = _llama_folder(tmp_path / "llama"), _llama_folder(tmp_path / "gpt2", "GPT2LMHeadModel")
     monkeypatch.delenv(HF_SERVE_ENV, raising=False)

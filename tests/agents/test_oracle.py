@@ -5,9 +5,9 @@ import json
 import pytest
 
 from agents.backends.oracle import provider
-from agents.calls.client import LLMClient, LLMError
 from agents.backends.oracle.annotations import annotation_text
 from agents.backends.oracle.reference import reference_for, seeded, wrong_variant
+from agents.calls.client import LLMClient, LLMError
 from prompts import question_messages, render
 from protocols.annotation import parse
 from protocols.answers import extract_answer

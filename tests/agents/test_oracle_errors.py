@@ -5,11 +5,11 @@ import random
 import re
 
 from agents.backends.oracle import provider
-from agents.calls.client import LLMClient
 from agents.backends.oracle.arith import equations, evaluate
 from agents.backends.oracle.detection import SELF_CRITIC, SEPARATE_CRITIC
 from agents.backends.oracle.errors import KINDS, carry, inject
 from agents.backends.oracle.reference import reference_for
+from agents.calls.client import LLMClient
 from agents.roles.reward import make_scorer
 from protocols.types import Problem
 from synthesis.critique_loop import CritiqueLoopConfig, run_critique_loop

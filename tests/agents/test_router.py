@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from agents.backends.embedded import EMBEDDED_MODELS, EmbeddedServer, api_key as embedded_api_key
-from agents.calls.client import LLMClient
 from agents.backends.litellm_router import RouterConfigError, load_router_config, router_for
+from agents.calls.client import LLMClient
 from tests.conftest import REPO, chat_completion_body
 
 

@@ -2,8 +2,8 @@
 
 import random
 
-from agents.backends.oracle.provider import expansion, prose
 from agents.backends.oracle.expansion import expand
+from agents.backends.oracle import expansion, prose
 from agents.backends.oracle.rewriter import rewrite
 from eval.template_split import ANNOTATION_OPENERS, ORACLE_CONNECTIVES, ORACLE_PHRASES, _phrase, template_text
 from eval.thoughts import measure

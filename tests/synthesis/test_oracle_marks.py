@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agents.calls.client import LLMClient
 from agents.backends.litellm_router import RouterSpec
+from agents.calls.client import LLMClient
 from protocols.rehearsal import describe, manifest_oracle_roles, oracle_roles, row_oracle_roles
 from protocols.types import Problem, Record
 from synthesis.engine import Run, RunConfig

@@ -36,9 +36,9 @@ from dataclasses import dataclass, replace
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
+from agents.backends.custom_provider import LocalProvider, fill, install
 from agents.backends.oracle.reference import one_line, reference_for
 from agents.backends.oracle.roles import Behaviour, Oracle, OracleRoleError, reply, role_of
-from agents.backends.custom_provider import LocalProvider, fill, install
 from protocols.rehearsal import ORACLE_PREFIX
 from protocols.types import Problem
 
