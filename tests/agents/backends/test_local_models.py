@@ -56,12 +56,12 @@ def test_a_hub_id_is_allowed_when_cached_or_when_downloads_are_on(tmp_path, monk
 def test_agents_llm_refuses_a_missing_checkpoint_in_one_line_without_reaching_for_the_hub(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
+    from tests.conftest import REPO
+
     result = subprocess.run([sys.executable, "-m", "agents.llm", "--model", "hf/runs/nothere", "--prompt", "hi"],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                            env={**__import__("os").environ, "PYTHONPATH": str(repo), "HF_HUB_OFFLINE": "0"})
+                            env={**__import__("os").environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "0"})
     assert result.returncode == 2, result.stderr
     output = (result.stdout + result.stderr).strip()
     assert output.count("\n") == 0 and "hf/runs/nothere: no local folder" in output, output

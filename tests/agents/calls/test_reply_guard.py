@@ -17,10 +17,8 @@ from synthesis.debate import DebateConfig, run_debate
 from synthesis.engine import Run, RunConfig, report_summary
 from synthesis.episode import EpisodeError
 from synthesis.tree_search import TreeSearchConfig, scorer_factory
-from tests.conftest import chat_completion_body
+from tests.conftest import REPO, chat_completion_body
 from tests.fakes import ScriptedLLM
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _problems(count: int) -> list[Problem]:
