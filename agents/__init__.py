@@ -1,4 +1,7 @@
-"""Everything that calls a model."""
+"""Everything that calls a model, in three rooms: backends/ (what a model string means; what starts, reaches or is
+a model), calls/ (one LLMClient and what wraps a call) and roles/ (the parts a model plays). Imports go from roles to
+calls to backends. llm.py, llama_server.py and oracle/annotations.py here only keep the README's commands working.
+"""
 
 import os
 

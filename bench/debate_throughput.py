@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import embedded  # noqa: E402  (first: it sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads)
 import litellm  # noqa: E402, I001
-from agents.llm import Completion, LLMClient  # noqa: E402
+from agents.calls.client import Completion, LLMClient  # noqa: E402
 from protocols.answers import equivalent  # noqa: E402
 from protocols.problems import load  # noqa: E402
 from protocols.types import Problem  # noqa: E402

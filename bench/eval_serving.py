@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.backends import embedded  # noqa: E402
-from agents.llm import LLMClient  # noqa: E402
 from agents.backends.local_models import HF_GGUF_TYPE_ENV, HF_SERVE_ENV, gguf_for  # noqa: E402
+from agents.calls.client import LLMClient  # noqa: E402
 
 
 async def answer_all(model: str, requests: int, max_tokens: int) -> tuple[float, int, list[str]]:

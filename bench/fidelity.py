@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.llm import LLMClient  # noqa: E402
+from agents.calls.client import LLMClient  # noqa: E402
 from eval.fidelity import Fidelity, measure_run  # noqa: E402
 from protocols.problems import load  # noqa: E402
 from protocols.types import Record  # noqa: E402
@@ -98,7 +98,7 @@ def duplicate_siblings(record: Record) -> int:
 def journeys(out: Path) -> dict[str, dict[str, str]]:
     """The journey figures of issue 24 per attempt: errors, their propagation and value check, late backtracks,
     wrong-branch depth, answer leaks, doubled words and LaTeX outside delimiters, duplicate siblings."""
-    from agents.oracle.audit import audit
+    from agents.backends.oracle.audit import audit
 
     table = {}
     for attempt in ("debate", "critique_loop", "tree_search"):
@@ -126,7 +126,7 @@ def journeys(out: Path) -> dict[str, dict[str, str]]:
 def prose(out: Path) -> dict[str, dict[str, str]]:
     """What the prose checks find in the text each rewriter or expander wrote (tree-search rewrites, annotation
     expansions) and, for comparison, in the rendered long thoughts of the loops."""
-    from agents.oracle.audit import audit_prose
+    from agents.backends.oracle.audit import audit_prose
 
     table = {}
     for name, label in (("tree_search", "rewrites"), ("human_annotation", "expansions"),
@@ -147,7 +147,7 @@ def prose(out: Path) -> dict[str, dict[str, str]]:
 
 def run_suite(problems: str, limit: int | None, out: Path, journeys_only: bool = False) -> dict[str, Fidelity]:
     """Run the four attempts into `out` and measure them; returns one Fidelity per attempt."""
-    from agents.oracle.annotations import write_annotations
+    from agents.backends.oracle.annotations import write_annotations
 
     selected = load(problems, limit=limit)
     common = lambda name: _common(problems, limit, out / name)  # noqa: E731

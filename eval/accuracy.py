@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMClient
-from agents.roles import client_for, model_role
-from agents.sampling import sample_and_judge
+from agents.calls.client import LLMClient
+from agents.calls.model_role import client_for, model_role
+from agents.roles.sampling import sample_and_judge
 from protocols.rehearsal import is_oracle_model, line_mark
 from protocols.repetition import RULE
 from protocols.types import Problem, SampleSet

@@ -2,7 +2,7 @@
 
     python -m eval.fidelity runs/rehearsal
 
-For runs made with the oracle model (agents.oracle), every step a policy wrote is either a reference step or an
+For runs made with the oracle model (agents.backends.oracle), every step a policy wrote is either a reference step or an
 injected wrong variant, so the invariants journey learning depends on can be counted exactly: wrong steps caught
 and corrected before the path moves on, none left on a shortcut, no correct step narrated as a mistake, no
 scorer bookkeeping or third-person critic voice inside a long thought, rewrites that keep every step accepted and
@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from agents.oracle.reference import Reference, reference_for, same
-from agents.redact import safe
+from agents.backends.oracle.reference import Reference, reference_for, same
+from agents.calls.redact import safe
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtNode, ThoughtTree
 from synthesis.engine import read_rows, run_dirs

@@ -29,9 +29,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.llm import LLMClient
-from agents.reward import SCORERS, StepScore, StepScorer, make_scorer
-from agents.roles import client_for, model_role
+from agents.calls.client import LLMClient
+from agents.calls.model_role import client_for, model_role
+from agents.roles.reward import SCORERS, StepScore, StepScorer, make_scorer
 from protocols.cli import parse as parse_configs
 from protocols.problems import DATA_DIR_ENV, ProblemSetError, load, read_jsonl
 from protocols.rehearsal import is_oracle_model, line_mark

@@ -61,9 +61,10 @@ _OPENERS = re.compile(r"(?:^|\n\n)(?:\d+\.\s+)?(Wait|Alternatively|Instead|Hold 
 # (the fallback long thought; an expansion may keep them word for word).
 ANNOTATION_OPENERS = [_phrase(text) for text in (
     "Let me try this.", "That was wrong; let me correct it.", "Wait.", "Note:", "So the final answer is:")]
-# What the oracle writes around the steps it rewrites or expands (agents.oracle.prose and agents.oracle.expansion;
-# a test keeps this copy in agreement with the banks, and a phrase stays here when a bank drops it, so older
-# records are still counted). Connectives are ours only where they open a step, so they are matched there.
+# What the oracle writes around the steps it rewrites or expands (agents.backends.oracle.prose and
+# agents.backends.oracle.expansion; a test keeps this copy in agreement with the banks, and a phrase stays here when a
+# bank drops it, so older records are still counted). Connectives are ours only where they open a step, so they are
+# matched there.
 ORACLE_CONNECTIVES = ("To begin, ", "First, ", "To start, ", "Next, ", "Then ", "After that, ", "From there, ",
                       "Building on that, ", "With that, ", "Moving on, ", "This time, ", "Redoing it, ",
                       "Doing it again, ")

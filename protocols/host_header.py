@@ -3,7 +3,7 @@
 A page open in the user's browser can make its own domain resolve to 127.0.0.1 and then read what a local server
 answers. The browser still sends that domain in the Host header, so a local server that answers only requests
 naming it by a loopback name (or the address it was told to bind) cannot be read that way. Shared by the viewer
-(eval.viewer.server) and the local model servers' front (agents.loopback_front).
+(eval.viewer.server) and the local model servers' front (agents.backends.loopback_front).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which roles the oracle played: the mark that rehearsal data carries into records, manifests, cards, reports and the
 viewer, so "correct share 1.0, cost 0" is never read as a model's result.
 
-`oracle/...` (agents.oracle) answers every role from the problem set's reference solutions. A row says which of
+`oracle/...` (agents.backends.oracle) answers every role from the problem set's reference solutions. A row says which of
 its roles were the oracle in `meta["oracle_roles"]` (a sorted list; [] = none); a row written before that field
 existed has no key, and its run's manifest (`models`: role -> model string) answers instead. Pure string logic, no
 agents import, so every reader (training, eval, the viewer) can ask without loading litellm.
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# The oracle's model-string prefix, defined here once: agents.oracle and its backend (agents.backends.oracle) import
-# it, and every reader of rehearsal marks (training, eval, the viewer) can ask without importing agents.
+# The oracle's model-string prefix, defined here once: the oracle's provider and its backend entry
+# (agents.backends.oracle) import it, and every reader of rehearsal marks (training, eval, the viewer) can ask without
+# importing agents.
 ORACLE_PREFIX = "oracle/"
 META_KEY = "oracle_roles"
 # The tag of a dataset card built from oracle runs (training.formats); eval reads it to mark models trained on it.

@@ -10,7 +10,7 @@ A step is `correct`, `wrong` or `unknown`, and its label names its source:
 - `annotator`: a person's annotation;
 - `oracle`: any of the judgements above when the oracle played the judging role (rehearsal data says what it is).
 `prm_paths` turns a tree into one line of reasoning per leaf, with its labels, in TRL's stepwise-supervision shape;
-`shepherd` renders one in the Math-Shepherd tag format that agents.reward's `hf-prm` scorer reads.
+`shepherd` renders one in the Math-Shepherd tag format that agents.roles.reward's `hf-prm` scorer reads.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Problem sets, annotations and models are data from elsewhere: an ESC sequence in a problem id or a question can
 clear a terminal, retitle its window or write the clipboard (OSC 52). It lives in the lowest package because problem
-data is printed from here (`python -m protocols.problems`); `agents.redact.safe` adds key masking on top.
+data is printed from here (`python -m protocols.problems`); `agents.calls.redact.safe` adds key masking on top.
 """
 
 from __future__ import annotations

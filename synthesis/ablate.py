@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.llm import DEFAULT_MODEL
-from agents.roles import DEFAULT_TIMEOUT
+from agents.calls.client import DEFAULT_MODEL
+from agents.calls.model_role import DEFAULT_TIMEOUT
 from protocols.cli import apply_settings, command_parser, parse
 from synthesis.ablation import ATTEMPT_ROLES, ROLE_FIELDS, ROLES, SCALE, attempt_flags, run_ablation
 from synthesis.engine import ATTEMPTS, RunConfig, console_for_errors, get_task, guarded

@@ -17,7 +17,7 @@ from protocols.types import Problem
 from synthesis.engine import ATTEMPTS, RunConfig, RunError, RunSummary, get_task, guarded, report_summary, run
 from synthesis.engine.rehearsal import run_roles, union
 
-# Each role's flag prefix, as the attempts spell it (agents.roles.model_role). The report's final tree search used
+# Each role's flag prefix, as the attempts spell it (agents.calls.model_role). The report's final tree search used
 # an o1-mini judge and a GPT-4o rewriter: roles need models of their own.
 ROLES = {
     "policy_": "the policy (tree search, debate; the critique loop's one model that proposes and judges)",

@@ -22,8 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from agents.llm import LLMClient
-from agents.roles import client_for, model_role
+from agents.calls.client import LLMClient
+from agents.calls.model_role import client_for, model_role
 from prompts import render
 from protocols.annotation import Annotation, Issue, parse_file, render_draft, to_tree
 from protocols.answers import equivalent

@@ -13,11 +13,11 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from agents.llm import LLMClient, derive_seed
-from agents.policy import split_step
-from agents.reasoning import completion_budget
-from agents.reply_guard import ReplySettings
-from agents.roles import client_for, model_role
+from agents.calls.client import LLMClient, derive_seed
+from agents.calls.model_role import client_for, model_role
+from agents.calls.reasoning import completion_budget
+from agents.calls.reply_guard import ReplySettings
+from agents.roles.policy import split_step
 from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState

@@ -18,13 +18,13 @@ from autogen_agentchat.base import TerminatedException, TerminationCondition
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StopMessage, TextMessage
 from autogen_core import CancellationToken
 
-from agents.autogen_client import LLMChatCompletionClient
-from agents.llm import LLMClient, derive_seed
-from agents.policy import split_step
-from agents.prompted import PromptedAgent
-from agents.reasoning import completion_budget
-from agents.reply_guard import ReplySettings
-from agents.roles import client_for, model_role
+from agents.calls.autogen_client import LLMChatCompletionClient
+from agents.calls.client import LLMClient, derive_seed
+from agents.calls.model_role import client_for, model_role
+from agents.calls.reasoning import completion_budget
+from agents.calls.reply_guard import ReplySettings
+from agents.roles.policy import split_step
+from agents.roles.prompted import PromptedAgent
 from prompts import render
 from protocols.actions import parse_verdict
 from protocols.loop import LoopLimits, LoopState
@@ -146,7 +146,7 @@ async def run_debate(problem: Problem, config: DebateConfig, policy_llm: LLMClie
 
 
 def _finish_reason(message: BaseChatMessage) -> str | None:
-    reason = message.metadata.get("finish_reason")  # set by agents.prompted, in autogen's vocabulary
+    reason = message.metadata.get("finish_reason")  # set by agents.roles.prompted, in autogen's vocabulary
     return None if reason in (None, "unknown") else reason
 
 

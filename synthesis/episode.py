@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from protocols.answers import aequivalent
 from protocols.loop import LoopState
 from protocols.render import long_thought, shortcut
@@ -46,7 +46,7 @@ def failed_episode(error: BaseException, turns: list[Turn], raw: str | None, cli
 
 
 def truncated_replies(clients: dict[str, LLMClient]) -> int:
-    """Replies of the problem cut at the character cap (agents.llm max_reply_chars)."""
+    """Replies of the problem cut at the character cap (agents.calls.config max_reply_chars)."""
     return sum(client.truncated_replies for client in clients.values())
 
 

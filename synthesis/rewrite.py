@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from prompts import render
 from protocols.answers import equivalent, last_boxed
 from protocols.answers.numbers import numbers_agree

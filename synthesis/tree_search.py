@@ -18,12 +18,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from agents.llm import LLMClient, derive_seed
-from agents.policy import split_step
-from agents.reasoning import completion_budget
-from agents.reply_guard import ReplySettings
-from agents.roles import client_for, model_role
-from agents.reward import SCORERS, StepScorer, make_scorer
+from agents.calls.client import LLMClient, derive_seed
+from agents.calls.model_role import client_for, model_role
+from agents.calls.reasoning import completion_budget
+from agents.calls.reply_guard import ReplySettings
+from agents.roles.policy import split_step
+from agents.roles.reward import SCORERS, StepScorer, make_scorer
 from prompts import render
 from protocols.answers import aequivalent
 from protocols.render import path_text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from agents.llm import Completion, LLMClient, LLMConfig
+from agents.calls.client import Completion, LLMClient, LLMConfig
 from protocols.types import Usage
 
 

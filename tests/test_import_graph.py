@@ -115,6 +115,8 @@ def test_the_project_has_no_import_cycle():
 def test_the_check_sees_a_cycle_through_a_deferred_import():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
-    modules = dict.fromkeys(["agents", "agents.llm", "agents.roles", "agents.x"], Path())
-    tree = ast.parse("def f():\n    from agents.llm import LLMClient\nif __name__ == '__main__':\n    import agents.x\n")
-    assert _imported(tree, "agents.roles", False, modules) == {"agents.llm"}  # deferred counts, main guard not
+    modules = dict.fromkeys(["agents", "agents.calls.client", "agents.calls.model_role", "agents.x"], Path())
+    tree = ast.parse("def f():\n    from agents.calls.client import LLMClient\n"
+                     "if __name__ == '__main__':\n    import agents.x\n")
+    # A deferred import counts, one under the main guard does not.
+    assert _imported(tree, "agents.calls.model_role", False, modules) == {"agents.calls.client"}

@@ -114,7 +114,7 @@ def test_the_rehearsal_runs_every_stage_file_and_every_flag_it_adds_exists(tmp_p
 
             assert run_parse(MetaEvalConfig, argv, None, module)[1].scorer_model == "oracle/reference"
         elif module == "agents.oracle.annotations":
-            from agents.oracle.annotations import AnnotationsConfig, __doc__ as doc
+            from agents.backends.oracle.annotations import AnnotationsConfig, __doc__ as doc
 
             parse(command_parser(module, (AnnotationsConfig,), doc), argv)
         else:

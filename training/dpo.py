@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends import local_folder, serving_string
-from agents.llm import LLMClient
-from agents.roles import client_for
-from agents.sampling import sample_and_judge
+from agents.calls.client import LLMClient
+from agents.calls.model_role import client_for
+from agents.roles.sampling import sample_and_judge
 from protocols.agreement import AgreementConfig, agreeing_samples
 from protocols.contamination import Item
 from protocols.data_checks import check_counts, check_rows, describe

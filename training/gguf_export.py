@@ -1,4 +1,4 @@
-"""`training.export --format gguf`: a trained checkpoint as one GGUF file (the conversion: agents.hf_to_gguf).
+"""`training.export --format gguf`: a trained checkpoint as one GGUF file (the conversion: agents.backends.hf_to_gguf).
 
     python -m training.export --format gguf runs/sft-journey/final --out runs/sft-journey/model-f16.gguf
     python -m training.export --format gguf --gguf-type q8_0 runs/sft-journey/final --out runs/gguf/
@@ -9,7 +9,7 @@ differ (on the embedded model's "What is 12 + 7?" f16 said 19 and q8_0 said 9). 
 
 from __future__ import annotations
 
-from agents.hf_to_gguf import GGUFExportError, export_gguf
+from agents.backends.hf_to_gguf import GGUFExportError, export_gguf
 
 
 def export_command(inputs: list[str], out: str | None, gguf_type: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from agents.roles import model_role
+from agents.calls.model_role import model_role
 from protocols.types import Problem, SampleSet
 
 

@@ -5,9 +5,14 @@
     backend_for("hf/runs/sft/final").in_process("hf/runs/sft/final")  # True
 
 Built in: any litellm string (passthrough.py), `embedded/` and `gguf/` (embedded.py: the native llama.cpp server),
-`hf/` (hf.py), `oracle/` (oracle.py) and a name the `--router-config` lists (router.py). A new kind of string is a
+`hf/` (hf.py), `oracle/` (oracle/) and a name the `--router-config` lists (router.py). A new kind of string is a
 new module with a `Backend` subclass (agents.backends.base says what it may answer) and one `register` line below,
 or a `register` call of the caller's own.
+
+What starts, reaches or is a model lives beside its entry: the GGUF files and their server settings (gguf_models.py),
+the server process and its loopback front (llama_server.py, loopback_front.py), `hf/` folders and their conversions
+(local_models.py, hf_to_gguf.py), the in-process litellm providers (custom_provider.py: hf_provider.py and
+oracle/provider.py) and the litellm Router's file and builder (litellm_router.py).
 """
 
 from __future__ import annotations

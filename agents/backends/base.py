@@ -7,8 +7,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from agents.errors import LLMError
-from agents.redact import remember
+from agents.calls.errors import LLMError
+from agents.calls.redact import remember
 
 # Calls in flight per hosted model unless told otherwise: well under common rate limits; local servers use their slots.
 DEFAULT_CONCURRENCY = 8

@@ -120,7 +120,7 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedServer:
-    """One llama.cpp server process (`python -m agents.llama_server`) for one local model."""
+    """One llama.cpp server process (`python -m agents.backends.llama_server`) for one local model."""
 
     def __init__(self, model: EmbeddedModel | GGUFModel, startup_timeout: float = 120.0):
         self.model = model
@@ -139,7 +139,7 @@ class EmbeddedServer:
         gguf = self.model.gguf_path()
         self.port = _free_port()
         command = [
-            sys.executable, "-m", "agents.llama_server",
+            sys.executable, "-m", "agents.backends.llama_server",
             "--model", str(gguf),
             "--alias", self.model.name,
             "--port", str(self.port),

@@ -1,6 +1,7 @@
 """`hf/<folder or Hub id>`: a transformers checkpoint, served in-process by the litellm provider in
-agents.hf_backend (one request at a time), or by the native llama.cpp server when LONGTHOUGHT_HF_SERVE=native and
-the checkpoint is a llama-architecture folder (agents.backends.embedded). Folder rules: agents.backends.local_models.
+agents.backends.hf_provider (one request at a time), or by the native llama.cpp server when LONGTHOUGHT_HF_SERVE=native
+and the checkpoint is a llama-architecture folder (agents.backends.embedded). Folder rules:
+agents.backends.local_models.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ class HFBackend(Backend):
     def route(self, config: Any) -> dict[str, Any]:
         if embedded.serves_hf_natively(config.model):
             return embedded.route(config.model)
-        from agents import hf_backend  # transformers loads only for hf/ models
+        from agents.backends import hf_provider  # transformers loads only for hf/ models
 
-        hf_backend.register()
+        hf_provider.register()
         return super().route(config)
 
     def in_process(self, model: str) -> bool:
@@ -31,9 +32,9 @@ class HFBackend(Backend):
     def concurrency(self, model: str, configured: int | None) -> int:
         if embedded.serves_hf_natively(model):
             return configured if configured is not None else embedded.slots(model)
-        # In-process hf/ generates one request at a time (agents.hf_backend); a call let through the gate would wait
-        # for the others inside its own timeout, and 4 parallel requests timed out at 300 s (issue 25). Queued
-        # here, at the gate, a call's timeout counts only its own generation.
+        # In-process hf/ generates one request at a time (agents.backends.hf_provider); a call let through the gate
+        # would wait for the others inside its own timeout, and 4 parallel requests timed out at 300 s (issue 25).
+        # Queued here, at the gate, a call's timeout counts only its own generation.
         return 1
 
     def check_available(self, model: str) -> None:

@@ -99,7 +99,7 @@ def native_servable(model: str) -> bool:
     """Whether `hf/<name>` is a local checkpoint that GGUF export handles (a llama-architecture folder)."""
     import json
 
-    from agents.hf_to_gguf import ARCHITECTURES
+    from agents.backends.hf_to_gguf import ARCHITECTURES
 
     name = model.removeprefix(HF_PREFIX)
     if is_gguf_model(name):
@@ -126,7 +126,7 @@ def _fingerprint(folder: Path) -> str:
 
 def gguf_for(model: str, gguf_type: str | None = None) -> Path:
     """The GGUF file of an `hf/` checkpoint, converted once and cached under the cache dir by fingerprint."""
-    from agents.hf_to_gguf import export_gguf
+    from agents.backends.hf_to_gguf import export_gguf
 
     import hashlib
 

@@ -1,4 +1,5 @@
-"""A model name that the run's `--router-config` lists: calls go through a litellm Router (agents.router)."""
+"""A model name that the run's `--router-config` lists: calls go through a litellm Router
+(agents.backends.litellm_router)."""
 
 from __future__ import annotations
 

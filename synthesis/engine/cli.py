@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.backends import embedded
-from agents.redact import safe
+from agents.calls.redact import safe
 from protocols.cli import command_parser
 from protocols.cli import parse as parse_configs
 from protocols.rehearsal import line_mark

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMClient
-from agents.router import load_router_config
+from agents.backends.litellm_router import load_router_config
+from agents.calls.client import LLMClient
 from protocols.cli import current_name
 from protocols.contamination import DecontaminationConfig
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.llm import BudgetExhausted, LLMAuthError, LLMClient
-from agents.redact import safe
-from agents.reply_guard import unusable_message
+from agents.calls.client import BudgetExhausted, LLMAuthError, LLMClient
+from agents.calls.redact import safe
+from agents.calls.reply_guard import unusable_message
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError, with_call_limits
 from protocols.rehearsal import META_KEY as ORACLE_KEY
@@ -199,7 +199,8 @@ class Run:
                     summary.failed += 1
                     store.append_failure({
                         "problem_id": problem.id,
-                        # Error text may echo a key or carry escape sequences (agents.redact); model text stays as is.
+                        # Error text may echo a key or carry escape sequences (agents.calls.redact); model text stays
+                        # as is.
                         "error": safe(f"{type(error).__name__}: {error}"),
                         "raw": getattr(error, "raw", None),
                         "turns": getattr(error, "turns", None),

@@ -31,7 +31,7 @@ import ray
 from ray.exceptions import ActorDiedError, AuthenticationError, GetTimeoutError, RayError
 
 from agents.backends import backend_for, embedded
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from protocols.types import Problem, Usage
 from synthesis.engine.config import RunConfig, RunError
 from synthesis.engine.executor import Work, preflight

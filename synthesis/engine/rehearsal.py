@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from protocols.rehearsal import oracle_roles, row_oracle_roles
 from synthesis.engine.run_card import MANIFEST, RunCard
 

@@ -25,9 +25,9 @@ from typing import Any, Protocol
 import yaml
 from filelock import FileLock, Timeout
 
-from agents.llm import LLMClient
-from agents.redact import safe, scrub
-from agents.router import RouterSpec
+from agents.backends.litellm_router import RouterSpec
+from agents.calls.client import LLMClient
+from agents.calls.redact import safe, scrub
 from protocols.rehearsal import META_KEY as ORACLE_KEY
 from protocols.types import Usage, add_usage
 from synthesis.engine.config import REPO_ROOT, RunConfig, RunError, config_differences, out_dir
@@ -38,8 +38,8 @@ from synthesis.engine.spend import SpendLedger
 
 
 class SafeFormatter(logging.Formatter):
-    """run.log lines through agents.redact.safe: problem ids, questions and error text are data from elsewhere, and
-    `tail run.log` must show an escape sequence in them, never obey it (model text is treated the same way)."""
+    """run.log lines through agents.calls.redact.safe: problem ids, questions and error text are data from elsewhere,
+    and `tail run.log` must show an escape sequence in them, never obey it (model text is treated the same way)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return safe(super().format(record))
@@ -192,7 +192,8 @@ class RunStore:
         handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
-        calls = logging.getLogger("longthought.llm")  # what the model client refuses to believe (agents.usage_check)
+        # What the model client refuses to believe (agents.calls.usage_check).
+        calls = logging.getLogger("longthought.llm")
         calls.addHandler(handler)
         try:
             yield
@@ -369,5 +370,6 @@ def _git_sha() -> str | None:
 
 
 def _router_of(clients: dict[str, LLMClient]) -> RouterSpec | None:
-    # Router files hold environment references, never keys (agents.router refuses literals): safe to record.
+    # Router files hold environment references, never keys (agents.backends.litellm_router refuses literals): safe to
+    # record.
     return next((client.config.router for client in clients.values() if client.routed()), None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.backends import backend_for
-from agents.llm import LLMClient
+from agents.calls.client import LLMClient
 from prompts import prompt_hashes
 from protocols.contamination import Item, decontaminate, summary_line
 from protocols.problems import ProblemSetError, load

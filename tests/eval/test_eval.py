@@ -14,7 +14,7 @@ from eval.thoughts import analyse, keyword_counts, text_wait_changes
 from protocols.types import Problem
 from synthesis.engine import Run, RunConfig
 from tests.fakes import ScriptedLLM
-from agents.reward import StepScore
+from agents.roles.reward import StepScore
 
 HAND_TEXT = """Let me think. If x = 3 then 2x = 6.
 

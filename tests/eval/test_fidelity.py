@@ -1,6 +1,6 @@
 """The fidelity counts can fail: each invariant, broken on purpose, is counted."""
 
-from agents.oracle.reference import reference_for, seeded, wrong_variant
+from agents.backends.oracle.reference import reference_for, seeded, wrong_variant
 from eval.fidelity import Fidelity, measure
 from protocols.loop import LoopState
 from protocols.render import long_thought, shortcut

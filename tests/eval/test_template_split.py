@@ -2,9 +2,9 @@
 
 import random
 
-from agents.oracle import expansion, prose
-from agents.oracle.expansion import expand
-from agents.oracle.rewriter import rewrite
+from agents.backends.oracle.expansion import expand
+from agents.backends.oracle import expansion, prose
+from agents.backends.oracle.rewriter import rewrite
 from eval.template_split import ANNOTATION_OPENERS, ORACLE_CONNECTIVES, ORACLE_PHRASES, _phrase, template_text
 from eval.thoughts import measure
 from protocols.annotation import DRAFT_OPENERS

@@ -23,8 +23,8 @@ COMMANDS = {
     "eval.thoughts": "eval.thoughts",
     "eval.viewer": "eval.viewer.__main__",
     "eval.fidelity": "eval.fidelity",
-    "agents.llm": "agents.llm_cli",
-    "agents.oracle.annotations": "agents.oracle.annotations",
+    "agents.llm": "agents.calls.cli",
+    "agents.oracle.annotations": "agents.backends.oracle.annotations",
     "protocols.problems": "protocols.problems",
 }
 NO_DEFAULTS = {"eval.fidelity", "eval.report"}  # only the runs and a required --out: no default to show

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agents.router import RouterConfigError, load_router_config
+from agents.backends.litellm_router import RouterConfigError, load_router_config
 from eval import accuracy, fidelity
 from protocols import annotation as annotation_module
 from protocols import problems as problems_module

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.llm import LLMClient, LLMConfig, LLMError
+from agents.calls.client import LLMClient, LLMConfig, LLMError
 from tests.conftest import StubServer, chat_completion_body
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 KEY_ENV = "MYCRED"
 KEY = "hunter2QZ7xv9PLmK42wRt8hunter2"
 URL_KEY = "urlpassW0rd7Kq93Zx"
-CUT = 300  # agents.llm._short's limit
+CUT = 300  # agents.calls.client._short's limit
 
 
 def _fragments(key: str, size: int = 6) -> list[str]:
@@ -73,7 +73,7 @@ async def test_an_echoed_key_never_leaves_half_of_itself_at_any_offset_around_th
 
 
 def test_the_auth_hint_names_the_variable_the_user_gave():
-    from agents.llm import auth_hint
+    from agents.calls.client import auth_hint
 
     assert "MYCRED" in auth_hint("openai/gpt-4o-mini", "policy", "MYCRED")
     assert "OPENAI_API_KEY" not in auth_hint("openai/gpt-4o-mini", "policy", "MYCRED")
@@ -126,8 +126,8 @@ def test_a_key_inside_the_api_base_reaches_no_file_and_no_output(tmp_path):
     with StubServer([(200, chat_completion_body("OK"))]) as server:
         api_base = server.api_base.replace("http://", f"http://user:{URL_KEY}@")
         result = _critique_loop(tmp_path, api_base, 1, "--no_preflight")
-    # With the reply-cap client (agents/reply_cap.py, merged after this test was written) the URL's credentials are
-    # accepted and the call succeeds (0); before, the openai client refused them (1). Either way nothing may leak.
+    # With the reply-cap client (agents/calls/reply_cap.py, merged after this test was written) the URL's credentials
+    # are accepted and the call succeeds (0); before, the openai client refused them (1). Either way nothing may leak.
     assert result.returncode in (0, 1), result.stderr
     names = _scan(tmp_path / "run", result)
     assert {"config.yaml", "manifest.json", "run.log"} <= names
@@ -323,7 +323,7 @@ def _post(url: str, headers: dict[str, str]) -> int:
 
 def test_the_embedded_server_refuses_calls_without_this_processs_key(embedded_api_base):
     from agents.backends import embedded
-    from agents.redact import redact
+    from agents.calls.redact import redact
 
     key = embedded.api_key()
     assert os.environ[embedded.API_KEY_ENV] == key and len(key) >= 24  # exported: commands we start inherit it

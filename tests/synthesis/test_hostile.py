@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from agents.cache import CompletionCache
-from agents.llm import LLMClient, LLMConfig
+from agents.calls.cache import CompletionCache
+from agents.calls.client import LLMClient, LLMConfig
 from protocols.actions import parse_verdict
 from protocols.loop import LoopState, StopReason
 from protocols.types import Action, Problem, Verdict

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from agents.reward import StepScore
+from agents.roles.reward import StepScore
 from protocols.types import Problem
 from synthesis.tree_search import TreeSearchConfig, estimate_generations, grow_tree, run_tree_search
 from tests.fakes import ScriptedLLM

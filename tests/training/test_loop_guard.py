@@ -1,6 +1,6 @@
 """DPO never picks a looping answer as "chosen", even when its final answer is right; the exclusion is counted."""
 
-from agents.sampling import sample_and_judge
+from agents.roles.sampling import sample_and_judge
 from protocols.types import Problem, Sample, SampleSet
 from training.sample import make_pairs
 
@@ -24,7 +24,7 @@ def test_a_looping_right_answer_is_never_chosen_and_is_counted():
 
 
 async def test_sampling_flags_each_sample(stub_server, monkeypatch):
-    from agents.llm import LLMClient, LLMConfig
+    from agents.calls.client import LLMClient, LLMConfig
     from tests.conftest import chat_completion_body
 
     monkeypatch.setenv("LONGTHOUGHT_TEST_KEY", "sk-test-not-a-real-key")
@@ -38,7 +38,7 @@ async def test_sampling_flags_each_sample(stub_server, monkeypatch):
 
 
 async def test_synthesis_records_count_their_looping_replies(stub_server, monkeypatch):
-    from agents.llm import LLMClient, LLMConfig
+    from agents.calls.client import LLMClient, LLMConfig
     from protocols.loop import LoopState
     from protocols.types import Action, Verdict
     from synthesis.episode import build_record

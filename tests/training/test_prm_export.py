@@ -10,7 +10,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from agents.oracle.reference import reference_for
+from agents.backends.oracle.reference import reference_for
 from eval.fidelity import is_reference
 from protocols.step_labels import BAD, GOOD, STEP_TAG
 from protocols.types import Problem

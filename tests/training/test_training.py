@@ -105,8 +105,8 @@ def _train(*args: str) -> subprocess.CompletedProcess:
 def test_sft_steps_change_the_weights_the_model_serves_through_hf_and_resume_continues(tmp_path):
     from safetensors.torch import load_file
 
-    from agents.llm import LLMClient
     from agents.backends.local_models import resolve
+    from agents.calls.client import LLMClient
 
     run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 5)])
     out = tmp_path / "sft"
@@ -296,8 +296,8 @@ def test_samples_cut_at_the_token_cap_never_become_pairs():
 
 
 async def test_each_sample_keeps_its_finish_reason():
-    from agents.llm import Completion
-    from agents.sampling import sample_and_judge
+    from agents.calls.client import Completion
+    from agents.roles.sampling import sample_and_judge
 
     class TwoSamples:
         model = "m"
