@@ -16,6 +16,13 @@ their growing history each turn, as the debate's roles do, and the share of thei
 processed again (its `timings.prompt_n`) after the first turn. Measured 2026-12-04 (load 11.6 on 2 cores): 6
 streams, 180 of 8,556 prompt tokens (2.1%); 12 streams over 8 slots, 318 of 17,716 (1.8%): the slots' prompt
 cache works, so re-processing is not where the job loses its server's speed.
+
+Measured 2026-12-05 on an idle 2-core machine (load 0.12 before): 1 thread, job 42.9 vs server 44.0 tok/s (ratio
+0.98, job 229 s); 2 threads, 65.3 vs 65.2 (ratio 1.00, job 157 s). The job gets all of its server's speed; what
+remained of the issue's gap was the thread count. `--server-only 60 [--busy-cores 1]` compares thread counts on
+the server alone, idle and with one core taken by another process: idle, 2 threads 74.1 vs 1 thread 42.6 tok/s;
+one core busy, 2 threads 26.6 vs 1 thread 42.9. So the default is one thread per core that is idle when the server
+starts (agents/backends/gguf_models.py).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +45,7 @@ from agents.backends import embedded  # noqa: E402  (first: it sets LITELLM_LOCA
 
 MODEL = "embedded/smollm2-135m"
 PROBLEMS = 3  # --limit 3: the job's problems, all in flight at once (concurrency 4)
+JOB_PROMPT, JOB_REPLY = 315, 115  # the job's mean prompt and reply tokens per call, measured 2026-12-05
 
 
 def load() -> str:
@@ -177,11 +186,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="decode thread counts to compare")
     parser.add_argument("--rounds", type=int, default=1, help="job/server pairs per thread count")
     parser.add_argument("--cache-probe", action="store_true", help="first, the prompt cache across turns")
+    parser.add_argument("--busy-cores", type=int, default=0, metavar="N",
+                        help="keep N cores busy with spinning processes throughout (a shared machine, for choosing "
+                             "the default thread count)")
+    parser.add_argument("--server-only", type=float, default=0, metavar="SECONDS",
+                        help="skip the job: only the server alone, this long per thread count, with the job's "
+                             f"measured mean prompt ({JOB_PROMPT}) and reply ({JOB_REPLY}) tokens")
     parser.add_argument("--occupancy", action="store_true",
                         help="also sample the slots every 0.1 s during the job (the polling itself costs the server a "
                              "little: leave it off for the ratio)")
     args = parser.parse_args(argv)
     print(f"load before: {load()}", flush=True)
+    with busy_cores(args.busy_cores):
+        measure(args)
+    print(f"load after: {load()}", flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def busy_cores(count: int):
+    """`count` processes that spin until the block ends: another user's work on a shared machine."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def measure(args: argparse.Namespace) -> None:
     if args.cache_probe:
         api_base = embedded.ensure_server(MODEL)
         for streams in (6, 12):
@@ -192,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[embedded.SETTINGS_ENV["threads"]] = str(threads)
         embedded.stop_all()
         api_base = embedded.ensure_server(MODEL)
+        if args.server_only:
+            alone = asyncio.run(run_server_alone(api_base, JOB_PROMPT, JOB_REPLY, args.server_only))
+            print(f"threads {threads}, {args.busy_cores} core(s) kept busy: server alone "
+                  f"{alone['completion'] / alone['wall_s']:.1f} tok/s over {alone['wall_s']:.0f} s", flush=True)
+            embedded.stop_all()
+            continue
         for round_ in range(args.rounds):
             with tempfile.TemporaryDirectory() as folder:
                 job = run_job(Path(folder) / "demo", api_base if args.occupancy else None)
@@ -210,8 +250,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  slot-time of {PROBLEMS} streams: decoding {shares['used']:.0%}, tail (problems finished) "
                       f"{shares['tail']:.0%}, gaps between a problem's turns {shares['gap']:.0%}", flush=True)
         embedded.stop_all()
-    print(f"load after: {load()}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import psutil
+
 EMBEDDED_PREFIX = "embedded/"
 GGUF_PREFIX = "gguf/"
 DEFAULT_MODEL = "embedded/smollm2-135m"
@@ -23,19 +25,23 @@ class EmbeddedModelError(RuntimeError):
 
 
 def _threads() -> int:
-    """One thread per core this process may use, less one for the caller (the runner, litellm, HTTP)."""
+    """One thread per core this process may use that is idle right now (a quarter-second sample), at least one."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        cores = sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    # llama.cpp's threads meet at a barrier every layer: one descheduled thread stalls them all. On a busy 2-core
-    # machine 2 threads did not finish 16 requests in 150 s where 1 thread served 107-118 tokens/s.
-    return max(1, cores - 1)
+        cores = list(range(os.cpu_count() or 1))
+    # llama.cpp's threads meet at a barrier every layer, so one descheduled thread stalls them all: every thread
+    # needs a core of its own. `bench/main_job.py --server-only 60` (2026-12-05, 2 cores): idle, 2 threads served
+    # 74.1 tok/s and 1 thread 42.6; with one core kept busy, 2 threads fell to 26.6 and 1 held 42.9. Sampled now,
+    # not the load average, which still counts the install or the last run a minute after they ended.
+    percent = psutil.cpu_percent(interval=0.25, percpu=True)
+    busy = sum(percent[core] for core in cores if core < len(percent)) / 100
+    return min(len(cores), max(1, len(cores) - round(busy)))
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """How the server runs one model: requests decoded together, context each, CPU threads (0: cores we may use - 1)."""
+    """How the server runs one model: requests decoded together, context each, CPU threads (0: the idle cores we may use)."""
 
     # Continuous batching decodes the slots together: 8 slots served 118 tokens/s on a busy 2-core machine (4: 107)
     # where llama-cpp-python's one-request server served 82. Each slot keeps its last prompt's KV, so a debate that

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 
 from agents.backends import embedded
@@ -131,11 +132,26 @@ def test_serve_settings_follow_the_environment(monkeypatch):
     monkeypatch.setenv("LONGTHOUGHT_GGUF_CTX", "2048")
     monkeypatch.delenv("LONGTHOUGHT_GGUF_THREADS", raising=False)
     settings = embedded.ServeSettings().resolved()
-    assert (settings.slots, settings.ctx_per_slot) == (6, 2048) and settings.threads == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert (settings.slots, settings.ctx_per_slot) == (6, 2048) and 1 <= settings.threads <= len(os.sched_getaffinity(0))
     assert embedded.slots(f"gguf/{_shipped_gguf()}") == 6
     monkeypatch.setenv("LONGTHOUGHT_GGUF_SLOTS", "0")
     with pytest.raises(embedded.EmbeddedModelError, match="LONGTHOUGHT_GGUF_SLOTS='0'"):
         embedded.slots(embedded.DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("cores, busy, threads", [
+    ([0, 1], [5.0, 3.0], 2), ([0, 1], [100.0, 20.0], 1), ([0, 1], [100.0, 100.0], 1),
+    (list(range(16)), [10.0] * 16, 14), (list(range(16)), [100.0] * 6 + [0.0] * 10, 10),
+    ([2, 3], [100.0, 100.0, 0.0, 0.0], 2),  # only the cores this process may run on count
+])
+def test_default_threads_are_the_idle_cores(monkeypatch, cores, busy, threads):
+    # 2 threads on a 2-core machine with one core busy served 0.62x of 1 thread; idle, 1.74x (bench/main_job.py)
+    monkeypatch.delenv("LONGTHOUGHT_GGUF_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(cores))
+    monkeypatch.setattr(psutil, "cpu_percent", lambda interval, percpu: busy)
+    assert embedded.ServeSettings().resolved().threads == threads
+    monkeypatch.setenv("LONGTHOUGHT_GGUF_THREADS", "2")
+    assert embedded.ServeSettings().resolved().threads == 2  # an explicit count is kept, whatever the load
 
 
 @pytest.mark.slow
