@@ -13,12 +13,12 @@ some example ids) and contamination.md. Training exports run the same check (`--
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.outputs import write_json_and_markdown
 from protocols.cli import command_parser, parse
 from protocols.contamination import DEFAULT_EVAL_SETS, DEFAULT_NGRAM, EVAL_SET_NAMES, Item, decontaminate, set_names
 from protocols.dedup import NEAR_THRESHOLD
@@ -126,11 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines(report):
             print(line)
         if config.out:
-            out = Path(config.out)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "contamination.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-            (out / "contamination.md").write_text(markdown(report), encoding="utf-8")
-            print(f"wrote {out / 'contamination.json'} and {out / 'contamination.md'}")
+            write_json_and_markdown(config.out, "contamination", report, markdown(report))
         return 0
 
     return guarded(body, console, saved="nothing was written")

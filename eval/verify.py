@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eval.outputs import write_json_and_markdown
 from protocols.agreement import verdicts
 from protocols.answers import extract_answer
 from protocols.cli import command_parser, parse
@@ -149,12 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines(counts):
             print(line)
         if config.out:
-            out = Path(config.out)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "verify.json").write_text(json.dumps({"runs": counts, "disagreements": [
-                asdict(item) for item in checked if item.disagree]}, indent=2), encoding="utf-8")
-            (out / "verify.md").write_text(markdown(checked), encoding="utf-8")
-            print(f"wrote {out / 'verify.json'} and {out / 'verify.md'}")
+            write_json_and_markdown(config.out, "verify", {"runs": counts, "disagreements": [
+                asdict(item) for item in checked if item.disagree]}, markdown(checked))
         return 0
 
     return guarded(body, console, saved="nothing was written")

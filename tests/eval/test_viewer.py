@@ -24,9 +24,25 @@ from tests.fakes import ScriptedLLM
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
+
 INJECTION = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
 # Maths that must not become a link (KaTeX's trust: false) and a formula KaTeX cannot parse (shown as its source).
 MATH_TRAPS = r" $\href{javascript:window.pwned=3}{x}$ and $\frac{1}$"
+
+
+def _launch(playwright):
+    """Debian's Chromium, headless, with nothing that reaches the network on its own."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+
+
+def _page_watching_csp(browser):
+    """A page under the viewer's own CSP that records every violation in `window.violations`."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.add_init_script("window.violations = []; document.addEventListener('securitypolicyviolation',"
+                         " (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    return page
 
 
 def _debate_run(directory: Path, critic_first: str, policy_first: str) -> Path:
@@ -389,9 +405,7 @@ def test_browser_filter_open_click_compare_and_no_script_injection(viewer, tmp_p
     artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = _launch(playwright)
         # bypass_csp: the page's own Content-Security-Policy would also stop injected scripts; switched off here
         # so that the test proves the escaping alone keeps model text inert.
         page = browser.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
@@ -453,12 +467,8 @@ def test_browser_opens_accuracy_runs_renders_maths_and_compares_two_models(accur
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})  # the page's own CSP enforced
-        page.add_init_script("window.violations = []; document.addEventListener('securitypolicyviolation',"
-                             " (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+        browser = _launch(playwright)
+        page = _page_watching_csp(browser)
         fonts = []
         page.on("response", lambda response: fonts.append((response.url, response.status))
                 if response.url.endswith(".woff2") else None)
@@ -610,12 +620,8 @@ def test_browser_shows_the_oracle_badge_node_text_legend_narration_and_opens_a_p
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})  # the page's own CSP enforced
-        page.add_init_script("window.violations = []; document.addEventListener('securitypolicyviolation',"
-                             " (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+        browser = _launch(playwright)
+        page = _page_watching_csp(browser)
         # A problem's own URL opens it (its id holds slashes), in the run named.
         page.goto(f"{base}/problem/{record.problem_id}?run=0")
         page.wait_for_selector("#tree-svg")
