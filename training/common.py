@@ -58,6 +58,8 @@ def parse_config(types: tuple[type, ...], argv: list[str] | None, prog: str, doc
     parser.set_defaults(**defaults)
     parsed = parse(parser, argv)
     for config in parsed:
+        if hasattr(config, "to_dict"):
+            clear_masked_tokens(config)
         if getattr(config, "save_steps", None) == 0:
             raise ValueError("--save-steps 0: for no checkpoints pass --save-strategy no (TRL's way)")
     return parsed
@@ -78,13 +80,42 @@ def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...]
 
     values: dict[str, Any] = {}
     for config in configs:
-        values |= config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+        values |= _unmasked(config) if hasattr(config, "to_dict") else dataclasses.asdict(config)
     for name in leave_out:
         values.pop(name, None)
     out.mkdir(parents=True, exist_ok=True)
     path = out / CONFIG
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
+
+
+# transformers' to_dict() writes every `*_token` setting as "<NAME>" to hide hub_token, pad_token and eos_token
+# included: read back, "<PAD_TOKEN>" became the pad token and the run stopped ("not found in the vocabulary").
+# These are vocabulary entries, not secrets; every other masked setting stays out of the file (a hub token never
+# reaches disk).
+VOCABULARY_TOKEN_SETTINGS = ("pad_token", "eos_token")
+
+
+def _masked(name: str, value: Any) -> bool:
+    return name.endswith("_token") and value == f"<{name.upper()}>"
+
+
+def _unmasked(config: Any) -> dict[str, Any]:
+    """A TRL config's to_dict() with the vocabulary tokens' real values and the masked secrets left out."""
+    values = {}
+    for name, value in config.to_dict().items():
+        if not _masked(name, value):
+            values[name] = value
+        elif name in VOCABULARY_TOKEN_SETTINGS:
+            values[name] = getattr(config, name)
+    return values
+
+
+def clear_masked_tokens(config: Any) -> None:
+    """An OUT/config.yaml written before the fix holds "<PAD_TOKEN>" and "<HUB_TOKEN>": masks, not settings."""
+    for name in list(vars(config)):
+        if _masked(name, getattr(config, name)):
+            setattr(config, name, None)
 
 
 def conversation_lengths(conversations: list[list[dict]], tokenizer: Any) -> list[int]:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,28 @@ def test_the_config_a_run_writes_parses_again(tmp_path):
     written.write_text(written.read_text().replace("max_steps: 3", "max_steps: null"))
     with pytest.raises(ValueError, match=r"max_steps: expected an integer, got nothing \(null\)"):
         parse_sft(["--config", str(written)])
+
+
+def test_token_settings_round_trip_and_a_hub_token_never_reaches_the_file(tmp_path):
+    """transformers' to_dict() masks every *_token setting: "<PAD_TOKEN>" read back became the pad token and
+    `--config OUT/config.yaml` stopped ("not found in the vocabulary"). The hub token stays out of the file."""
+    from training.common import write_config
+    from training.sft import parse as parse_sft
+
+    script, config = parse_sft(["--data", "runs/x", "--out", str(tmp_path / "o"), "--eos-token", "<|im_end|>",
+                                "--hub-token", "hf_PLANTEDsecret123"])
+    written = write_config(tmp_path / "o", (script, config))
+    text = written.read_text()
+    assert "PLANTED" not in text and "hub_token" not in text and "<PAD_TOKEN>" not in text
+    _, again = parse_sft(["--config", str(written)])
+    assert (again.eos_token, again.pad_token, again.hub_token) == ("<|im_end|>", None, None)
+    # a file written before the fix: its masks are read as unset, not as tokens
+    masks = {name: f"<{name.upper()}>" for name in ("pad_token", "eos_token", "hub_token")}
+    written.write_text(yaml.safe_dump(yaml.safe_load(text) | masks))
+    with warnings.catch_warnings():  # TRL warns that pad_token is deprecated: the old file did set it
+        warnings.simplefilter("ignore", FutureWarning)
+        _, old = parse_sft(["--config", str(written)])
+    assert (old.eos_token, old.pad_token, old.hub_token) == (None, None, None)
 
 
 @pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs was renamed: use --num-train-epochs"),
