@@ -18,11 +18,11 @@ import json
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from eval.verify import read_audit
+from eval.verify import AUDIT_FILE, read_audit
 from eval.viewer.record_view import row_roles
 from protocols.types import Action, Record, SampleSet
 from synthesis.engine import read_rows
@@ -87,6 +87,7 @@ class Run:
     lines: int = 0  # newlines read, so a bad line can be named by number
     seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) at the last read
     anchor: bytes = b""  # the last complete line read (it names its problem), to tell growth from a rewrite
+    audit_seen: tuple[int, int, int] | None = None  # checker_audit.json's stamp at the last read (None: no file)
 
 
 def _outcome(record: Record) -> str:
@@ -143,6 +144,25 @@ def _sniff(file: Path) -> str | None:
     return None
 
 
+def _stamp(file: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _audit_file(run: Run) -> Path:
+    path = Path(run.path)
+    return (path if path.is_dir() else path.parent) / AUDIT_FILE
+
+
+def _disagreeing(run: Run) -> set[str]:
+    """The problems eval.verify found our checker and math-verify at odds on, from the run's checker_audit.json."""
+    audit = read_audit(Path(run.path))
+    return {item.get("problem_id") for item in (audit or {}).get("disagreements", [])}
+
+
 class Store:
     """Every record of the given runs; list/filter work on a compact index, details load the full record."""
 
@@ -168,11 +188,22 @@ class Store:
                 self.entries = [entry for run in self.runs for entry in run.entries.values()]
 
     def _read(self, index: int, run: Run) -> bool:
-        try:
-            stat = run.file.stat()
-        except OSError:
+        # eval.verify writes the audit after the records, often while the viewer is open: a new audit re-marks the
+        # rows already read, records changed or not.
+        audit_seen = _stamp(_audit_file(run))
+        changed = self._read_rows(index, run)
+        if audit_seen != run.audit_seen:
+            disagreeing = _disagreeing(run)
+            run.entries = {problem_id: replace(entry, checkers_disagree=problem_id in disagreeing)
+                           for problem_id, entry in run.entries.items()}
+            run.audit_seen = audit_seen
+            return True
+        return changed
+
+    def _read_rows(self, index: int, run: Run) -> bool:
+        seen = _stamp(run.file)
+        if seen is None:
             return False  # moved away or unreadable for now: keep showing what was read
-        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if seen == run.seen:
             return False
         run.kind = run.kind or _sniff(run.file)
@@ -187,8 +218,7 @@ class Store:
         records = dict(run.records) if appended else {}
         entries = dict(run.entries) if appended else {}
         lines, bad_lines, first_bad_line = (run.lines, run.bad_lines, run.first_bad_line) if appended else (0, 0, None)
-        audit = read_audit(Path(run.path))  # eval.verify's, read with the rows it describes
-        disagreeing = {item.get("problem_id") for item in (audit or {}).get("disagreements", [])}
+        disagreeing = _disagreeing(run)
         # An unterminated last line that parses is among the rows: read again next time, harmlessly, as `end` stays.
         for record in rows:
             records[record.problem_id] = record

@@ -55,6 +55,18 @@ def test_a_planted_disagreement_is_found_tabled_and_counted(run, tmp_path, capsy
     assert [entry.problem_id for entry in store.filter(checkers="agree")] == ["agree"]
 
 
+def test_an_open_viewer_takes_in_an_audit_written_after_it_read_the_records(run, tmp_path):
+    """eval.verify often runs while the viewer is open: the rows already read are re-marked, records unchanged."""
+    store = Store([run])
+    assert store.filter(checkers="disagree") == []
+    assert verify_main([str(run)]) == 0
+    store.refresh()
+    assert [entry.problem_id for entry in store.filter(checkers="disagree")] == ["planted"]
+    (run / "checker_audit.json").unlink()  # an audit taken away takes its marks with it
+    store.refresh()
+    assert store.filter(checkers="disagree") == []
+
+
 def test_samples_are_audited_one_by_one(tmp_path, capsys):
     run = tmp_path / "acc"
     run.mkdir()
