@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.outputs import write_json_and_markdown
+from eval.outputs import check_out, write_json_and_markdown
 from protocols.cli import command_parser, parse
 from protocols.contamination import DEFAULT_EVAL_SETS, DEFAULT_NGRAM, EVAL_SET_NAMES, Item, decontaminate, set_names
 from protocols.dedup import NEAR_THRESHOLD
-from protocols.problems import PROBLEM_SETS, ProblemSetError, load, read_jsonl
-from synthesis.engine import console_for_errors, guarded, run_dirs
+from protocols.problems import PROBLEM_SETS, ProblemSetError, load
+from synthesis.engine import console_for_errors, guarded, read_rows, run_dirs
+from synthesis.engine.rows import rows_file
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,13 @@ class ContaminationConfig:
 def _run_items(path: Path) -> list[Item]:
     """Items of a run's records.jsonl: each row's problem, with its long thought and shortcut, or its samples."""
     items = []
-    for number, row in read_jsonl(path if path.is_file() else path / "records.jsonl"):
+    # The run readers' rule (synthesis.engine.read_rows): a torn last line, from a run still writing or killed
+    # mid-line, is left out; a bad complete line is one error naming it.
+    for number, row in enumerate(read_rows(path), start=1):
         problem = row.get("problem")
         if not isinstance(problem, dict) or not isinstance(problem.get("question"), str):
-            raise ValueError(f"{path}:{number}: expected a record with a problem (a run's records.jsonl)")
+            raise ValueError(f"{rows_file(path)}: row {number}: expected a record with a problem (a run's "
+                             "records.jsonl)")
         texts = [row.get("long_thought"), row.get("shortcut")]
         texts += [sample.get("text") for sample in row.get("samples") or [] if isinstance(sample, dict)]
         solution = (problem.get("meta") or {}).get("solution")
@@ -69,6 +73,11 @@ def check(sources: list[str], config: ContaminationConfig) -> dict[str, Any]:
     """The report: per source, the decontamination counts per eval set."""
     if not set_names(config.against):
         raise ValueError("--against: expected at least one eval set")
+    # A named eval set that cannot be loaded here (offline, no data) is reported as not checked; a file the user
+    # typed that is not there is a typo, and a report of "0 overlap" against nothing would read as clean.
+    for name in set_names(config.against):
+        if name not in EVAL_SET_NAMES and not Path(name).is_file():
+            raise ValueError(f"--against {name}: no such file (eval sets: {', '.join(EVAL_SET_NAMES)}, or .jsonl paths)")
     if config.n < 1:
         raise ValueError(f"--n: expected >= 1, got {config.n}")
     reports = {}
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         parser = command_parser("eval.contamination", (ContaminationConfig,), __doc__)
         parser.add_argument("sources", nargs="+", help="problem set names, problems .jsonl files, or runs")
         config, args = parse(parser, argv)
+        check_out(config.out)
         report = check(args.sources, config)
         for line in lines(report):
             print(line)

@@ -7,6 +7,13 @@ from pathlib import Path
 from typing import Any
 
 
+def check_out(out: str | Path | None, flag: str = "--out") -> None:
+    """`flag` names a folder, or nothing yet: checked before a command writes anything (eval.verify writes into the
+    runs first), so a bad one writes nothing."""
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"{flag} {out}: a file, expected a folder (or a new name)")
+
+
 def write_json_and_markdown(out: str | Path, stem: str, data: Any, markdown: str) -> None:
     """OUT/STEM.json and OUT/STEM.md (OUT made if missing), then one line saying where they are."""
     out = Path(out)

@@ -90,6 +90,13 @@ def expand_inputs(paths: list[Path]) -> Inputs:
                 inputs.records += run_dirs([run])
             else:
                 getattr(inputs, run_kind).append(run)
+    # A run given twice (or also inside a folder given) is counted once, as run_dirs does for records.
+    inputs.records = run_dirs(inputs.records)
+    for kind in ("accuracy", "reward", "journey"):
+        first: dict[Path, Path] = {}
+        for path in getattr(inputs, kind):
+            first.setdefault(path.resolve(), path)
+        setattr(inputs, kind, list(first.values()))
     return inputs
 
 

@@ -23,7 +23,7 @@ from typing import Literal
 from eval.template_split import TemplateText, template_text
 from protocols.cli import command_parser, parse
 from protocols.types import Action, Record, ThoughtTree
-from synthesis.engine import read_rows, run_dirs
+from synthesis.engine import console_for_errors, guarded, read_rows, run_dirs
 
 KEYWORDS = ("wait", "alternatively", "therefore", "consider", "if", "possible", "let me")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -194,17 +194,21 @@ class ThoughtsConfig:
 
 def main(argv: list[str] | None = None) -> int:
     import agents  # noqa: F401 - sets LITELLM_LOCAL_MODEL_COST_MAP before litellm loads
-    from rich.console import Console
-    from rich.table import Table
 
     parser = command_parser("eval.thoughts", (ThoughtsConfig,), __doc__)
     parser.add_argument("paths", nargs="+", type=Path, help="run directories, records.jsonl files or .txt/.md files")
     config, args = parse(parser, argv)
-    try:
-        result = analyse(args.paths, config.group_by)
-    except (OSError, ValueError) as error:
-        Console(stderr=True, soft_wrap=True).print(f"error: {error}", style="red", markup=False, highlight=False)
-        return 2
+    return guarded(lambda: _print_and_write(args.paths, config), console_for_errors(), saved="nothing was written")
+
+
+def _print_and_write(paths: list[Path], config: ThoughtsConfig) -> int:
+    """The table on the terminal, and in --json as well."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if config.json is not None and config.json.is_dir():
+        raise ValueError(f"--json {config.json}: a folder, expected a file name")
+    result = analyse(paths, config.group_by)
     # One column per group, one row per measure: groups are few, measures are many.
     table = Table(title=f"long thoughts by {config.group_by}")
     table.add_column("measure")
@@ -216,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                       *[str(row[measure]) for row in result.values()])
     Console().print(table)
     if config.json:
+        config.json.parent.mkdir(parents=True, exist_ok=True)
         config.json.write_text(json.dumps(result, indent=2))
     return 0
 

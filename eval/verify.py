@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.outputs import write_json_and_markdown
+from eval.outputs import check_out, write_json_and_markdown
 from protocols.agreement import verdicts
 from protocols.answers import extract_answer
 from protocols.cli import command_parser, parse
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         config, args = parse(parser, argv)
         if not 0 < config.timeout < float("inf"):
             raise ValueError(f"--timeout: expected a positive number of seconds, got {config.timeout}")
+        check_out(config.out)
         runs = run_dirs(args.runs)
         checked = [item for run in runs for item in check_run(run)]
         for run in runs:

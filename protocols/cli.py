@@ -80,9 +80,24 @@ def _apply_config_file(parser: Any, argv: list[str]) -> list[str]:
             settings = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             raise ValueError(f"--config {path}: {' '.join(str(error).split())}") from None
-        apply_settings(parser, settings, f"--config {path}")
+        apply_settings(parser, run_settings(settings), f"--config {path}")
         return rest
     return argv
+
+
+def run_settings(settings: Any) -> Any:
+    """A run's own OUT/config.yaml nests its settings (`attempt: NAME`, then `run:` and `NAME:` sections, as
+    synthesis.engine writes them): read as the one mapping of flags they are, so `--config OUT/config.yaml` repeats
+    the run. Anything else is returned as it is."""
+    if not (isinstance(settings, dict) and isinstance(settings.get("attempt"), str)
+            and isinstance(settings.get("run"), dict)):
+        return settings
+    attempt = settings["attempt"]
+    section = settings.get(attempt, {})
+    # router_models: what the router served when the run was written, checked on resume; no flag sets it.
+    if not isinstance(section, dict) or set(settings) - {"attempt", "run", attempt, "router_models"}:
+        return settings
+    return {**settings["run"], **section}
 
 
 def apply_settings(parser: Any, settings: Any, where: str) -> None:

@@ -272,10 +272,11 @@ class NewConfig:
 
 
 @dataclass(frozen=True)
-class ExpandSelection:
-    """Which annotations of the folder to expand."""
+class ExpandCommandConfig(ExpandConfig):
+    """The expanding model, and which annotations of the folder to expand: recorded in the run's config.yaml with
+    the model's settings, so a resume with other ids is refused and `--config OUT/config.yaml` selects the same."""
 
-    ids: list[str] = field(default_factory=list, metadata={"help": "only the annotations of these problem ids"})
+    ids: list[str] | None = field(default=None, metadata={"help": "only the annotations of these problem ids"})
 
 
 SUBCOMMANDS = {"new": "write one annotation template per problem",
@@ -309,10 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             (where,) = parse_configs(_parser(command, ()), rest)
             return command_validate(where.directory, console)
         # --max-tokens is refused here too: it is --expander-max-tokens now.
-        run_config, config, selection, where = parse_configs(_parser(command, (RunConfig, ExpandConfig, ExpandSelection)),
-                                                             rest)
+        run_config, config, where = parse_configs(_parser(command, (RunConfig, ExpandCommandConfig)), rest)
         run_config = dataclasses.replace(run_config, problems=str(where.directory))
-        return command_expand(where.directory, config, run_config, console, selection.ids or None)
+        return command_expand(where.directory, config, run_config, console, config.ids or None)
 
     return guarded(body, console, saved="finished records are saved")
 

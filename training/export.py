@@ -161,6 +161,7 @@ def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None 
     """Write the records of the runs at `paths` as a dataset folder `out`; returns (out, rows)."""
     config = config or ExportConfig()
     runs = run_dirs(paths)  # the rule every run reader shares
+    _refuse_out_among(out, runs)
     labels = run_labels(runs)
     # A record written before the oracle mark is judged by its run's manifest.
     records = [(run, record) for run in runs for record in read_rows(run, Record)]
@@ -193,6 +194,16 @@ def export_runs(paths: list[str | Path], out: Path, config: ExportConfig | None 
     card = DatasetCard(f"Long thoughts ({', '.join(labels.values())})", "long_thoughts", sources, run_cards(runs),
                        stats, oracle_roles=oracle)
     return write_dataset(rows, out, card, features=features()), len(rows)
+
+
+def _refuse_out_among(out: Path, runs: list[Path]) -> None:
+    """A dataset folder written into a run (or around one) makes it read as a dataset: no later export could take
+    the run again."""
+    target = out.resolve()
+    for run in runs:
+        folder = (run.parent if run.is_file() else run).resolve()
+        if target == folder or folder in target.parents or target in folder.parents:
+            raise ValueError(f"--out {out}: the run {run} is there; choose a folder of the dataset's own")
 
 
 def prm_statistics(rows: list[dict[str, Any]], steps: list[dict[str, Any]], style: str) -> dict[str, Any]:

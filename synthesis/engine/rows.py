@@ -10,12 +10,15 @@ or, for readers that must keep going (the viewer, run totals), skipped and repor
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
@@ -83,7 +86,20 @@ def run_dirs(paths: Iterable[str | Path], *, also: tuple[str, ...] = ()) -> list
             what = "no such file or folder" if not path.exists() else (
                 "a folder with no records.jsonl in it or in its subfolders" if path.is_dir() else "not a run")
             raise FileNotFoundError(f"{path}: {what} (expected a run directory, a folder of runs or records.jsonl)")
-    return found
+    return _once_each(found)
+
+
+def _once_each(found: list[Path]) -> list[Path]:
+    """Each run once: a run named twice (again, by its records.jsonl, or inside a folder of runs also given) would
+    count its problems, tokens and answers twice in every report."""
+    seen: dict[Path, Path] = {}
+    for path in found:
+        key = rows_file(path).resolve()
+        if key in seen:
+            log.warning("%s: the same run as %s, read once", path, seen[key])
+        else:
+            seen[key] = path
+    return list(seen.values())
 
 
 def rows_file(source: str | Path) -> Path:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from protocols.annotation import parse_file
 from synthesis.annotate import expand_one
@@ -96,3 +97,40 @@ def test_expand_takes_every_run_flag_and_refuses_the_old_cap_name(tmp_path, with
     assert old.returncode == 2 and "--max-tokens was renamed" in old.stderr and "--expander-max-tokens" in old.stderr
     assert old.stderr.strip().count("\n") == 0
     assert _annotate("--help").returncode == 0 and _annotate("bogus").returncode == 2
+
+
+def test_two_annotations_of_one_problem_are_refused_naming_both_files(tmp_path, with_data_dir, capsys):
+    from synthesis import annotate
+
+    examples = EXAMPLES
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    for name in ("algebra-567.md", "prealgebra-105.md"):
+        (folder / name).write_text((examples / name).read_text())
+    (folder / "algebra-567-second-annotator.md").write_text((examples / "algebra-567.md").read_text())
+    assert annotate.main(["validate", str(folder)]) == 1
+    out = capsys.readouterr()
+    line = next(line for line in out.err.splitlines() if "already annotated in" in line)
+    assert "algebra-567-second-annotator.md" in line and "algebra-567.md" in line
+    # expand refuses in one line before anything runs: no run directory, so no record can be lost on a resume
+    code = annotate.main(["expand", str(folder), "--out", str(tmp_path / "run"), "--model", "oracle/reference"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "already annotated" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_expand_ids_are_recorded_so_a_resume_with_others_is_refused_and_config_repeats_them(tmp_path, with_data_dir,
+                                                                                           capsys):
+    from synthesis import annotate
+
+    run = tmp_path / "run"
+    chosen = ["expand", str(EXAMPLES), "--ids", "test/algebra/567.json", "--model", "oracle/reference"]
+    assert annotate.main([*chosen, "--out", str(run)]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["human_annotation"]["ids"] == ["test/algebra/567.json"]
+    capsys.readouterr()
+    others = ["expand", str(EXAMPLES), "--ids", "test/prealgebra/105.json", "--model", "oracle/reference"]
+    assert annotate.main([*others, "--out", str(run)]) == 2
+    assert "ids" in capsys.readouterr().err
+    again = tmp_path / "again"
+    assert annotate.main(["expand", str(EXAMPLES), "--config", str(run / "config.yaml"), "--out", str(again)]) == 0
+    assert len((again / "records.jsonl").read_text().splitlines()) == 1
