@@ -112,8 +112,8 @@ def mark_thought_rows(tables: dict[str, list[dict[str, Any]]], measured: list[Me
 def write_report(paths: list[Path], out: Path) -> Path:
     """report.md, report.json and the PNGs in `out`, from the runs in `paths`."""
     inputs = expand_inputs(paths)
+    measured = measure_runs(inputs.records)  # reads every record: a bad line is one error before --out is made
     out.mkdir(parents=True, exist_ok=True)
-    measured = measure_runs(inputs.records)
     table = attempt_table(measured)
     thoughts = thought_tables(measured)
     mark_thought_rows(thoughts, measured)

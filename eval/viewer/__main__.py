@@ -39,10 +39,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         store = Store(args.runs)
-        server = make_server(store, host=config.host or "127.0.0.1", port=config.port,
-                             allow_remote=config.host is not None)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    host = config.host or "127.0.0.1"
+    try:
+        server = make_server(store, host=host, port=config.port, allow_remote=config.host is not None)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a name that does not resolve, a port in use: say which flag to change
+        print(f"error: cannot serve on --host {host} --port {config.port}: {error.strerror or error}", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
     print(f"viewer: http://{host}:{port}/  ({len(store.entries)} records from {len(store.runs)} run(s); Ctrl-C stops)",

@@ -149,7 +149,10 @@ def make_handler(store: Store) -> type[BaseHTTPRequestHandler]:
                 return self._json(store.stats())
             if path == "/api/problems":
                 limit = _int(query, "limit", 500)
-                scope = store.filter(attempt=query.get("attempt"), run=_int(query, "run", None), query=query.get("q"),
+                run = _int(query, "run", None)
+                if run is not None and run >= len(store.runs):
+                    raise BadQuery(f"run: expected 0-{len(store.runs) - 1} (the runs given), got {run}")
+                scope = store.filter(attempt=query.get("attempt"), run=run, query=query.get("q"),
                                      action=_choice(query, "action", ACTIONS),
                                      outcome=_choice(query, "outcome", OUTCOMES), cut=_choice(query, "cut", CUT),
                                      checkers=_choice(query, "checkers", CHECKERS))

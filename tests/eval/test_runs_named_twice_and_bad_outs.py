@@ -65,3 +65,12 @@ def test_export_into_the_run_or_around_it_is_refused_and_writes_nothing(run, cap
     assert export_main([str(run), "--out", str(out)]) == 2
     assert f"the run {run} is there" in capsys.readouterr().err
     assert sorted(path.name for path in run.parent.rglob("*")) == before
+
+
+def test_a_report_on_a_run_with_a_bad_line_leaves_no_out_folder(run, tmp_path, capsys):
+    from eval.report import main as report_main
+
+    lines = (run / "records.jsonl").read_text().splitlines()
+    (run / "records.jsonl").write_text(lines[0][:200] + "\n" + lines[1] + "\n")  # a cut line, then a whole one
+    assert report_main([str(run), "--out", str(tmp_path / "report")]) == 2
+    assert "records.jsonl:1" in capsys.readouterr().err and not (tmp_path / "report").exists()

@@ -197,7 +197,7 @@ def test_the_host_given_is_accepted_and_a_wildcard_bind_takes_ip_literals_only(s
 
 
 BAD_QUERIES = [("/api/problems?limit=abc", "limit"), ("/api/problems?limit=-1", "limit"),
-               ("/api/problems?run=x", "run"), ("/api/problems?run=-2", "run"),
+               ("/api/problems?run=x", "run"), ("/api/problems?run=-2", "run"), ("/api/problems?run=99", "run"),
                ("/api/problems?outcome=maybe", "outcome"), ("/api/problems?action=jump", "action"),
                ("/api/problems?cut=maybe", "cut"),
                ("/api/record?run=x&id=q0", "run")]
@@ -322,6 +322,19 @@ def test_a_bad_port_is_one_line_from_the_cli(viewer, tmp_path, capsys):
     assert viewer_main([str(run), "--port", "99999"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --port 99999: expected 0-65535"), lines
+
+
+def test_a_port_in_use_is_one_line_naming_the_flags(viewer, tmp_path, capsys):
+    import socket
+
+    run = tmp_path / "iteration-1"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert viewer_main([str(run), "--port", str(port)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot serve on --host 127.0.0.1 --port {port}: "), lines
 
 
 def test_200_concurrent_requests_are_all_answered(viewer):
