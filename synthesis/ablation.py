@@ -101,12 +101,18 @@ def run_attempt(attempt: str, run_config: RunConfig, config: Any, ids: list[str]
 
 
 def _earlier(out: Path, ids: list[str]) -> dict[str, Any]:
-    """The attempts an earlier ablation of the same problems recorded, so a rerun of some attempts keeps the rest."""
+    """The attempts an earlier ablation in `out` recorded, so a rerun of some attempts keeps the rest. Its problems
+    must all be among these (a larger --limit adds problems, as a run's does): its attempts' records are of them, and
+    problems.jsonl, which every attempt reads, is about to be rewritten with these."""
     try:
         earlier = json.loads((out / "ablation.json").read_text())
     except (OSError, ValueError):
         return {}
-    return dict(earlier.get("attempts", {})) if earlier.get("problem_ids") == ids else {}
+    dropped = [problem_id for problem_id in earlier.get("problem_ids", []) if problem_id not in set(ids)]
+    if dropped:
+        raise RunError(f"{out} is an ablation of other problems ({len(dropped)} of its problems, e.g. {dropped[0]}, "
+                       "are not in this selection); rerun with its --ids/--limit, or choose another --out")
+    return dict(earlier.get("attempts", {}))
 
 
 def outcome(summary: RunSummary | None, code: int) -> str:
@@ -136,24 +142,31 @@ def run_ablation(config: Any, plan: dict[str, tuple[RunConfig, Any]], console: C
                     continue
             run(get_task(attempt), run_config, attempt_config, console, items)
         return 0
+    earlier = _earlier(config.out, ids)  # before problems.jsonl is rewritten
     config.out.mkdir(parents=True, exist_ok=True)
     with (config.out / "problems.jsonl").open("w", encoding="utf-8") as handle:
         for problem in selected:
             handle.write(json.dumps({"id": problem.id, "problem": problem.question, "answer": problem.answer,
                                      "source": config.problems, **problem.meta}) + "\n")
     summary: dict[str, Any] = {"problems": config.problems, "limit": config.limit, "model": config.model,
-                               "models": config.models(), "problem_ids": ids, "attempts": _earlier(config.out, ids)}
+                               "models": config.models(), "problem_ids": ids, "attempts": earlier}
     annotated = _annotated_ids(config.annotations)
+    codes = []
     for attempt, (run_config, attempt_config) in plan.items():
         if attempt == "human_annotation" and not annotated & set(ids):
             summary["attempts"][attempt] = {"skipped": f"no annotation in {config.annotations} is for these problems"}
             continue
         started = time.monotonic()
         code, finished = run_attempt(attempt, run_config, attempt_config, ids, config.annotations, console)
-        summary["attempts"][attempt] = {
-            "run_dir": run_config.out, "exit_code": code, "finished": outcome(finished, code),
-            "seconds": round(time.monotonic() - started, 1),
-            "config": {"run": dataclasses.asdict(run_config), attempt: dataclasses.asdict(attempt_config)}}
+        codes.append(code)
+        entry = {"run_dir": run_config.out, "exit_code": code, "finished": outcome(finished, code),
+                 "seconds": round(time.monotonic() - started, 1),
+                 "config": {"run": dataclasses.asdict(run_config), attempt: dataclasses.asdict(attempt_config)}}
+        if finished is None and "config" in summary["attempts"].get(attempt, {}):
+            # Refused before it ran (other settings on its run directory, ...): the records on disk are still the
+            # earlier run's, and so are the settings that describe them.
+            entry = {**summary["attempts"][attempt], "last_try": {"exit_code": code, "finished": entry["finished"]}}
+        summary["attempts"][attempt] = entry
         (config.out / "ablation.json").write_text(json.dumps(summary, indent=2, default=str))
         if code in (130, 143):  # interrupted: the next attempt would only be interrupted too
             break
@@ -162,8 +175,8 @@ def run_ablation(config: Any, plan: dict[str, tuple[RunConfig, Any]], console: C
     oracle = line_mark(union(run_roles(Path(entry["run_dir"])) for entry in summary["attempts"].values()
                              if entry.get("run_dir")))
     console.print(f"ablation in {config.out}: " + ", ".join(
-        f"{name}: {entry.get('finished', 'skipped')}" for name, entry in summary["attempts"].items()) + oracle,
-        markup=False, highlight=False)
-    ran = [summary["attempts"][attempt] for attempt in plan if attempt in summary["attempts"]]
-    return 0 if all(entry.get("exit_code", 0) == 0 for entry in ran) else 1
+        f"{name}: {entry.get('finished', 'skipped')}"
+        + (f" (this try: {entry['last_try']['finished']})" if "last_try" in entry else "")
+        for name, entry in summary["attempts"].items()) + oracle, markup=False, highlight=False)
+    return 0 if all(code == 0 for code in codes) else 1
 

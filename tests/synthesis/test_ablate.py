@@ -103,6 +103,17 @@ def test_an_oracle_ablation_with_a_judge_that_is_not_the_policy_finishes_every_a
     # A rerun of one attempt resumes it and keeps the others' entries in ablation.json.
     assert main([*argv, "--attempts", "debate"]) == 0
     assert set(json.loads((out / "ablation.json").read_text())["attempts"]) == set(summary["attempts"])
+    # A rerun with other settings is refused by the attempt's run; ablation.json keeps the settings of its records.
+    assert main([*argv, "--attempts", "debate", "--debate.max_turns", "6"]) == 1
+    debate = json.loads((out / "ablation.json").read_text())["attempts"]["debate"]
+    assert debate["config"]["debate"]["max_turns"] == summary["attempts"]["debate"]["config"]["debate"]["max_turns"]
+    assert debate["last_try"]["exit_code"] == 2 and debate["exit_code"] == 0
+    # Other problems into the same --out are refused before problems.jsonl (which every attempt reads) is rewritten.
+    problems = (out / "problems.jsonl").read_text()
+    capsys.readouterr()
+    assert main([*argv[:2], "--ids", ANNOTATED[0], *argv[5:]]) == 2
+    assert "an ablation of other problems" in capsys.readouterr().err
+    assert (out / "problems.jsonl").read_text() == problems
 
 
 def test_each_role_takes_its_own_key_variable_and_timeout(tmp_path):
