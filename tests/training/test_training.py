@@ -231,6 +231,14 @@ def test_dpo_steps_on_pairs_from_a_small_sampled_run(tmp_path, embedded_api_base
     assert (out / "final" / "model.safetensors").is_file()
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert (resolved["pairs"], resolved["max_length"], resolved["samples"], resolved["learning_rate"]) == (2, 128, 4, 5e-7)
+    # The sampler was the trained model (on-policy): repeating with another --model samples from that one.
+    from agents.backends import serving_string
+    from training.dpo import parse as parse_dpo
+
+    assert "sampler_model" not in resolved
+    _, sampling, _, _ = parse_dpo(["--config", str(out / "config.yaml"), "--model", "runs/other/final",
+                                   "--out", str(tmp_path / "again")])
+    assert sampling.sampler_model == serving_string("runs/other/final")
 
 
 @pytest.mark.parametrize("name,kind,stage", [("multi_gpu", "MULTI_GPU", None), ("deepspeed_zero2", "DEEPSPEED", 2),
