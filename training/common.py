@@ -73,9 +73,11 @@ def trainer_defaults(**ours: Any) -> dict[str, Any]:
             "max_length": None, **ours}
 
 
-def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...] = ()) -> Path:
+def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...] = (),
+                 recorded: dict[str, Any] | None = None) -> Path:
     """OUT/config.yaml: every setting the run used, flat, so `--config OUT/config.yaml` runs it again (`leave_out`:
-    the settings derived from others)."""
+    the settings derived from others; `recorded`: values to write instead of the configs', e.g. a length the run
+    sized from its data, recorded as the unset it was given as)."""
     import yaml
 
     values: dict[str, Any] = {}
@@ -83,6 +85,7 @@ def write_config(out: Path, configs: tuple[Any, ...], leave_out: tuple[str, ...]
         values |= _unmasked(config) if hasattr(config, "to_dict") else dataclasses.asdict(config)
     for name in leave_out:
         values.pop(name, None)
+    values |= recorded or {}
     out.mkdir(parents=True, exist_ok=True)
     path = out / CONFIG
     path.write_text(yaml.safe_dump(values, sort_keys=False))

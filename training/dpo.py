@@ -153,12 +153,14 @@ def _dpo(argv: list[str] | None, console) -> int:
     state.wait_for_everyone()
     if args.sample_only:
         return 0
+    requested_length = config.max_length  # None: sized from the pairs by train_dpo
     result = train_dpo(args, config, dataset_dir)
     if state.is_main_process:
         # A sampler that is the trained model (the default, on-policy) is left out, so that `--config OUT/config.yaml
         # --model OTHER` samples from OTHER, not from this run's model.
         derived = ("sampler_model",) if sampling.sampler_model == serving_string(args.model) else ()
-        write_config(out, (run_config, sampling, args, config), leave_out=("output_dir", *derived))
+        write_config(out, (run_config, sampling, args, config), leave_out=("output_dir", *derived),
+                     recorded={"max_length": requested_length})
         # eval.report reads the stage from here
         result |= {"stage": "dpo", "pairs": dataclasses.asdict(stats), "data_checks": checks}
         (out / SUMMARY).write_text(json.dumps(result, indent=2))

@@ -150,7 +150,9 @@ def train(args: SFTScriptConfig, config: Any) -> dict[str, Any]:
     if args.resume and resume_from is None:
         log.warning("--resume: no checkpoint in %s, starting from scratch", out)
     if state.is_main_process:
-        write_config(out, (args, config))
+        # Sized from this data: recorded as unset (null), so `--config OUT/config.yaml --data OTHER` sizes from OTHER
+        # (training_summary.json says what it came to).
+        write_config(out, (args, config), recorded={"max_length": requested})
     peft_config = lora_config(args.lora_rank) if args.lora else None
     log.info(precision_line(config))
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=load_dtype(config))

@@ -199,6 +199,21 @@ def test_token_settings_round_trip_and_a_hub_token_never_reaches_the_file(tmp_pa
     assert (old.eos_token, old.pad_token, old.hub_token) == (None, None, None)
 
 
+def test_a_length_sized_from_the_data_is_recorded_unset_so_the_config_sizes_other_data_again(tmp_path):
+    run = _write_run(tmp_path / "run", [_record(i) for i in range(1, 3)])
+    out = tmp_path / "sft"
+    trained = _train("--data", str(run), "--target", "journey", "--out", str(out), "--max-steps", "1",
+                     "--per-device-train-batch-size", "2", "--save-strategy", "no")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert json.loads((out / "training_summary.json").read_text())["max_length"] > 0  # what it came to
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert (recorded["max_length"], recorded["eos_token"], recorded["pad_token"]) == (None, None, None)
+    from training.sft import parse as parse_sft
+
+    _, again = parse_sft(["--config", str(out / "config.yaml"), "--data", "runs/other", "--out", str(tmp_path / "b")])
+    assert again.max_length is None and again.max_steps == 1
+
+
 @pytest.mark.parametrize("flag,hint", [("--epochs", "--epochs was renamed: use --num-train-epochs"),
                                        ("--batch-size", "--batch-size was renamed: use --per-device-train-batch-size")])
 def test_an_old_flag_gets_a_one_line_hint(tmp_path, flag, hint):
