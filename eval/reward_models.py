@@ -256,7 +256,19 @@ def evaluate(run_config: RunConfig, config: MetaEvalConfig, console: Any = None)
     results["_config"] = dataclasses.asdict(config) | {"threshold": threshold}
     if not run_config.dry_run:
         (out / "metrics.json").write_text(json.dumps(results, indent=2))
+        _write_command_config(out, run_config, config)
     return results
+
+
+def _write_command_config(out: Path, run_config: RunConfig, config: MetaEvalConfig) -> None:
+    """OUT/config.yaml: the whole command's settings, flat, so `--config OUT/config.yaml` repeats it (or, without
+    --out, resumes it). Each OUT/<dataset>/config.yaml is that dataset's run, which resumes check."""
+    import yaml
+
+    from agents.calls.redact import scrub
+
+    settings = {**dataclasses.asdict(run_config), "problems": None, **dataclasses.asdict(config)}
+    (out / "config.yaml").write_text(yaml.safe_dump(scrub(settings), sort_keys=False), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
