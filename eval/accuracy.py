@@ -118,7 +118,12 @@ def _evaluate(argv: list[str] | None, console) -> int:
     if summary is None:  # a dry run
         return 0
     wanted = {problem.id for problem in planned.problems}
-    result = summarize([row for row in read_rows(out, SampleSet) if row.problem_id in wanted])
+    graded = [row for row in read_rows(out, SampleSet, missing_ok=True) if row.problem_id in wanted]
+    if not graded:  # every problem failed (a wrong key, a server down): say so, not "no records"
+        console.print(f"no problem was graded: {summary.failed} failed, why in {out / 'failures.jsonl'}; fix that and "
+                      "rerun the same command (finished problems are kept)", markup=False, highlight=False)
+        return 1
+    result = summarize(graded)
     result |= {"model": config.model, "problem_set": run_config.problems, "failed": summary.failed}
     (out / "accuracy.json").write_text(json.dumps(result, indent=2))
     table = Table(title=f"{config.model} on {run_config.problems}")
