@@ -7,6 +7,7 @@ import logging
 import re
 import socket
 import threading
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -683,3 +684,34 @@ def test_browser_shows_the_oracle_badge_node_text_legend_narration_and_opens_a_p
         assert page.locator("a").count() == 0
         browser.close()
     assert (artifacts / "viewer-oracle.png").stat().st_size > 10_000
+
+
+class _SlowRunOne(Store):
+    """A store whose answers for run 1 come late: the server answers filter changes out of order."""
+
+    def filter(self, *args, **kwargs):
+        if kwargs.get("run") == 1:
+            time.sleep(1.5)
+        return super().filter(*args, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (scripts/install-browser.sh)")
+def test_an_older_answer_arriving_last_does_not_redraw_the_list(tmp_path, serve):
+    """Select run 1, then all runs at once: run 1's late answer must not replace the list of all runs (it did, and a
+    problem of run 0 could not be clicked)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    first = _debate_run(tmp_path / "iteration-1", "ACTION: continue\nREASON: fine", "1. Add the two numbers.")
+    second = _debate_run(tmp_path / "iteration-2", "ACTION: continue\nREASON: fine", "1. Add the two numbers.")
+    base = serve(_SlowRunOne([first, second]))
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = _page_watching_csp(browser)
+        page.goto(base)
+        expect(page.locator("button.problem")).to_have_count(6)
+        page.select_option("#f-run", "1")
+        page.select_option("#f-run", "")
+        page.wait_for_timeout(2500)  # run 1's answer has come back by now
+        expect(page.locator("button.problem")).to_have_count(6)
+        browser.close()

@@ -63,9 +63,15 @@ function filters() {
   };
 }
 
+let listRequests = 0;
+
 async function refreshList() {
   // The header too: a run that is still being written may have grown since the last look.
+  const request = ++listRequests;
   const [stats, data] = await Promise.all([api("/api/stats"), api("/api/problems", filters())]);
+  // Filters changed quickly send several requests, and the server answers them in any order: only the latest one's
+  // answer may draw the list (an older one drew a run the user had just unselected).
+  if (request !== listRequests) return;
   state.stats = stats;
   renderStats();
   const attempts = [...new Set(state.stats.flatMap((run) => run.attempts))];
